@@ -1,0 +1,178 @@
+/**
+ * Types of the pure Raft core. The core never performs I/O: it is driven by
+ * `tick()`, `step(message)` and `propose(payloads)` and hands back a `Ready`
+ * holding everything the driver must do.
+ */
+import type { EntryPayload, LogEntry } from "../../protocol/mod.ts";
+
+export type { EntryPayload, LogEntry };
+
+/** Roles. `preCandidate` runs the pre-vote round before a real campaign. */
+export type Role = "follower" | "preCandidate" | "candidate" | "leader";
+
+/** What must survive a crash, persisted (and fsynced) before any message that depends on it leaves. */
+export interface HardState {
+  term: number;
+  /** Who this replica voted for (or followed as leader) in `term`; "" for nobody. */
+  votedFor: string;
+  /**
+   * True while a replica that started from an empty disk may not vote or
+   * campaign (see `RaftNode` on disk loss).
+   */
+  recovering: boolean;
+}
+
+/** Seeded randomness, injected so that a seed replays a run exactly. Returns a float in [0, 1). */
+export type Random = () => number;
+
+/** Configuration of one node. Times are ticks; the driver converts milliseconds. */
+export interface RaftConfig {
+  id: string;
+  /** Ids of the other voting members. */
+  peers: string[];
+  electionTicksMin: number;
+  /** Inclusive upper bound of the randomized election timeout. */
+  electionTicksMax: number;
+  heartbeatTicks: number;
+  random: Random;
+  /** Largest number of entries in one AppendEntries message. */
+  maxEntriesPerAppend?: number;
+  /** Largest number of entries in one bulk sync-log message. */
+  maxEntriesPerSync?: number;
+  /** AppendEntries messages in flight per follower before waiting for answers. */
+  maxInflight?: number;
+  /** Followers further behind than this (in entries) are caught up with sync-log. */
+  syncThreshold?: number;
+}
+
+/** What the node restarts from: its persisted hard state and log. */
+export interface RestoredState {
+  hardState: HardState;
+  entries: LogEntry[];
+}
+
+interface Envelope {
+  from: string;
+  to: string;
+  term: number;
+  /** Set by the transport on requests; echoed in the response so an RPC can be answered. */
+  reqId?: number;
+}
+
+/** Messages between replicas. Every request type gets exactly one response from the core. */
+export type Message =
+  | Envelope & {
+    type: "requestVote";
+    lastLogIndex: number;
+    lastLogTerm: number;
+    preVote: boolean;
+    transfer: boolean;
+  }
+  | Envelope & { type: "requestVoteResponse"; voteGranted: boolean; preVote: boolean }
+  | Envelope & {
+    type: "appendEntries";
+    prevLogIndex: number;
+    prevLogTerm: number;
+    entries: LogEntry[];
+    leaderCommit: number;
+    /** Bulk catch-up with committed entries (the seed's /sync-log). */
+    bulk: boolean;
+  }
+  | Envelope & {
+    type: "appendEntriesResponse";
+    success: boolean;
+    /** On success, the last index verified to match the leader. */
+    matchIndex: number;
+    /** The follower's last index. */
+    logLength: number;
+    /** On failure, the prevLogIndex that was refused (lets the leader drop stale refusals). */
+    rejectIndex: number;
+    /** On failure, where the logs may match: largest index <= rejectIndex whose term <= the leader's prevLogTerm. */
+    hintIndex: number;
+    hintTerm: number;
+    bulk: boolean;
+  }
+  | Envelope & { type: "heartbeat"; leaderCommit: number }
+  | Envelope & { type: "heartbeatResponse"; success: boolean; logLength: number }
+  | Envelope & { type: "timeoutNow" }
+  | Envelope & { type: "timeoutNowResponse"; success: boolean }
+  | Envelope & { type: "probe"; nonce: number }
+  | Envelope & { type: "probeResponse"; empty: boolean; nonce: number };
+
+/** Message types that expect an answer. */
+export type RequestType =
+  | "requestVote"
+  | "appendEntries"
+  | "heartbeat"
+  | "timeoutNow"
+  | "probe";
+
+/** Something worth a log line, emitted as data so the core stays pure. */
+export interface RaftEvent {
+  event: string;
+  [field: string]: string | number | boolean;
+}
+
+/** Role and leader as the outside world sees them. */
+export interface SoftState {
+  role: Role;
+  leaderId: string | null;
+}
+
+/**
+ * Work handed to the driver. The order is the contract:
+ * 1. persist `hardState` (if set) and `entries` (truncating the stored log
+ *    from `entries[0].index` first), and fsync when `mustSync`;
+ * 2. only then send `messages` (votes and acks promise what was just persisted);
+ * 3. apply `committedEntries` to the state machine, in order;
+ * 4. call `advance(ready)`.
+ */
+export interface Ready {
+  hardState: HardState | null;
+  entries: LogEntry[];
+  mustSync: boolean;
+  messages: Message[];
+  committedEntries: LogEntry[];
+  softState: SoftState;
+  events: RaftEvent[];
+}
+
+/** Thrown by `propose` on a node that is not the leader (or is transferring leadership). */
+export class NotLeaderError extends Error {
+  constructor(readonly leaderId: string | null) {
+    super(leaderId ? `not the leader; try ${leaderId}` : "no leader known");
+    this.name = "NotLeaderError";
+  }
+}
+
+/** Thrown when the core reaches a state Raft says is impossible: crash loudly, never diverge. */
+export class RaftInvariantError extends Error {
+  constructor(message: string) {
+    super(`raft invariant violated: ${message}`);
+    this.name = "RaftInvariantError";
+  }
+}
+
+/** Per-follower replication state, exposed for status and tests. */
+export interface FollowerProgress {
+  matchIndex: number;
+  nextIndex: number;
+  mode: "probe" | "replicate" | "bulk";
+  inflight: number;
+  recentlyActive: boolean;
+}
+
+/** A snapshot of the node for status pages and checks. */
+export interface NodeStatus {
+  id: string;
+  role: Role;
+  term: number;
+  votedFor: string;
+  leaderId: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  recovering: boolean;
+  transferringTo: string | null;
+  progress: Record<string, FollowerProgress>;
+}
