@@ -91,9 +91,17 @@ export type Message =
     hintIndex: number;
     hintTerm: number;
     bulk: boolean;
+    /** The follower started from an empty disk and is not caught up yet. */
+    recovering: boolean;
   }
   | Envelope & { type: "heartbeat"; leaderCommit: number }
-  | Envelope & { type: "heartbeatResponse"; success: boolean; logLength: number }
+  | Envelope & {
+    type: "heartbeatResponse";
+    success: boolean;
+    logLength: number;
+    commitIndex: number;
+    recovering: boolean;
+  }
   | Envelope & { type: "timeoutNow" }
   | Envelope & { type: "timeoutNowResponse"; success: boolean }
   | Envelope & { type: "probe"; nonce: number }
@@ -157,7 +165,7 @@ export class RaftInvariantError extends Error {
 export interface FollowerProgress {
   matchIndex: number;
   nextIndex: number;
-  mode: "probe" | "replicate" | "bulk";
+  mode: "probe" | "replicate";
   inflight: number;
   recentlyActive: boolean;
 }

@@ -1,0 +1,685 @@
+/**
+ * The Raft state machine of one replica, pure and deterministic in the
+ * manner of etcd-io/raft: time is `tick()`, input is `step()`/`propose()`,
+ * output is the `Ready` the driver collects. See `Ready` for the order in
+ * which the driver must act on it.
+ *
+ * Disk loss. The seed restarts replicas with an empty log. A replica that
+ * forgot its vote could vote twice in one term, and one that forgot its log
+ * could vote for a candidate lacking committed entries (its empty log makes
+ * every candidate look up to date): either can elect a second leader or lose
+ * acknowledged strokes. So a replica that starts from an empty disk is
+ * `recovering`: it replicates (its acks are durable, so they still count
+ * towards commit) but neither votes nor campaigns until
+ *  - a leader of the current term has caught it up: its log matches the
+ *    leader's through an entry of the leader's term and reaches the leader's
+ *    commit index, so it holds every entry committed before it lost its disk
+ *    (all earlier-term commits precede the leader's first entry of its term;
+ *    current-term commits are within the leader's commit index); or
+ *  - every peer answered a probe, sent after this start, saying it has no
+ *    term, vote or log either: then nothing can have been committed unless a
+ *    majority lost its disks, which no protocol survives (fresh cluster).
+ * Learning the leader of a term is recorded as the vote of that term
+ * (`votedFor`), so a replica caught up in term T cannot vote again in T.
+ * This is the thesis' "rejoin as a new member" idea without a membership
+ * change: the wiped replica is a learner until it provably is not behind.
+ */
+import { RaftLog } from "./log.ts";
+import { Progress } from "./progress.ts";
+import {
+  type EntryPayload,
+  type HardState,
+  type LogEntry,
+  type Message,
+  type NodeStatus,
+  NotLeaderError,
+  type RaftConfig,
+  type RaftEvent,
+  RaftInvariantError,
+  type Ready,
+  type RestoredState,
+  type Role,
+} from "./types.ts";
+
+type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
+/** Omit that distributes over a union, so each message keeps its own fields. */
+type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** A message without the envelope fields the node fills in. */
+type Outgoing = DistOmit<Message, "from" | "term">;
+
+const DEFAULTS = {
+  maxEntriesPerAppend: 1024,
+  maxEntriesPerSync: 8192,
+  maxInflight: 8,
+  syncThreshold: 2048,
+};
+
+/** One Raft replica as a pure state machine. */
+export class RaftNode {
+  readonly id: string;
+  private readonly peers: readonly string[];
+  private readonly cfg: Required<RaftConfig>;
+  protected readonly log: RaftLog;
+  private term: number;
+  private votedFor: string;
+  private recovering: boolean;
+  private persisted: HardState;
+  private role: Role = "follower";
+  private leaderId: string | null = null;
+  private now = 0;
+  private electionElapsed = 0;
+  private electionTimeout = 0;
+  private heartbeatElapsed = 0;
+  private votes = new Map<string, boolean>();
+  private progress = new Map<string, Progress>();
+  /** Follower: last index verified to match the current leader in this term. */
+  private verifiedIndex = 0;
+  private transferTarget: string | null = null;
+  private transferElapsed = 0;
+  private probeNonce = -1;
+  private probeEmpty = new Set<string>();
+  private msgs: Message[] = [];
+  private events: RaftEvent[] = [];
+  private readyOut = false;
+
+  constructor(config: RaftConfig, restored?: RestoredState) {
+    this.cfg = { ...DEFAULTS, ...config };
+    checkConfig(this.cfg);
+    this.id = config.id;
+    this.peers = [...config.peers];
+    const hs = restored?.hardState ?? { term: 0, votedFor: "", recovering: true };
+    this.term = hs.term;
+    this.votedFor = hs.votedFor;
+    this.recovering = hs.recovering;
+    this.persisted = { ...hs };
+    this.log = new RaftLog(restored?.entries ?? []);
+    this.resetElectionTimeout();
+  }
+
+  // ---- inputs -------------------------------------------------------------
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    this.now++;
+    if (this.role === "leader") return this.tickLeader();
+    this.electionElapsed++;
+    if (this.recovering) {
+      if (this.isEmpty() && this.electionElapsed >= this.cfg.heartbeatTicks) {
+        this.electionElapsed = 0;
+        this.sendProbes();
+      }
+      return;
+    }
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0;
+      this.startPreVote();
+    }
+  }
+
+  /** Feeds one message from a peer. Every request is answered exactly once. */
+  step(m: Message): void {
+    if (m.to !== this.id) {
+      throw new RaftInvariantError(`message for ${m.to} stepped into ${this.id}`);
+    }
+    if (m.type === "probe") {
+      return this.reply(m, { type: "probeResponse", empty: this.isEmpty(), nonce: m.nonce });
+    }
+    if (m.type === "probeResponse") return this.onProbeResponse(m);
+    if (m.term > this.term) {
+      if (m.type === "requestVote") {
+        if (!m.transfer && this.inLease()) return this.answerVote(m, false, "leader_alive");
+        if (!m.preVote) this.becomeFollower(m.term, null);
+      } else if (!(m.type === "requestVoteResponse" && m.preVote && m.voteGranted)) {
+        const fromLeader = m.type === "appendEntries" || m.type === "heartbeat" ||
+          m.type === "timeoutNow";
+        this.becomeFollower(m.term, fromLeader ? m.from : null);
+      }
+    } else if (m.term < this.term) {
+      return this.answerStale(m);
+    }
+    this.dispatch(m);
+  }
+
+  /** Appends client payloads; returns where each landed. Throws NotLeaderError elsewhere. */
+  propose(payloads: EntryPayload[]): { index: number; term: number }[] {
+    if (this.role !== "leader") throw new NotLeaderError(this.leaderId);
+    if (this.transferTarget !== null) throw new NotLeaderError(this.transferTarget);
+    return this.appendLocal(payloads).map((e) => ({ index: e.index, term: e.term }));
+  }
+
+  /** Hands leadership to `to`: catch it up, then tell it to campaign at once. */
+  transferLeadership(to: string): void {
+    if (this.role !== "leader") throw new NotLeaderError(this.leaderId);
+    const pr = this.progress.get(to);
+    if (!pr) throw new Error(`cannot transfer leadership to ${to}: not a peer`);
+    this.transferTarget = to;
+    this.transferElapsed = 0;
+    this.emit("transfer_started", { to });
+    if (pr.match === this.log.lastIndex()) this.send({ type: "timeoutNow", to });
+  }
+
+  /**
+   * The transport could not deliver to `peer`. Stop pipelining to it and wait
+   * for a heartbeat answer before probing again (no busy loop on a dead peer).
+   */
+  reportUnreachable(peer: string): void {
+    const pr = this.role === "leader" ? this.progress.get(peer) : undefined;
+    if (pr) pr.unreachable();
+  }
+
+  // ---- outputs ------------------------------------------------------------
+
+  /** True when `ready()` has work for the driver. */
+  hasReady(): boolean {
+    return this.msgs.length > 0 || this.events.length > 0 ||
+      this.log.stabled < this.log.lastIndex() || this.log.applied < this.log.committed ||
+      !sameHardState(this.hardState(), this.persisted) ||
+      (this.role === "leader" && [...this.progress.values()].some((p) => this.wantsSend(p)));
+  }
+
+  /** Collects the work to do; call `advance` with it when done. */
+  ready(): Ready {
+    if (this.readyOut) throw new RaftInvariantError("ready() called again before advance()");
+    if (this.role === "leader") this.replicateAll();
+    const hs = this.hardState();
+    const hardState = sameHardState(hs, this.persisted) ? null : hs;
+    const entries = this.log.unstable();
+    const rd: Ready = {
+      hardState,
+      entries,
+      mustSync: hardState !== null || entries.length > 0,
+      messages: this.msgs,
+      committedEntries: this.log.toApply(),
+      softState: { role: this.role, leaderId: this.leaderId },
+      events: this.events,
+    };
+    this.msgs = [];
+    this.events = [];
+    this.readyOut = true;
+    return rd;
+  }
+
+  /** Tells the node the driver persisted, sent and applied `rd`. */
+  advance(rd: Ready): void {
+    this.readyOut = false;
+    if (rd.hardState) this.persisted = { ...rd.hardState };
+    const last = rd.entries.at(-1);
+    if (last) this.log.stableTo(last.index, last.term);
+    const applied = rd.committedEntries.at(-1);
+    if (applied) this.log.appliedTo(applied.index);
+    if (this.role === "leader") this.maybeCommit();
+  }
+
+  /** A read-only picture of the node. */
+  status(): NodeStatus {
+    const progress: NodeStatus["progress"] = {};
+    for (const [id, p] of this.progress) {
+      progress[id] = { ...p.view(), recentlyActive: this.isActive(p) };
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      votedFor: this.votedFor,
+      leaderId: this.leaderId,
+      commitIndex: this.log.committed,
+      appliedIndex: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      recovering: this.recovering,
+      transferringTo: this.transferTarget,
+      progress,
+    };
+  }
+
+  // ---- rules that mutation tests override ----------------------------------
+
+  /** Raft 5.4.1: grant a vote only to a candidate whose log is at least as up to date. */
+  protected logIsUpToDate(lastIndex: number, lastTerm: number): boolean {
+    return this.log.isUpToDate(lastIndex, lastTerm);
+  }
+
+  /** Raft 5.4.2 (Figure 8): only entries of the leader's own term commit by counting replicas. */
+  protected mayCommit(index: number): boolean {
+    return this.log.term(index) === this.term;
+  }
+
+  // ---- roles ----------------------------------------------------------------
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    if (this.transferTarget !== null && ++this.transferElapsed >= this.cfg.electionTicksMax) {
+      this.emit("transfer_aborted", { to: this.transferTarget });
+      this.transferTarget = null;
+    }
+    // Check quorum: a leader cut off from the majority steps down instead of
+    // believing it leads (it could never commit, but clients would wait on it).
+    const active = 1 + [...this.progress.values()].filter((p) => this.isActive(p)).length;
+    if (active < this.quorum()) {
+      this.emit("stepped_down", { reason: "lost_quorum" });
+      return this.becomeFollower(this.term, null);
+    }
+    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      for (const [to, pr] of this.progress) {
+        pr.stalled();
+        this.send({ type: "heartbeat", to, leaderCommit: Math.min(pr.match, this.log.committed) });
+      }
+    }
+  }
+
+  private startPreVote(): void {
+    if (this.peers.length === 0) return this.campaign(false);
+    this.role = "preCandidate";
+    this.leaderId = null;
+    this.votes = new Map([[this.id, true]]);
+    this.emit("pre_vote_started", {});
+    this.requestVotes(true, false);
+  }
+
+  private campaign(transfer: boolean): void {
+    this.setTerm(this.term + 1);
+    this.votedFor = this.id;
+    this.role = "candidate";
+    this.leaderId = null;
+    this.votes = new Map([[this.id, true]]);
+    this.electionElapsed = 0;
+    this.resetElectionTimeout();
+    this.emit("election_started", { timeoutTicks: this.electionTimeout, transfer });
+    if (this.quorum() === 1) return this.becomeLeader();
+    this.requestVotes(false, transfer);
+  }
+
+  private requestVotes(preVote: boolean, transfer: boolean): void {
+    for (const to of this.peers) {
+      this.send({
+        type: "requestVote",
+        to,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+        preVote,
+        transfer,
+      }, preVote ? this.term + 1 : this.term);
+    }
+  }
+
+  private becomeLeader(): void {
+    this.role = "leader";
+    this.leaderId = this.id;
+    this.heartbeatElapsed = 0;
+    this.transferTarget = null;
+    this.emit("election_won", { votes: [...this.votes.values()].filter(Boolean).length });
+    this.votes.clear();
+    this.progress = new Map(this.peers.map((p) => {
+      const pr = new Progress(this.log.lastIndex(), this.cfg.maxInflight);
+      pr.lastActive = this.now;
+      return [p, pr];
+    }));
+    this.appendLocal([{ noop: true }]);
+  }
+
+  private becomeFollower(term: number, leaderId: string | null): void {
+    const wasLeader = this.role === "leader";
+    if (term > this.term) this.setTerm(term);
+    this.role = "follower";
+    this.electionElapsed = 0;
+    this.resetElectionTimeout();
+    this.votes.clear();
+    this.progress.clear();
+    this.transferTarget = null;
+    this.leaderId = null;
+    if (leaderId !== null) this.followLeader(leaderId);
+    if (wasLeader) this.emit("became_follower", { leader: leaderId ?? "none" });
+  }
+
+  /** Records the leader of this term; knowing it counts as this term's vote (see disk loss above). */
+  private followLeader(leaderId: string): void {
+    if (this.role === "leader") {
+      throw new RaftInvariantError(`${leaderId} leads term ${this.term}, which ${this.id} leads`);
+    }
+    if (this.role !== "follower") this.becomeFollower(this.term, null);
+    this.electionElapsed = 0;
+    if (this.leaderId !== leaderId) {
+      this.leaderId = leaderId;
+      this.emit("leader_known", { leader: leaderId });
+    }
+    if (this.votedFor === "") this.votedFor = leaderId;
+  }
+
+  private setTerm(term: number): void {
+    if (term <= this.term) {
+      throw new RaftInvariantError(`term going back from ${this.term} to ${term}`);
+    }
+    this.term = term;
+    this.votedFor = "";
+    this.verifiedIndex = 0;
+  }
+
+  // ---- message handling -------------------------------------------------------
+
+  private dispatch(m: Message): void {
+    switch (m.type) {
+      case "requestVote":
+        return this.onRequestVote(m);
+      case "requestVoteResponse":
+        return this.onVoteResponse(m);
+      case "appendEntries":
+        return this.onAppend(m);
+      case "appendEntriesResponse":
+        return this.onAppendResponse(m);
+      case "heartbeat":
+        return this.onHeartbeat(m);
+      case "heartbeatResponse":
+        return this.onHeartbeatResponse(m);
+      case "timeoutNow":
+        return this.onTimeoutNow(m);
+      case "timeoutNowResponse":
+      case "probe":
+      case "probeResponse":
+        return;
+    }
+  }
+
+  private onRequestVote(m: Msg<"requestVote">): void {
+    if (this.recovering) return this.answerVote(m, false, "recovering");
+    const free = this.votedFor === m.from || (this.votedFor === "" && this.leaderId === null) ||
+      (m.preVote && m.term > this.term);
+    if (!free) return this.answerVote(m, false, "already_voted");
+    if (!this.logIsUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+      return this.answerVote(m, false, "log_behind");
+    }
+    if (!m.preVote) {
+      this.votedFor = m.from;
+      this.electionElapsed = 0;
+    }
+    this.answerVote(m, true, "");
+  }
+
+  private answerVote(m: Msg<"requestVote">, granted: boolean, reason: string): void {
+    if (!m.preVote) {
+      this.emit(
+        granted ? "vote_granted" : "vote_denied",
+        granted ? { for: m.from } : {
+          for: m.from,
+          reason,
+        },
+      );
+    }
+    // A granted pre-vote carries the candidate's future term, as in etcd.
+    const term = granted && m.preVote ? m.term : this.term;
+    this.reply(m, { type: "requestVoteResponse", voteGranted: granted, preVote: m.preVote }, term);
+  }
+
+  private onVoteResponse(m: Msg<"requestVoteResponse">): void {
+    const counting = (this.role === "preCandidate" && m.preVote) ||
+      (this.role === "candidate" && !m.preVote);
+    if (!counting) return;
+    this.votes.set(m.from, m.voteGranted);
+    const granted = [...this.votes.values()].filter(Boolean).length;
+    if (granted >= this.quorum()) {
+      return this.role === "preCandidate" ? this.campaign(false) : this.becomeLeader();
+    }
+    if (this.votes.size - granted >= this.quorum()) this.becomeFollower(this.term, null);
+  }
+
+  private onAppend(m: Msg<"appendEntries">): void {
+    this.followLeader(m.from);
+    const lastNew = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.entries);
+    if (lastNew === null) {
+      const [hintIndex, hintTerm] = this.log.findConflictByTerm(m.prevLogIndex, m.prevLogTerm);
+      return this.answerAppend(m, false, 0, hintIndex, hintTerm);
+    }
+    this.verifiedIndex = Math.max(this.verifiedIndex, lastNew);
+    if (this.log.commitTo(Math.min(m.leaderCommit, lastNew))) {
+      this.emit("entry_committed", { index: this.log.committed });
+    }
+    if (this.recovering && lastNew >= m.leaderCommit && this.log.term(lastNew) === this.term) {
+      this.recovering = false;
+      this.emit("recovered", { index: lastNew });
+    }
+    this.answerAppend(m, true, lastNew, 0, 0);
+  }
+
+  private answerAppend(
+    m: Msg<"appendEntries">,
+    success: boolean,
+    matchIndex: number,
+    hintIndex: number,
+    hintTerm: number,
+  ): void {
+    this.reply(m, {
+      type: "appendEntriesResponse",
+      success,
+      matchIndex,
+      logLength: this.log.lastIndex(),
+      rejectIndex: success ? 0 : m.prevLogIndex,
+      hintIndex,
+      hintTerm,
+      bulk: m.bulk,
+      recovering: this.recovering,
+    });
+  }
+
+  private onAppendResponse(m: Msg<"appendEntriesResponse">): void {
+    const pr = this.role === "leader" ? this.progress.get(m.from) : undefined;
+    if (!pr) return;
+    this.heardFrom(pr, m.recovering, m.logLength);
+    if (m.success) {
+      const progressed = pr.acked(m.matchIndex);
+      if (pr.mode === "probe") pr.enter("replicate");
+      if (progressed) this.maybeCommit();
+      if (this.transferTarget === m.from && pr.match === this.log.lastIndex()) {
+        this.send({ type: "timeoutNow", to: m.from });
+      }
+      return;
+    }
+    // The follower's hint: the largest index <= hintIndex whose term <= hintTerm in OUR log.
+    const [next] = m.hintTerm > 0
+      ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm)
+      : [m.hintIndex];
+    pr.refused(m.rejectIndex, next + 1);
+  }
+
+  private onHeartbeat(m: Msg<"heartbeat">): void {
+    this.followLeader(m.from);
+    // Only up to what this term's leader verified with us: after a restart or
+    // disk loss the leader's idea of our log may be stale.
+    if (this.log.commitTo(Math.min(m.leaderCommit, this.verifiedIndex))) {
+      this.emit("entry_committed", { index: this.log.committed });
+    }
+    this.reply(m, {
+      type: "heartbeatResponse",
+      success: true,
+      logLength: this.log.lastIndex(),
+      commitIndex: this.log.committed,
+      recovering: this.recovering,
+    });
+  }
+
+  private onHeartbeatResponse(m: Msg<"heartbeatResponse">): void {
+    const pr = this.role === "leader" ? this.progress.get(m.from) : undefined;
+    if (!pr) return;
+    this.heardFrom(pr, m.recovering, m.logLength);
+    pr.heartbeatAnswered();
+    // A follower that restarted cannot take the commit index from heartbeats
+    // until it verified its log with us: an empty append does that.
+    if (m.commitIndex < Math.min(pr.match, this.log.committed) && pr.idle()) {
+      this.sendAppend(m.from, pr);
+    }
+  }
+
+  private heardFrom(pr: Progress, recovering: boolean, logLength: number): void {
+    pr.lastActive = this.now;
+    if (recovering && logLength < pr.match) {
+      pr.reset(this.log.lastIndex());
+      this.emit("follower_lost_log", {});
+    }
+  }
+
+  private onTimeoutNow(m: Msg<"timeoutNow">): void {
+    this.followLeader(m.from);
+    const ok = !this.recovering;
+    this.reply(m, { type: "timeoutNowResponse", success: ok });
+    if (ok) this.campaign(true);
+  }
+
+  private onProbeResponse(m: Msg<"probeResponse">): void {
+    if (!this.recovering || m.nonce !== this.probeNonce || !this.isEmpty()) return;
+    if (m.empty) this.probeEmpty.add(m.from);
+    if (this.probeEmpty.size === this.peers.length) {
+      this.recovering = false;
+      this.emit("bootstrap", { reason: "all_replicas_empty" });
+    }
+  }
+
+  private sendProbes(): void {
+    this.probeNonce = Math.floor(this.cfg.random() * 2 ** 31);
+    this.probeEmpty.clear();
+    if (this.peers.length === 0) this.recovering = false;
+    for (const to of this.peers) this.send({ type: "probe", to, nonce: this.probeNonce });
+  }
+
+  /** A request from an older term: refuse it, telling the sender our term. */
+  private answerStale(m: Message): void {
+    switch (m.type) {
+      case "requestVote":
+        return this.answerVote(m, false, "stale_term");
+      case "appendEntries":
+        return this.answerAppend(m, false, 0, 0, 0);
+      case "heartbeat":
+        return this.reply(m, {
+          type: "heartbeatResponse",
+          success: false,
+          logLength: this.log.lastIndex(),
+          commitIndex: this.log.committed,
+          recovering: this.recovering,
+        });
+      case "timeoutNow":
+        return this.reply(m, { type: "timeoutNowResponse", success: false });
+    }
+  }
+
+  // ---- replication --------------------------------------------------------------
+
+  private appendLocal(payloads: EntryPayload[]): LogEntry[] {
+    const first = this.log.lastIndex() + 1;
+    const entries = payloads.map((p, i) =>
+      ({ ...p, index: first + i, term: this.term }) as LogEntry
+    );
+    this.log.append(entries);
+    return entries;
+  }
+
+  private wantsSend(pr: Progress): boolean {
+    if (pr.paused()) return false;
+    return pr.mode === "probe" || pr.next <= this.log.lastIndex();
+  }
+
+  private replicateAll(): void {
+    for (const [to, pr] of this.progress) {
+      while (this.wantsSend(pr)) this.sendAppend(to, pr);
+    }
+  }
+
+  /**
+   * One AppendEntries from `pr.next`. When the follower misses many committed
+   * entries it gets them in bulk (the seed's /sync-log) instead.
+   */
+  private sendAppend(to: string, pr: Progress): void {
+    const prev = pr.next - 1;
+    const bulk = this.log.committed - prev >= this.cfg.syncThreshold;
+    const hi = bulk
+      ? Math.min(this.log.committed, prev + this.cfg.maxEntriesPerSync)
+      : Math.min(this.log.lastIndex(), prev + this.cfg.maxEntriesPerAppend);
+    this.send({
+      type: "appendEntries",
+      to,
+      prevLogIndex: prev,
+      prevLogTerm: this.log.termAt(prev),
+      entries: this.log.slice(pr.next, hi + 1),
+      leaderCommit: this.log.committed,
+      bulk,
+    });
+    pr.sent(Math.max(hi, prev));
+  }
+
+  private maybeCommit(): void {
+    const matches = [this.log.stabled, ...[...this.progress.values()].map((p) => p.match)];
+    matches.sort((a, b) => b - a);
+    const index = matches[this.quorum() - 1];
+    if (index > this.log.committed && this.mayCommit(index)) {
+      this.log.commitTo(index);
+      this.emit("entry_committed", { index });
+      // Idle followers learn the new commit now rather than at the next heartbeat.
+      for (const [to, pr] of this.progress) {
+        if (pr.mode === "replicate" && pr.idle() && pr.next > this.log.lastIndex()) {
+          this.sendAppend(to, pr);
+        }
+      }
+    }
+  }
+
+  // ---- helpers -------------------------------------------------------------------
+
+  private quorum(): number {
+    return Math.floor((this.peers.length + 1) / 2) + 1;
+  }
+
+  private isActive(pr: Progress): boolean {
+    return this.now - pr.lastActive < this.cfg.electionTicksMin;
+  }
+
+  /** Pre-vote and votes are refused while a leader is known to be alive (check-quorum's lease). */
+  private inLease(): boolean {
+    return this.role === "leader" ||
+      (this.leaderId !== null && this.electionElapsed < this.cfg.electionTicksMin);
+  }
+
+  private isEmpty(): boolean {
+    return this.term === 0 && this.votedFor === "" && this.log.lastIndex() === 0;
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, votedFor: this.votedFor, recovering: this.recovering };
+  }
+
+  private resetElectionTimeout(): void {
+    const { electionTicksMin: min, electionTicksMax: max, random } = this.cfg;
+    this.electionTimeout = min + Math.floor(random() * (max - min + 1));
+  }
+
+  private send(m: Outgoing, term = this.term): void {
+    this.msgs.push({ ...m, from: this.id, term } as Message);
+  }
+
+  private reply(
+    req: Message,
+    m: DistOmit<Message, "from" | "term" | "to">,
+    term = this.term,
+  ): void {
+    this.msgs.push({ ...m, to: req.from, from: this.id, term, reqId: req.reqId } as Message);
+  }
+
+  private emit(event: string, fields: Record<string, string | number | boolean>): void {
+    this.events.push({ event, ...fields });
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.votedFor === b.votedFor && a.recovering === b.recovering;
+}
+
+function checkConfig(c: Required<RaftConfig>): void {
+  const ints = [c.electionTicksMin, c.electionTicksMax, c.heartbeatTicks, c.maxInflight];
+  if (!ints.every((n) => Number.isSafeInteger(n) && n >= 1)) {
+    throw new Error("raft config: tick counts and maxInflight must be positive integers");
+  }
+  if (c.electionTicksMax < c.electionTicksMin) {
+    throw new Error("raft config: electionTicksMax must be >= electionTicksMin");
+  }
+  if (c.heartbeatTicks >= c.electionTicksMin) {
+    throw new Error("raft config: heartbeatTicks must be below electionTicksMin");
+  }
+  if (c.peers.includes(c.id) || new Set(c.peers).size !== c.peers.length) {
+    throw new Error("raft config: peers must be distinct and exclude the node itself");
+  }
+}

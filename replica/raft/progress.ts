@@ -1,0 +1,134 @@
+/**
+ * The leader's view of one follower (etcd's Progress): how far it matches,
+ * what to send next, and how many AppendEntries are in flight.
+ *
+ * - probe: we do not know where the logs match; one message at a time.
+ * - replicate: logs match up to `match`; send optimistically, up to
+ *   `maxInflight` messages ahead (hashicorp/raft's pipelining).
+ *
+ * Whether one message is a normal append or a bulk sync-log chunk is decided
+ * per message by the node, from how far behind the follower is.
+ */
+import type { FollowerProgress } from "./types.ts";
+
+/** Replication state of one follower, held by the leader. */
+export class Progress {
+  match = 0;
+  next: number;
+  mode: "probe" | "replicate" = "probe";
+  /** Probe mode: a message was sent and no answer or heartbeat came since. */
+  probeSent = false;
+  /** Last index of each message in flight, oldest first. */
+  private inflight: number[] = [];
+  /** Tick of the last answer from the follower (check-quorum). */
+  lastActive = 0;
+  /** Any answer since the last stall check (see `stalled`). */
+  private answeredSinceCheck = false;
+
+  constructor(lastIndex: number, private readonly maxInflight: number) {
+    this.next = lastIndex + 1;
+  }
+
+  /** True when nothing more may be sent now. */
+  paused(): boolean {
+    if (this.mode === "probe") return this.probeSent;
+    return this.inflight.length >= this.maxInflight;
+  }
+
+  /** True when nothing is in flight. */
+  idle(): boolean {
+    return this.inflight.length === 0 && !this.probeSent;
+  }
+
+  /** Records a message ending at `lastIndex` as sent. */
+  sent(lastIndex: number): void {
+    if (this.mode === "probe") {
+      this.probeSent = true;
+      return;
+    }
+    this.inflight.push(lastIndex);
+    this.next = Math.max(this.next, lastIndex + 1);
+  }
+
+  /** A success answer: raises match; returns false when it told us nothing new. */
+  acked(matchIndex: number): boolean {
+    this.answeredSinceCheck = true;
+    this.freeUpTo(matchIndex);
+    this.probeSent = false;
+    if (matchIndex <= this.match) return false;
+    this.match = matchIndex;
+    this.next = Math.max(this.next, matchIndex + 1);
+    return true;
+  }
+
+  /**
+   * A refusal of the message whose prevLogIndex was `rejectIndex`. Returns
+   * false for a stale refusal that must be ignored (reordered or duplicated).
+   * `hintNext` is where the follower's hint says to try next.
+   */
+  refused(rejectIndex: number, hintNext: number): boolean {
+    this.answeredSinceCheck = true;
+    if (this.mode !== "probe") {
+      if (rejectIndex <= this.match) return false;
+      this.enter("probe");
+      this.next = this.match + 1;
+    } else if (rejectIndex !== this.next - 1) {
+      return false;
+    }
+    this.next = Math.max(Math.min(rejectIndex, hintNext), this.match + 1);
+    this.probeSent = false;
+    return true;
+  }
+
+  /** Switches mode, forgetting what was in flight. */
+  enter(mode: Progress["mode"]): void {
+    this.mode = mode;
+    this.inflight = [];
+    this.probeSent = false;
+    if (mode !== "probe") this.next = this.match + 1;
+  }
+
+  /** Forgets everything about the follower: it lost its disk. */
+  reset(lastIndex: number): void {
+    this.match = 0;
+    this.next = lastIndex + 1;
+    this.enter("probe");
+  }
+
+  /**
+   * Called once per heartbeat interval. Messages in flight with no answer for
+   * a whole interval were most likely lost (a dropped request leaves a hole
+   * the follower can only refuse past), so fall back to probing from `match`.
+   */
+  stalled(): boolean {
+    const stalled = this.mode !== "probe" && this.inflight.length > 0 && !this.answeredSinceCheck;
+    this.answeredSinceCheck = false;
+    if (stalled) this.enter("probe");
+    return stalled;
+  }
+
+  /** Delivery failed: probe again, but only after the next heartbeat answer. */
+  unreachable(): void {
+    this.enter("probe");
+    this.probeSent = true;
+  }
+
+  /** A heartbeat answer lets a paused probe try again. */
+  heartbeatAnswered(): void {
+    this.probeSent = false;
+  }
+
+  private freeUpTo(index: number): void {
+    while (this.inflight.length > 0 && this.inflight[0] <= index) this.inflight.shift();
+  }
+
+  /** Read-only view for status (activity is judged by the node, which owns the clock). */
+  view(): Omit<FollowerProgress, "recentlyActive"> {
+    return {
+      matchIndex: this.match,
+      nextIndex: this.next,
+      mode: this.mode,
+      inflight: this.inflight.length,
+    };
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Scenario tests on the in-memory network: pre-vote, check-quorum, leadership
+ * transfer, bulk catch-up, disk loss, batching and pipelining, and the loud
+ * assertions on impossible states.
+ */
+import assert from "node:assert/strict";
+import { RaftLog } from "./log.ts";
+import { Network, stroke } from "./testing/network.ts";
+import { NotLeaderError, RaftInvariantError } from "./types.ts";
+
+const ELECTION_MAX = 20;
+
+function elected(net: Network, id = "a"): void {
+  net.campaign(id);
+  assert.equal(net.node(id).status().role, "leader");
+}
+
+Deno.test("pre-vote: an isolated replica does not bump its term, and on healing does not depose the leader", () => {
+  const net = new Network(["a", "b", "c"]);
+  elected(net);
+  const term = net.node("a").status().term;
+  net.isolate("c");
+  net.tick(ELECTION_MAX * 5);
+  assert.equal(net.node("c").status().term, term, "pre-votes failed, so no term was bumped");
+  net.recover();
+  net.tick(ELECTION_MAX * 2);
+  assert.equal(net.node("a").status().role, "leader");
+  assert.equal(net.node("a").status().term, term);
+});
+
+Deno.test("check-quorum: a leader cut off from the majority steps down within an election timeout and commits nothing", () => {
+  const net = new Network(["a", "b", "c"]);
+  elected(net);
+  net.isolate("a");
+  const before = net.node("a").status().commitIndex;
+  const [{ index }] = net.node("a").propose([stroke("lost")]);
+  let ticks = 0;
+  while (net.node("a").status().role === "leader" && ticks < 100) {
+    net.tick(1, ["a"]);
+    ticks++;
+  }
+  assert.equal(net.node("a").status().role, "follower");
+  assert.ok(ticks <= ELECTION_MAX, `stepped down after ${ticks} ticks`);
+  assert.equal(net.node("a").status().commitIndex, before);
+  assert.ok(!net.applied.get("a")!.some((e) => e.index === index));
+  // The majority elects a new leader; the healed old leader follows it.
+  net.tick(ELECTION_MAX * 3, ["b", "c"]);
+  net.recover();
+  net.tick(ELECTION_MAX * 2);
+  const leader = net.leader()!;
+  assert.notEqual(leader.id, "a");
+  assert.equal(net.node("a").status().leaderId, leader.id);
+});
+
+Deno.test("transfer: the target is caught up, campaigns at once, and wins without an election timeout", () => {
+  const net = new Network(["a", "b", "c"]);
+  elected(net);
+  net.cut("a", "b");
+  net.propose("a", stroke("s1"), stroke("s2"));
+  net.recover();
+  net.node("a").transferLeadership("b");
+  assert.throws(() => net.node("a").propose([stroke("x")]), NotLeaderError);
+  net.stabilize();
+  // Less than an election timeout (10 ticks) even though b first has to notice its lost append.
+  let ticks = 0;
+  while (net.node("b").status().role !== "leader" && ticks < 9) {
+    net.tick();
+    ticks++;
+  }
+  assert.equal(net.node("b").status().role, "leader");
+  assert.equal(net.node("a").status().leaderId, "b");
+  const ids = net.applied.get("b")!.flatMap((e) => ("stroke" in e ? [e.stroke.id] : []));
+  assert.deepEqual(ids, ["s1", "s2"]);
+});
+
+Deno.test("sync-log: a far-behind follower gets committed entries in bulk, then follows normally", () => {
+  const net = new Network(["a", "b", "c"], {
+    config: { syncThreshold: 100, maxEntriesPerSync: 500 },
+  });
+  elected(net);
+  net.crash("c");
+  for (let i = 0; i < 20; i++) {
+    net.propose("a", ...Array.from({ length: 100 }, (_, j) => stroke(`s${i}-${j}`)));
+  }
+  net.start("c");
+  net.tick(ELECTION_MAX);
+  const bulk = net.sent.filter((m) => m.type === "appendEntries" && m.to === "c" && m.bulk);
+  assert.ok(bulk.length >= 4, `${bulk.length} bulk messages`);
+  assert.equal(net.node("c").status().lastIndex, net.node("a").status().lastIndex);
+  net.propose("a", stroke("after"));
+  net.tick(2);
+  assert.equal(net.node("c").status().commitIndex, net.node("a").status().commitIndex);
+});
+
+Deno.test("the seed's catch-up: a restarted empty follower is refused, then synced from index 0", () => {
+  const net = new Network(["a", "b", "c"], { config: { syncThreshold: 10 } });
+  elected(net);
+  for (let i = 0; i < 30; i++) net.propose("a", stroke(`s${i}`));
+  net.crash("c", true);
+  net.start("c");
+  net.tick(ELECTION_MAX);
+  const first = net.sent.find((m) => m.type === "appendEntries" && m.to === "c" && m.bulk);
+  assert.ok(first && first.type === "appendEntries");
+  assert.equal(first.prevLogIndex, 0);
+  assert.equal(net.node("c").status().lastIndex, net.node("a").status().lastIndex);
+  assert.equal(net.node("c").status().recovering, false);
+});
+
+Deno.test("disk loss: a wiped replica votes for nobody until a leader caught it up", () => {
+  // a and b commit entries while c is down; b then loses its disk; a is down.
+  const net = new Network(["a", "b", "c"]);
+  elected(net);
+  net.crash("c");
+  net.propose("a", stroke("s1"), stroke("s2"));
+  const committed = net.node("a").status().commitIndex;
+  net.crash("a");
+  net.crash("b", true);
+  net.start("b");
+  net.start("c");
+  net.tick(ELECTION_MAX * 10);
+  assert.equal(net.leader(), undefined, "c lacks committed entries and b may not vote for it");
+  assert.equal(net.node("b").status().recovering, true);
+  net.start("a");
+  net.tick(ELECTION_MAX * 10);
+  const leader = net.leader()!;
+  assert.equal(leader.id, "a");
+  assert.ok(net.node("b").status().commitIndex >= committed);
+  assert.equal(net.node("b").status().recovering, false);
+});
+
+Deno.test("disk loss: a wiped replica cannot vote twice in one term", () => {
+  const net = new Network(["a", "b", "c"]);
+  elected(net);
+  const term = net.node("a").status().term;
+  net.crash("b", true);
+  net.start("b");
+  net.tick(ELECTION_MAX);
+  assert.equal(net.node("b").status().recovering, false);
+  assert.equal(net.node("b").status().term, term);
+  assert.equal(
+    net.node("b").status().votedFor,
+    "a",
+    "following the leader is recorded as the vote",
+  );
+});
+
+Deno.test("fresh cluster: empty replicas prove together that nothing exists, then elect", () => {
+  const net = new Network(["a", "b", "c"], { fresh: true });
+  net.tick(ELECTION_MAX * 5);
+  const leader = net.leader();
+  assert.ok(leader, "a leader was elected");
+  for (const id of net.ids) assert.equal(net.node(id).status().recovering, false);
+});
+
+Deno.test("batching: proposals made between two readies go out in one append per follower", () => {
+  const net = new Network(["a", "b", "c"]);
+  elected(net);
+  const a = net.node("a");
+  const sentBefore = net.sent.length;
+  for (let i = 0; i < 200; i++) a.propose([stroke(`s${i}`)]);
+  net.stabilize();
+  const appends = net.sent.slice(sentBefore).filter((m) => m.type === "appendEntries");
+  const withEntries = appends.filter((m) => m.type === "appendEntries" && m.entries.length > 0);
+  assert.equal(withEntries.length, 2, "one batch per follower");
+});
+
+Deno.test("pipelining: several appends are in flight per follower before any answer", () => {
+  const net = new Network(["a", "b", "c"], { config: { maxEntriesPerAppend: 10, maxInflight: 4 } });
+  elected(net);
+  const a = net.node("a");
+  for (let i = 0; i < 100; i++) a.propose([stroke(`s${i}`)]);
+  const rd = a.ready();
+  const toB = rd.messages.filter((m) => m.type === "appendEntries" && m.to === "b");
+  assert.equal(toB.length, 4, "maxInflight messages of maxEntriesPerAppend each");
+  a.advance(rd);
+});
+
+Deno.test("assertions: truncating committed entries, committing past the log, applying past commit", () => {
+  const log = new RaftLog([{ index: 1, term: 1, noop: true }, { index: 2, term: 1, noop: true }]);
+  log.commitTo(2);
+  assert.throws(
+    () => log.maybeAppend(1, 1, [{ index: 2, term: 2, noop: true }]),
+    RaftInvariantError,
+  );
+  assert.throws(() => log.commitTo(3), RaftInvariantError);
+  assert.throws(() => log.appliedTo(3), RaftInvariantError);
+  const net = new Network(["a", "b", "c"]);
+  const a = net.node("a");
+  a.tick();
+  a.ready();
+  assert.throws(() => a.ready(), RaftInvariantError);
+});
+
+Deno.test("a second leader in the same term is detected loudly", () => {
+  const net = new Network(["a", "b", "c"]);
+  elected(net);
+  const a = net.node("a");
+  const term = a.status().term;
+  assert.throws(() =>
+    a.step({
+      type: "heartbeat",
+      from: "b",
+      to: "a",
+      term,
+      leaderCommit: 0,
+    }), RaftInvariantError);
+});
