@@ -1,0 +1,202 @@
+/**
+ * The replica's HTTP surface (CONTRACT.md): the seed's RPCs, status, the
+ * committed-entry feed and proposals. Every input is validated here, so the
+ * core only ever sees well-formed messages.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import {
+  type EntriesResponse,
+  type NotLeaderResponse,
+  type ProposeResponse,
+  PROTOCOL_VERSION,
+  type ReplicaState,
+  type StatusResponse,
+  type Stroke,
+} from "../protocol/mod.ts";
+import { checkStroke, isObject } from "../protocol/validate.ts";
+import type { ReplicaConfig } from "./config.ts";
+import { type Driver, ProposalLostError } from "./driver.ts";
+import { NotLeaderError, type Role } from "./raft/types.ts";
+import { decodeRequest, encodeResponse } from "./wire.ts";
+
+/** Largest accepted request body (a bulk sync-log chunk stays well below). */
+export const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** Largest number of strokes in one proposal. */
+export const MAX_PROPOSE_STROKES = 1000;
+const MAX_ENTRIES_LIMIT = 10_000;
+const MAX_WAIT_MS = 30_000;
+const PROPOSE_TIMEOUT_MS = 10_000;
+
+const RPC_PATHS = [
+  "/request-vote",
+  "/append-entries",
+  "/heartbeat",
+  "/sync-log",
+  "/timeout-now",
+  "/probe",
+];
+
+/** The seed names three states; a pre-candidate is campaigning, so it shows as candidate. */
+export function seedState(role: Role): ReplicaState {
+  return role === "leader" ? "leader" : role === "follower" ? "follower" : "candidate";
+}
+
+type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; error: string };
+
+/**
+ * Reads a JSON body without ever buffering more than `limit` bytes: a
+ * declared length over the limit is refused before reading, a streamed one as
+ * soon as it passes the limit.
+ */
+export async function readJson(req: Request, limit: number): Promise<BodyResult> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  const tooLarge = { ok: false, status: 413, error: `body over ${limit} bytes` } as const;
+  if (declared > limit) {
+    await req.body?.cancel().catch(() => {});
+    return tooLarge;
+  }
+  if (!req.body) return { ok: false, status: 400, error: "body must be JSON" };
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return tooLarge;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    bytes.set(c, off);
+    off += c.byteLength;
+  }
+  try {
+    return { ok: true, value: JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) };
+  } catch {
+    return { ok: false, status: 400, error: "body is not valid JSON" };
+  }
+}
+
+function queryIndex(c: Context, key: string, fallback: number, max: number): number | null {
+  const raw = c.req.query(key);
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,16}$/.test(raw)) return null;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? Math.min(n, max) : null;
+}
+
+/** Builds the Hono app of one replica. */
+export function replicaApp(cfg: ReplicaConfig, driver: Driver): Hono {
+  const app = new Hono();
+  const urls = new Map(cfg.peers.map((p) => [p.id, p.url]));
+  urls.set(cfg.replicaId, cfg.advertiseUrl);
+
+  app.use("*", async (c, next) => {
+    if (cfg.clusterToken && !(c.req.method === "GET" && c.req.path === "/status")) {
+      if (c.req.header("authorization") !== `Bearer ${cfg.clusterToken}`) {
+        await c.req.raw.body?.cancel().catch(() => {});
+        return c.json({ error: "missing or wrong cluster token" }, 401);
+      }
+    }
+    await next();
+  });
+
+  for (const path of RPC_PATHS) {
+    app.post(path, async (c) => {
+      const body = await readJson(c.req.raw, MAX_BODY_BYTES);
+      if (!body.ok) return c.json({ error: body.error }, body.status);
+      const req = decodeRequest(path, body.value, cfg.replicaId);
+      if (!req.ok) return c.json({ error: req.error }, 400);
+      return c.json(encodeResponse(await driver.handleRpc(req.value)));
+    });
+  }
+
+  app.get("/status", (c) => {
+    const st = driver.node.status();
+    return c.json(
+      {
+        replicaId: cfg.replicaId,
+        state: seedState(st.role),
+        term: st.term,
+        commitIndex: st.commitIndex,
+        logLength: st.lastIndex,
+        leaderId: st.leaderId,
+        leaderUrl: st.leaderId ? urls.get(st.leaderId) ?? null : null,
+        appliedIndex: st.appliedIndex,
+        recovering: st.recovering,
+        protocolVersion: PROTOCOL_VERSION,
+      } satisfies StatusResponse,
+    );
+  });
+
+  app.get("/entries", async (c) => {
+    const from = queryIndex(c, "from", 1, Number.MAX_SAFE_INTEGER);
+    const limit = queryIndex(c, "limit", 1000, MAX_ENTRIES_LIMIT);
+    const waitMs = queryIndex(c, "waitMs", 0, MAX_WAIT_MS);
+    if (from === null || limit === null || waitMs === null) {
+      return c.json({ error: "from, limit and waitMs must be non-negative integers" }, 400);
+    }
+    await driver.store.waitFor(Math.max(from, 1), waitMs, c.req.raw.signal);
+    return c.json(
+      {
+        entries: driver.store.entries(from, limit),
+        commitIndex: driver.node.status().commitIndex,
+      } satisfies EntriesResponse,
+    );
+  });
+
+  app.post("/propose", async (c) => {
+    const body = await readJson(c.req.raw, MAX_BODY_BYTES);
+    if (!body.ok) return c.json({ error: body.error }, body.status);
+    const strokes = checkProposal(body.value);
+    if (typeof strokes === "string") return c.json({ error: strokes }, 400);
+    try {
+      const indexes = await driver.propose(strokes, PROPOSE_TIMEOUT_MS);
+      return c.json(
+        {
+          results: strokes.map((s, i) => ({ id: s.id, index: indexes[i] })),
+          commitIndex: driver.node.status().commitIndex,
+        } satisfies ProposeResponse,
+      );
+    } catch (e) {
+      if (e instanceof NotLeaderError) {
+        const leaderUrl = e.leaderId ? urls.get(e.leaderId) ?? null : null;
+        const status = e.leaderId && e.leaderId !== cfg.replicaId ? 421 : 503;
+        return c.json(
+          { error: e.message, leaderId: e.leaderId, leaderUrl } satisfies NotLeaderResponse,
+          status,
+        );
+      }
+      if (e instanceof ProposalLostError) return c.json({ error: e.message }, 503);
+      throw e;
+    }
+  });
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((e, c) => {
+    console.error(`[${cfg.replicaId}] event=http_error error=${JSON.stringify(String(e))}`);
+    return c.json({ error: "internal error" }, 500);
+  });
+  return app;
+}
+
+function checkProposal(v: unknown): Stroke[] | string {
+  if (!isObject(v) || !Array.isArray(v.strokes)) return "body must be {strokes: [...]}";
+  if (v.strokes.length === 0) return "strokes must not be empty";
+  if (v.strokes.length > MAX_PROPOSE_STROKES) {
+    return `at most ${MAX_PROPOSE_STROKES} strokes per proposal`;
+  }
+  const out: Stroke[] = [];
+  for (let i = 0; i < v.strokes.length; i++) {
+    const s = checkStroke(v.strokes[i]);
+    if (!s.ok) return `strokes[${i}]: ${s.error}`;
+    out.push(s.value);
+  }
+  return out;
+}

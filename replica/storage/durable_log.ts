@@ -1,0 +1,303 @@
+/**
+ * The durable storage of one replica: an append-only file of checksummed
+ * records (see `record.ts`) holding the Raft log and hard state. Writes are
+ * buffered by `save` and reach the disk in one write, with one fdatasync, per
+ * `sync`: the group commit.
+ */
+import { type HardState, type LogEntry, RaftInvariantError } from "../raft/types.ts";
+import { decodeRecords, encodeRecord, isHardState, type LogRecord } from "./record.ts";
+
+/** Name of the log file inside the data directory. */
+export const LOG_FILE_NAME = "raft.log";
+
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** What a replica restarts from. */
+export interface RestoredLog {
+  hardState: HardState;
+  entries: LogEntry[];
+  /** True when the directory held no state at all (a new or wiped disk). */
+  fresh: boolean;
+  /** Bytes cut off the end of the file because they were torn or corrupt (0 normally). */
+  discardedBytes: number;
+}
+
+/**
+ * Without a persisted hard state this disk never promised a vote, which is
+ * indistinguishable from a lost disk: the replica must not vote until it has caught up.
+ */
+const NO_HARD_STATE: HardState = { term: 0, votedFor: "", recovering: true };
+
+/** The persisted Raft log and hard state of one replica. */
+export class DurableLog {
+  #restored: RestoredLog | null;
+  #lastIndex: number;
+  #writtenBytes: number;
+  #buffer: Uint8Array[] = [];
+  #bufferedBytes = 0;
+  /** Bytes written since the last fdatasync. */
+  #unsynced = false;
+  /** Tail of the chain that serializes `sync` calls. */
+  #queue: Promise<void> = Promise.resolve();
+  #failure: Error | null = null;
+  #closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly file: Deno.FsFile,
+    restored: RestoredLog,
+    writtenBytes: number,
+  ) {
+    this.#restored = restored;
+    this.#lastIndex = restored.entries.length;
+    this.#writtenBytes = writtenBytes;
+  }
+
+  /** Opens (creating if missing) the log in `dir` and recovers its state; see `restored()`. */
+  static async open(dir: string): Promise<DurableLog> {
+    const dirExisted = await exists(dir);
+    await Deno.mkdir(dir, { recursive: true });
+    const path = `${dir}/${LOG_FILE_NAME}`;
+    const fileExisted = await exists(path);
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    try {
+      const { restored, validBytes } = await recover(file);
+      if (restored.discardedBytes > 0) {
+        // Later appends must follow the last good record, or recovery would stop before them.
+        await file.truncate(validBytes);
+        await file.syncData();
+      }
+      await file.seek(validBytes, Deno.SeekMode.Start);
+      // A new file (or directory) only survives a power cut once its directory entry is synced.
+      if (!fileExisted) await syncDirectory(dir);
+      if (!dirExisted) await syncDirectory(parentOf(dir));
+      return new DurableLog(path, file, restored, validBytes);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /**
+   * The state found at open. Handed over once: the log keeps no copy of its
+   * entries, so a second call throws.
+   */
+  restored(): RestoredLog {
+    const restored = this.#restored;
+    if (!restored) throw new Error("DurableLog.restored() may be called only once");
+    this.#restored = null;
+    return restored;
+  }
+
+  /** Index of the last stored entry, counting saves not yet synced (0 when empty). */
+  lastIndex(): number {
+    return this.#lastIndex;
+  }
+
+  /**
+   * Bytes the log file holds once everything saved is written. Compaction will
+   * hook in here: past a threshold, write a snapshot plus the remaining
+   * entries to a new file and rename it over this one.
+   */
+  sizeBytes(): number {
+    return this.#writtenBytes + this.#bufferedBytes;
+  }
+
+  /**
+   * Buffers a Ready's writes: `hardState` (if any), then, if `entries[0]` is at
+   * or below the last index, a truncation to just before it, then `entries`.
+   * Throws, changing nothing, on entries that would leave a gap or are not consecutive.
+   */
+  save(hardState: HardState | null, entries: LogEntry[]): void {
+    this.#assertUsable();
+    // The hard state goes first so that any entry surviving a torn write
+    // comes with the term and vote of the same Ready.
+    const records: LogRecord[] = [];
+    if (hardState !== null) {
+      if (!isHardState(hardState)) {
+        throw new TypeError(`invalid hard state ${JSON.stringify(hardState)}`);
+      }
+      records.push({ hardState });
+    }
+    let lastIndex = this.#lastIndex;
+    if (entries.length > 0) {
+      const first = entries[0].index;
+      checkContiguous(entries, lastIndex);
+      if (first <= lastIndex) records.push({ truncate: first - 1 });
+      for (const entry of entries) records.push({ entry });
+      lastIndex = first + entries.length - 1;
+    }
+    const encoded = records.map(encodeRecord);
+    this.#buffer.push(...encoded);
+    for (const bytes of encoded) this.#bufferedBytes += bytes.length;
+    this.#lastIndex = lastIndex;
+  }
+
+  /**
+   * Writes everything saved so far in one write and, when `mustSync`, makes it
+   * durable with one fdatasync. Calls run one after another. After an I/O
+   * error every later call throws: what reached the disk is then unknown
+   * (a failed fsync may have dropped the data), so the replica must restart.
+   */
+  async sync(mustSync: boolean): Promise<void> {
+    this.#assertUsable();
+    const turn = this.#queue.then(() => this.#flush(mustSync));
+    this.#queue = turn.catch(() => {});
+    await turn;
+  }
+
+  /** Writes and syncs anything still buffered, then closes the file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#queue.then(() => this.#flush(true));
+    } finally {
+      this.file.close();
+    }
+  }
+
+  async #flush(mustSync: boolean): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    try {
+      if (this.#buffer.length > 0) {
+        const bytes = concat(this.#buffer, this.#bufferedBytes);
+        this.#buffer = [];
+        this.#bufferedBytes = 0;
+        await writeAll(this.file, bytes);
+        this.#writtenBytes += bytes.length;
+        this.#unsynced = true;
+      }
+      if (mustSync && this.#unsynced) {
+        await this.file.syncData();
+        this.#unsynced = false;
+      }
+    } catch (error) {
+      this.#failure = new Error(`durable log ${this.path} failed, restart the replica`, {
+        cause: error,
+      });
+      throw this.#failure;
+    }
+  }
+
+  #assertUsable(): void {
+    if (this.#closed) throw new Error(`durable log ${this.path} is closed`);
+    if (this.#failure) throw this.#failure;
+  }
+}
+
+function checkContiguous(entries: LogEntry[], lastIndex: number): void {
+  const first = entries[0].index;
+  if (!Number.isSafeInteger(first) || first < 1) {
+    throw new RaftInvariantError(`cannot truncate the stored log to ${first - 1} (below 0)`);
+  }
+  if (first > lastIndex + 1) {
+    throw new RaftInvariantError(
+      `entry ${first} would leave a gap after stored index ${lastIndex}`,
+    );
+  }
+  entries.forEach((entry, i) => {
+    if (entry.index !== first + i || !Number.isSafeInteger(entry.term) || entry.term < 0) {
+      throw new RaftInvariantError(
+        `entry ${i} of a batch from ${first} has index ${entry.index}, term ${entry.term}`,
+      );
+    }
+  });
+}
+
+/**
+ * Replays the records in order. Reading stops at the first short or
+ * corrupt record: after a torn write nothing later can be trusted.
+ */
+async function recover(file: Deno.FsFile): Promise<{ restored: RestoredLog; validBytes: number }> {
+  const entries: LogEntry[] = [];
+  let hardState: HardState | null = null;
+  let validBytes = 0;
+  let fileBytes = 0;
+  let pending: Uint8Array = new Uint8Array(0);
+  const chunk = new Uint8Array(READ_CHUNK_BYTES);
+  while (true) {
+    const n = await file.read(chunk);
+    if (n === null) break;
+    fileBytes += n;
+    pending = concat([pending, chunk.subarray(0, n)], pending.length + n);
+    const { records, consumedBytes, bad } = decodeRecords(pending);
+    for (const record of records) {
+      if ("hardState" in record) hardState = record.hardState;
+      else if ("truncate" in record) truncateTo(entries, record.truncate, validBytes);
+      else appendEntry(entries, record.entry, validBytes);
+    }
+    validBytes += consumedBytes;
+    pending = pending.subarray(consumedBytes);
+    if (bad) {
+      fileBytes = (await file.stat()).size;
+      break;
+    }
+  }
+  const fresh = validBytes === 0;
+  const restored = {
+    hardState: hardState ?? { ...NO_HARD_STATE },
+    entries,
+    fresh,
+    discardedBytes: fileBytes - validBytes,
+  };
+  return { restored, validBytes };
+}
+
+// Checksummed records that contradict the log were written by a bug: crash, never guess.
+function truncateTo(entries: LogEntry[], index: number, nearByte: number): void {
+  if (index > entries.length) {
+    throw new Error(
+      `log file: truncation to ${index} beyond ${entries.length} near byte ${nearByte}`,
+    );
+  }
+  entries.length = index;
+}
+
+function appendEntry(entries: LogEntry[], entry: LogEntry, nearByte: number): void {
+  if (entry.index !== entries.length + 1) {
+    throw new Error(`log file: entry ${entry.index} after ${entries.length} near byte ${nearByte}`);
+  }
+  entries.push(entry);
+}
+
+function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.syncData();
+  } finally {
+    handle.close();
+  }
+}
+
+function parentOf(dir: string): string {
+  const trimmed = dir.replace(/\/+$/, "");
+  const slash = trimmed.lastIndexOf("/");
+  return slash > 0 ? trimmed.slice(0, slash) : slash === 0 ? "/" : ".";
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
