@@ -7,7 +7,7 @@
 import { ConfigError, loadConfig, type ReplicaConfig, toTicks } from "./config.ts";
 import { Driver } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
-import type { RaftEvent, Role } from "./raft/types.ts";
+import { formatEvent } from "./log_line.ts";
 import { replicaApp } from "./routes.ts";
 import { DurableLog } from "./storage/durable_log.ts";
 import { StrokeStore } from "./stroke_store.ts";
@@ -27,27 +27,6 @@ const ENV_KEYS = [
   "LOG_LEVEL",
   "ADVERTISE_URL",
 ];
-
-const STATE_NAMES: Record<Role, string> = {
-  leader: "LEADER",
-  follower: "FOLLOWER",
-  candidate: "CANDIDATE",
-  preCandidate: "CANDIDATE",
-};
-
-/** Formats a core event as the seed's log line; tick counts become milliseconds. */
-export function formatEvent(
-  id: string,
-  role: Role,
-  term: number,
-  e: RaftEvent,
-  tickMs: number,
-): string {
-  const fields = Object.entries(e).filter(([k]) => k !== "event").map(([k, v]) =>
-    k.endsWith("Ticks") ? `${k.slice(0, -5)}=${(v as number) * tickMs}ms` : `${k}=${v}`
-  );
-  return [`[${id}] term=${term} state=${STATE_NAMES[role]} event=${e.event}`, ...fields].join(" ");
-}
 
 /** Commit lines are frequent under load: print at most one per interval (the latest). */
 function commitThrottle(print: (line: string) => void, intervalMs: number) {

@@ -18,7 +18,13 @@ import { checkStroke, isObject } from "../protocol/validate.ts";
 import type { ReplicaConfig } from "./config.ts";
 import { type Driver, ProposalLostError } from "./driver.ts";
 import { NotLeaderError, type Role } from "./raft/types.ts";
-import { decodeRequest, encodeResponse } from "./wire.ts";
+import { formatEvent } from "./log_line.ts";
+import {
+  decodeRequest,
+  encodeResponse,
+  type RequestMessage,
+  type ResponseMessage,
+} from "./wire.ts";
 
 /** Largest accepted request body (a bulk sync-log chunk stays well below). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -107,13 +113,28 @@ export function replicaApp(cfg: ReplicaConfig, driver: Driver): Hono {
     await next();
   });
 
+  // Bulk catch-up is rare and worth seeing (the seed's sync-log demo).
+  const logSync = (req: RequestMessage, answer: ResponseMessage) => {
+    if (req.type !== "appendEntries" || answer.type !== "appendEntriesResponse") return;
+    const st = driver.node.status();
+    console.log(formatEvent(cfg.replicaId, st.role, st.term, {
+      event: "sync_log_received",
+      fromIndex: req.prevLogIndex,
+      entries: req.entries.length,
+      success: answer.success,
+      syncedUpTo: answer.matchIndex,
+    }, cfg.tickMs));
+  };
+
   for (const path of RPC_PATHS) {
     app.post(path, async (c) => {
       const body = await readJson(c.req.raw, MAX_BODY_BYTES);
       if (!body.ok) return c.json({ error: body.error }, body.status);
       const req = decodeRequest(path, body.value, cfg.replicaId);
       if (!req.ok) return c.json({ error: req.error }, 400);
-      return c.json(encodeResponse(await driver.handleRpc(req.value)));
+      const answer = await driver.handleRpc(req.value);
+      if (req.value.type === "appendEntries" && req.value.bulk) logSync(req.value, answer);
+      return c.json(encodeResponse(answer));
     });
   }
 

@@ -1,0 +1,23 @@
+/** The seed's log line: `[replica1] term=3 state=LEADER event=entry_committed index=47`. */
+import type { RaftEvent, Role } from "./raft/types.ts";
+
+const STATE_NAMES: Record<Role, string> = {
+  leader: "LEADER",
+  follower: "FOLLOWER",
+  candidate: "CANDIDATE",
+  preCandidate: "CANDIDATE",
+};
+
+/** Formats an event; fields counted in ticks are printed in milliseconds. */
+export function formatEvent(
+  id: string,
+  role: Role,
+  term: number,
+  e: RaftEvent,
+  tickMs: number,
+): string {
+  const fields = Object.entries(e).filter(([k]) => k !== "event").map(([k, v]) =>
+    k.endsWith("Ticks") ? `${k.slice(0, -5)}=${(v as number) * tickMs}ms` : `${k}=${v}`
+  );
+  return [`[${id}] term=${term} state=${STATE_NAMES[role]} event=${e.event}`, ...fields].join(" ");
+}
