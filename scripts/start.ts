@@ -1,0 +1,167 @@
+/**
+ * `deno task start`: three replicas, the gateway and the UI on one machine,
+ * with prefixed logs; Ctrl-C stops everything.
+ *
+ * `deno task dev` (`--dev`): the same with live reload. The replicas share one
+ * codebase, so a plain `--watch` would restart all three at once and take the
+ * cluster down. Instead a change under replica/ or protocol/ restarts them
+ * one at a time, followers first and the leader last (it hands leadership
+ * over on SIGTERM), each waiting until the restarted replica has caught up.
+ */
+import type { StatusResponse } from "../protocol/mod.ts";
+
+const DEV = Deno.args.includes("--dev");
+const REPLICAS = [1, 2, 3].map((n) => ({ id: `replica${n}`, port: 9000 + n }));
+
+/** One child process started through a deno task. */
+class Child {
+  private proc: Deno.ChildProcess | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly task: string,
+    private readonly env: Record<string, string> = {},
+  ) {}
+
+  start(): void {
+    this.proc = new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", this.task],
+      env: this.env,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    pipeLines(this.name, this.proc.stdout);
+    pipeLines(this.name, this.proc.stderr);
+  }
+
+  /** Stops the child gracefully (SIGTERM), forcefully after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    this.proc = null;
+    try {
+      proc.kill("SIGTERM");
+    } catch { /* already gone */ }
+    const timer = setTimeout(() => {
+      try {
+        proc.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, graceMs);
+    await proc.status;
+    clearTimeout(timer);
+  }
+}
+
+async function pipeLines(name: string, stream: ReadableStream<Uint8Array>): Promise<void> {
+  let rest = "";
+  for await (
+    const chunk of (stream as ReadableStream<BufferSource>).pipeThrough(new TextDecoderStream())
+  ) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!;
+    // Replica lines already carry the seed's [replicaN] prefix.
+    for (const line of lines) console.log(line.startsWith("[") ? line : `[${name}] ${line}`);
+  }
+}
+
+async function status(port: number): Promise<StatusResponse | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/status`, {
+      signal: AbortSignal.timeout(500),
+    });
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+const replicas = REPLICAS.map((r) =>
+  new Child(r.id, "replica", { REPLICA_ID: r.id, PORT: String(r.port) })
+);
+const gateway = new Child("gateway", "gateway");
+const ui = new Child("ui", "ui");
+const all = [...replicas, gateway, ui];
+
+/** Restarts replicas one by one, the leader last, each caught up before the next. */
+async function rollReplicas(): Promise<void> {
+  const sts = await Promise.all(REPLICAS.map((r) => status(r.port)));
+  const order = REPLICAS.map((r, i) => ({ ...r, child: replicas[i], st: sts[i] }))
+    .sort((a, b) => Number(a.st?.state === "leader") - Number(b.st?.state === "leader"));
+  for (const r of order) {
+    const leaderCommit = Math.max(
+      0,
+      ...(await Promise.all(REPLICAS.map((x) => status(x.port))))
+        .map((s) => (s?.state === "leader" ? s.commitIndex : 0)),
+    );
+    const t0 = performance.now();
+    await r.child.stop();
+    r.child.start();
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const st = await status(r.port);
+      if (st && st.leaderId && st.commitIndex >= leaderCommit) break;
+      if (Date.now() > deadline) {
+        console.log(`[dev] ${r.id} did not catch up within 20 s; continuing`);
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    console.log(
+      `[dev] ${r.id} reloaded and caught up in ${(performance.now() - t0).toFixed(0)} ms`,
+    );
+  }
+}
+
+/** Watches source folders and reloads what changed, never two reloads at once. */
+async function watch(): Promise<void> {
+  const watcher = Deno.watchFs(["replica", "protocol", "gateway", "ui/src"], { recursive: true });
+  let pending = new Set<string>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = Promise.resolve();
+  const flush = () => {
+    const changed = [...pending];
+    pending = new Set();
+    running = running.then(async () => {
+      const touches = (dir: string) => changed.some((p) => p.includes(`/${dir}/`));
+      if (touches("replica") || touches("protocol")) {
+        console.log("[dev] replica code changed: rolling restart, one replica at a time");
+        await rollReplicas();
+      }
+      if (touches("gateway") || touches("protocol")) {
+        console.log("[dev] gateway code changed: restarting it (browsers reconnect and resume)");
+        await gateway.stop();
+        gateway.start();
+      }
+      if (touches("ui")) {
+        console.log("[dev] ui code changed: rebuilding");
+        await ui.stop();
+        ui.start();
+      }
+    });
+  };
+  for await (const ev of watcher) {
+    if (!ev.paths.some((p) => p.endsWith(".ts") || p.endsWith(".tsx"))) continue;
+    for (const p of ev.paths) pending.add(p);
+    clearTimeout(timer);
+    timer = setTimeout(flush, 300);
+  }
+}
+
+let stopping = false;
+async function shutdown(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log("[start] stopping…");
+  await Promise.all(all.map((c) => c.stop()));
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGINT", shutdown);
+Deno.addSignalListener("SIGTERM", shutdown);
+
+for (const c of all) c.start();
+console.log(
+  `[start] replicas on 9001-9003, gateway on 8080, UI on http://localhost:3000${
+    DEV ? " (live reload)" : ""
+  }`,
+);
+if (DEV) watch();
