@@ -146,9 +146,15 @@ export class Driver {
     try {
       while (this.node.hasReady()) {
         const rd = this.node.ready();
+        // The leader may replicate while it writes its own disk (Raft thesis
+        // 10.2.1): it counts itself towards commit only once its entries are
+        // stable. Everything else (votes, acks) promises what is being
+        // persisted, so it waits for the fsync.
+        const early = rd.hardState === null && rd.softState.role === "leader";
+        if (early) for (const m of rd.messages) if (m.type === "appendEntries") this.deliver(m);
         this.storage.save(rd.hardState, rd.entries);
         await this.storage.sync(rd.mustSync);
-        for (const m of rd.messages) this.deliver(m);
+        for (const m of rd.messages) if (!(early && m.type === "appendEntries")) this.deliver(m);
         this.settle(this.store.apply(rd.committedEntries));
         this.observe(rd);
         this.node.advance(rd);
