@@ -81,6 +81,9 @@ export class RaftNode {
   private msgs: Message[] = [];
   private events: RaftEvent[] = [];
   private readyOut = false;
+  /** Role and leader as last handed out in a Ready (etcd's prevSoftSt). */
+  private reportedRole: Role = "follower";
+  private reportedLeader: string | null = null;
 
   constructor(config: RaftConfig, restored?: RestoredState) {
     this.cfg = { ...DEFAULTS, ...config };
@@ -172,6 +175,7 @@ export class RaftNode {
   /** True when `ready()` has work for the driver. */
   hasReady(): boolean {
     return this.msgs.length > 0 || this.events.length > 0 ||
+      this.role !== this.reportedRole || this.leaderId !== this.reportedLeader ||
       this.log.stabled < this.log.lastIndex() || this.log.applied < this.log.committed ||
       !sameHardState(this.hardState(), this.persisted) ||
       (this.role === "leader" && [...this.progress.values()].some((p) => this.wantsSend(p)));
@@ -196,6 +200,8 @@ export class RaftNode {
     this.msgs = [];
     this.events = [];
     this.readyOut = true;
+    this.reportedRole = this.role;
+    this.reportedLeader = this.leaderId;
     return rd;
   }
 
@@ -531,11 +537,18 @@ export class RaftNode {
     }
   }
 
+  /**
+   * One nonce per incarnation: an "empty" answer only has to be sent after
+   * this start to count, so answers accumulate across rounds and each round
+   * asks only the peers that have not answered yet (a slow peer must not
+   * keep a fresh cluster from ever bootstrapping).
+   */
   private sendProbes(): void {
-    this.probeNonce = Math.floor(this.cfg.random() * 2 ** 31);
-    this.probeEmpty.clear();
+    if (this.probeNonce < 0) this.probeNonce = Math.floor(this.cfg.random() * 2 ** 31);
     if (this.peers.length === 0) this.recovering = false;
-    for (const to of this.peers) this.send({ type: "probe", to, nonce: this.probeNonce });
+    for (const to of this.peers) {
+      if (!this.probeEmpty.has(to)) this.send({ type: "probe", to, nonce: this.probeNonce });
+    }
   }
 
   /** A request from an older term: refuse it, telling the sender our term. */
