@@ -192,7 +192,7 @@ export class LocalCluster {
       ...(this.opts.token ? { CLUSTER_TOKEN: this.opts.token } : {}),
       ...this.opts.env,
     };
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = new Deno.Command("deno", {
       args: [
         "run",
         "--allow-net=127.0.0.1,0.0.0.0,localhost",

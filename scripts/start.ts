@@ -24,7 +24,7 @@ class Child {
   ) {}
 
   start(): void {
-    this.proc = new Deno.Command(Deno.execPath(), {
+    this.proc = new Deno.Command("deno", {
       args: ["task", "-q", this.task],
       env: this.env,
       stdout: "piped",
