@@ -13,8 +13,19 @@ import type { StatusResponse } from "../protocol/mod.ts";
 const DEV = Deno.args.includes("--dev");
 const REPLICAS = [1, 2, 3].map((n) => ({ id: `replica${n}`, port: 9000 + n }));
 
-/** One child process started through a deno task. */
-class Child {
+/**
+ * The command line of a single-command deno task, so a replica is our direct
+ * child (SIGSTOP for chaos reaches the real process, not a task wrapper).
+ */
+function taskArgs(task: string): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync("deno.json")).tasks as Record<string, string>;
+  const [cmd, ...args] = tasks[task].split(/\s+/);
+  if (cmd !== "deno" || tasks[task].includes("&&")) return ["task", "-q", task];
+  return args;
+}
+
+/** One child process started from a deno task. */
+export class Child {
   private proc: Deno.ChildProcess | null = null;
 
   constructor(
@@ -23,15 +34,34 @@ class Child {
     private readonly env: Record<string, string> = {},
   ) {}
 
+  get running(): boolean {
+    return this.proc !== null;
+  }
+
   start(): void {
-    this.proc = new Deno.Command("deno", {
-      args: ["task", "-q", this.task],
+    if (this.proc) return;
+    const proc = new Deno.Command("deno", {
+      args: taskArgs(this.task),
       env: this.env,
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    pipeLines(this.name, this.proc.stdout);
-    pipeLines(this.name, this.proc.stderr);
+    this.proc = proc;
+    pipeLines(this.name, proc.stdout);
+    pipeLines(this.name, proc.stderr);
+    proc.status.then(() => {
+      if (this.proc === proc) this.proc = null;
+    });
+  }
+
+  /** Sends a signal (chaos: SIGKILL, SIGSTOP, SIGCONT). */
+  signal(sig: Deno.Signal): boolean {
+    try {
+      this.proc?.kill(sig);
+      return this.proc !== null;
+    } catch {
+      return false;
+    }
   }
 
   /** Stops the child gracefully (SIGTERM), forcefully after `graceMs`. */
@@ -40,6 +70,7 @@ class Child {
     if (!proc) return;
     this.proc = null;
     try {
+      proc.kill("SIGCONT");
       proc.kill("SIGTERM");
     } catch { /* already gone */ }
     const timer = setTimeout(() => {
@@ -157,6 +188,43 @@ async function shutdown(): Promise<void> {
 }
 Deno.addSignalListener("SIGINT", shutdown);
 Deno.addSignalListener("SIGTERM", shutdown);
+
+/**
+ * Control endpoint for scripts/chaos.ts, on loopback only: it lets chaos act
+ * on the processes this supervisor owns.
+ */
+const CONTROL_PORT = Number(Deno.env.get("CONTROL_PORT") ?? 9099);
+Deno.serve({ hostname: "127.0.0.1", port: CONTROL_PORT, onListen: () => {} }, async (req) => {
+  const url = new URL(req.url);
+  const child = all.find((c) => c.name === url.searchParams.get("target"));
+  const action = url.pathname.slice(1);
+  if (req.method !== "POST" || !child) {
+    return Response.json({ error: "POST /kill|stop|start|pause|resume?target=NAME" }, {
+      status: 400,
+    });
+  }
+  console.log(`[chaos] ${action} ${child.name}`);
+  switch (action) {
+    case "kill":
+      child.signal("SIGKILL");
+      break;
+    case "stop":
+      await child.stop();
+      break;
+    case "start":
+      child.start();
+      break;
+    case "pause":
+      child.signal("SIGSTOP");
+      break;
+    case "resume":
+      child.signal("SIGCONT");
+      break;
+    default:
+      return Response.json({ error: `unknown action ${action}` }, { status: 400 });
+  }
+  return Response.json({ ok: true, target: child.name, action, running: child.running });
+});
 
 for (const c of all) c.start();
 console.log(
