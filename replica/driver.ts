@@ -125,9 +125,9 @@ export class Driver {
   async transferLeadership(waitMs: number): Promise<boolean> {
     const st = this.node.status();
     if (st.role !== "leader") return true;
-    const best = Object.entries(st.progress).sort((a, b) => b[1].matchIndex - a[1].matchIndex)[0];
+    const best = this.node.bestTransferTarget();
     if (!best) return false;
-    this.node.transferLeadership(best[0]);
+    this.node.transferLeadership(best);
     this.kick();
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline && this.node.status().role === "leader") {

@@ -25,7 +25,7 @@
  * change: the wiped replica is a learner until it provably is not behind.
  */
 import { RaftLog } from "./log.ts";
-import { Progress } from "./progress.ts";
+import { type LeaderContext, Leadership } from "./leader.ts";
 import {
   type EntryPayload,
   type HardState,
@@ -33,6 +33,7 @@ import {
   type Message,
   type NodeStatus,
   NotLeaderError,
+  type OutgoingMessage,
   type RaftConfig,
   type RaftEvent,
   RaftInvariantError,
@@ -42,11 +43,7 @@ import {
 } from "./types.ts";
 
 type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
-/** Omit that distributes over a union, so each message keeps its own fields. */
 type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** A message without the envelope fields the node fills in. */
-type Outgoing = DistOmit<Message, "from" | "term">;
-
 const DEFAULTS = {
   maxEntriesPerAppend: 1024,
   maxEntriesPerSync: 8192,
@@ -69,13 +66,11 @@ export class RaftNode {
   private now = 0;
   private electionElapsed = 0;
   private electionTimeout = 0;
-  private heartbeatElapsed = 0;
   private votes = new Map<string, boolean>();
-  private progress = new Map<string, Progress>();
+  /** Present exactly while this node leads. */
+  private leader: Leadership | null = null;
   /** Follower: last index verified to match the current leader in this term. */
   private verifiedIndex = 0;
-  private transferTarget: string | null = null;
-  private transferElapsed = 0;
   private probeNonce = -1;
   private probeEmpty = new Set<string>();
   private msgs: Message[] = [];
@@ -104,7 +99,13 @@ export class RaftNode {
   /** Advances logical time by one tick. */
   tick(): void {
     this.now++;
-    if (this.role === "leader") return this.tickLeader();
+    if (this.leader) {
+      if (!this.leader.tick()) {
+        this.emit("stepped_down", { reason: "lost_quorum" });
+        this.becomeFollower(this.term, null);
+      }
+      return;
+    }
     this.electionElapsed++;
     if (this.recovering) {
       if (this.isEmpty() && this.electionElapsed >= this.cfg.heartbeatTicks) {
@@ -145,20 +146,20 @@ export class RaftNode {
 
   /** Appends client payloads; returns where each landed. Throws NotLeaderError elsewhere. */
   propose(payloads: EntryPayload[]): { index: number; term: number }[] {
-    if (this.role !== "leader") throw new NotLeaderError(this.leaderId);
-    if (this.transferTarget !== null) throw new NotLeaderError(this.transferTarget);
+    if (!this.leader) throw new NotLeaderError(this.leaderId);
+    if (this.leader.transferTarget !== null) throw new NotLeaderError(this.leader.transferTarget);
     return this.appendLocal(payloads).map((e) => ({ index: e.index, term: e.term }));
   }
 
   /** Hands leadership to `to`: catch it up, then tell it to campaign at once. */
   transferLeadership(to: string): void {
-    if (this.role !== "leader") throw new NotLeaderError(this.leaderId);
-    const pr = this.progress.get(to);
-    if (!pr) throw new Error(`cannot transfer leadership to ${to}: not a peer`);
-    this.transferTarget = to;
-    this.transferElapsed = 0;
-    this.emit("transfer_started", { to });
-    if (pr.match === this.log.lastIndex()) this.send({ type: "timeoutNow", to });
+    if (!this.leader) throw new NotLeaderError(this.leaderId);
+    this.leader.transfer(to);
+  }
+
+  /** The most up-to-date follower, the natural target of a transfer (null unless leading). */
+  bestTransferTarget(): string | null {
+    return this.leader?.bestFollower() ?? null;
   }
 
   /**
@@ -166,8 +167,7 @@ export class RaftNode {
    * for a heartbeat answer before probing again (no busy loop on a dead peer).
    */
   reportUnreachable(peer: string): void {
-    const pr = this.role === "leader" ? this.progress.get(peer) : undefined;
-    if (pr) pr.unreachable();
+    this.leader?.unreachable(peer);
   }
 
   // ---- outputs ------------------------------------------------------------
@@ -178,13 +178,13 @@ export class RaftNode {
       this.role !== this.reportedRole || this.leaderId !== this.reportedLeader ||
       this.log.stabled < this.log.lastIndex() || this.log.applied < this.log.committed ||
       !sameHardState(this.hardState(), this.persisted) ||
-      (this.role === "leader" && [...this.progress.values()].some((p) => this.wantsSend(p)));
+      (this.leader?.wantsSend() ?? false);
   }
 
   /** Collects the work to do; call `advance` with it when done. */
   ready(): Ready {
     if (this.readyOut) throw new RaftInvariantError("ready() called again before advance()");
-    if (this.role === "leader") this.replicateAll();
+    this.leader?.replicateAll();
     const hs = this.hardState();
     const hardState = sameHardState(hs, this.persisted) ? null : hs;
     const entries = this.log.unstable();
@@ -213,15 +213,11 @@ export class RaftNode {
     if (last) this.log.stableTo(last.index, last.term);
     const applied = rd.committedEntries.at(-1);
     if (applied) this.log.appliedTo(applied.index);
-    if (this.role === "leader") this.maybeCommit();
+    this.leader?.maybeCommit();
   }
 
   /** A read-only picture of the node. */
   status(): NodeStatus {
-    const progress: NodeStatus["progress"] = {};
-    for (const [id, p] of this.progress) {
-      progress[id] = { ...p.view(), recentlyActive: this.isActive(p) };
-    }
     return {
       id: this.id,
       role: this.role,
@@ -232,8 +228,8 @@ export class RaftNode {
       appliedIndex: this.log.applied,
       lastIndex: this.log.lastIndex(),
       recovering: this.recovering,
-      transferringTo: this.transferTarget,
-      progress,
+      transferringTo: this.leader?.transferTarget ?? null,
+      progress: this.leader?.view() ?? {},
     };
   }
 
@@ -250,28 +246,6 @@ export class RaftNode {
   }
 
   // ---- roles ----------------------------------------------------------------
-
-  private tickLeader(): void {
-    this.heartbeatElapsed++;
-    if (this.transferTarget !== null && ++this.transferElapsed >= this.cfg.electionTicksMax) {
-      this.emit("transfer_aborted", { to: this.transferTarget });
-      this.transferTarget = null;
-    }
-    // Check quorum: a leader cut off from the majority steps down instead of
-    // believing it leads (it could never commit, but clients would wait on it).
-    const active = 1 + [...this.progress.values()].filter((p) => this.isActive(p)).length;
-    if (active < this.quorum()) {
-      this.emit("stepped_down", { reason: "lost_quorum" });
-      return this.becomeFollower(this.term, null);
-    }
-    if (this.heartbeatElapsed >= this.cfg.heartbeatTicks) {
-      this.heartbeatElapsed = 0;
-      for (const [to, pr] of this.progress) {
-        pr.stalled();
-        this.send({ type: "heartbeat", to, leaderCommit: Math.min(pr.match, this.log.committed) });
-      }
-    }
-  }
 
   private startPreVote(): void {
     if (this.peers.length === 0) return this.campaign(false);
@@ -311,15 +285,19 @@ export class RaftNode {
   private becomeLeader(): void {
     this.role = "leader";
     this.leaderId = this.id;
-    this.heartbeatElapsed = 0;
-    this.transferTarget = null;
     this.emit("election_won", { votes: [...this.votes.values()].filter(Boolean).length });
     this.votes.clear();
-    this.progress = new Map(this.peers.map((p) => {
-      const pr = new Progress(this.log.lastIndex(), this.cfg.maxInflight);
-      pr.lastActive = this.now;
-      return [p, pr];
-    }));
+    const ctx: LeaderContext = {
+      cfg: this.cfg,
+      log: this.log,
+      peers: this.peers,
+      now: () => this.now,
+      quorum: () => this.quorum(),
+      send: (m) => this.send(m),
+      emit: (e, f) => this.emit(e, f),
+      mayCommit: (i) => this.mayCommit(i),
+    };
+    this.leader = new Leadership(ctx);
     this.appendLocal([{ noop: true }]);
   }
 
@@ -330,8 +308,7 @@ export class RaftNode {
     this.electionElapsed = 0;
     this.resetElectionTimeout();
     this.votes.clear();
-    this.progress.clear();
-    this.transferTarget = null;
+    this.leader = null;
     this.leaderId = null;
     if (leaderId !== null) this.followLeader(leaderId);
     if (wasLeader) this.emit("became_follower", { leader: leaderId ?? "none" });
@@ -371,11 +348,11 @@ export class RaftNode {
       case "appendEntries":
         return this.onAppend(m);
       case "appendEntriesResponse":
-        return this.onAppendResponse(m);
+        return this.leader?.onAppendResponse(m);
       case "heartbeat":
         return this.onHeartbeat(m);
       case "heartbeatResponse":
-        return this.onHeartbeatResponse(m);
+        return this.leader?.onHeartbeatResponse(m);
       case "timeoutNow":
         return this.onTimeoutNow(m);
       case "timeoutNowResponse":
@@ -465,26 +442,6 @@ export class RaftNode {
     });
   }
 
-  private onAppendResponse(m: Msg<"appendEntriesResponse">): void {
-    const pr = this.role === "leader" ? this.progress.get(m.from) : undefined;
-    if (!pr) return;
-    this.heardFrom(pr, m.recovering, m.logLength);
-    if (m.success) {
-      const progressed = pr.acked(m.matchIndex);
-      if (pr.mode === "probe") pr.enter("replicate");
-      if (progressed) this.maybeCommit();
-      if (this.transferTarget === m.from && pr.match === this.log.lastIndex()) {
-        this.send({ type: "timeoutNow", to: m.from });
-      }
-      return;
-    }
-    // The follower's hint: the largest index <= hintIndex whose term <= hintTerm in OUR log.
-    const [next] = m.hintTerm > 0
-      ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm)
-      : [m.hintIndex];
-    pr.refused(m.rejectIndex, next + 1);
-  }
-
   private onHeartbeat(m: Msg<"heartbeat">): void {
     this.followLeader(m.from);
     // Only up to what this term's leader verified with us: after a restart or
@@ -499,26 +456,6 @@ export class RaftNode {
       commitIndex: this.log.committed,
       recovering: this.recovering,
     });
-  }
-
-  private onHeartbeatResponse(m: Msg<"heartbeatResponse">): void {
-    const pr = this.role === "leader" ? this.progress.get(m.from) : undefined;
-    if (!pr) return;
-    this.heardFrom(pr, m.recovering, m.logLength);
-    pr.heartbeatAnswered();
-    // A follower that restarted cannot take the commit index from heartbeats
-    // until it verified its log with us: an empty append does that.
-    if (m.commitIndex < Math.min(pr.match, this.log.committed) && pr.idle()) {
-      this.sendAppend(m.from, pr);
-    }
-  }
-
-  private heardFrom(pr: Progress, recovering: boolean, logLength: number): void {
-    pr.lastActive = this.now;
-    if (recovering && logLength < pr.match) {
-      pr.reset(this.log.lastIndex());
-      this.emit("follower_lost_log", {});
-    }
   }
 
   private onTimeoutNow(m: Msg<"timeoutNow">): void {
@@ -582,63 +519,10 @@ export class RaftNode {
     return entries;
   }
 
-  private wantsSend(pr: Progress): boolean {
-    if (pr.paused()) return false;
-    return pr.mode === "probe" || pr.next <= this.log.lastIndex();
-  }
-
-  private replicateAll(): void {
-    for (const [to, pr] of this.progress) {
-      while (this.wantsSend(pr)) this.sendAppend(to, pr);
-    }
-  }
-
-  /**
-   * One AppendEntries from `pr.next`. When the follower misses many committed
-   * entries it gets them in bulk (the seed's /sync-log) instead.
-   */
-  private sendAppend(to: string, pr: Progress): void {
-    const prev = pr.next - 1;
-    const bulk = this.log.committed - prev >= this.cfg.syncThreshold;
-    const hi = bulk
-      ? Math.min(this.log.committed, prev + this.cfg.maxEntriesPerSync)
-      : Math.min(this.log.lastIndex(), prev + this.cfg.maxEntriesPerAppend);
-    this.send({
-      type: "appendEntries",
-      to,
-      prevLogIndex: prev,
-      prevLogTerm: this.log.termAt(prev),
-      entries: this.log.slice(pr.next, hi + 1),
-      leaderCommit: this.log.committed,
-      bulk,
-    });
-    pr.sent(Math.max(hi, prev));
-  }
-
-  private maybeCommit(): void {
-    const matches = [this.log.stabled, ...[...this.progress.values()].map((p) => p.match)];
-    matches.sort((a, b) => b - a);
-    const index = matches[this.quorum() - 1];
-    if (index > this.log.committed && this.mayCommit(index)) {
-      this.log.commitTo(index);
-      this.emit("entry_committed", { index });
-      // Idle followers learn the new commit now rather than at the next heartbeat.
-      for (const [to, pr] of this.progress) {
-        if (pr.mode === "replicate" && pr.idle() && pr.next > this.log.lastIndex()) {
-          this.sendAppend(to, pr);
-        }
-      }
-    }
-  }
-
   // ---- helpers -------------------------------------------------------------------
 
   private quorum(): number {
     return Math.floor((this.peers.length + 1) / 2) + 1;
-  }
-
-  private isActive(pr: Progress): boolean {
-    return this.now - pr.lastActive < this.cfg.electionTicksMin;
   }
 
   /** Pre-vote and votes are refused while a leader is known to be alive (check-quorum's lease). */
@@ -660,7 +544,7 @@ export class RaftNode {
     this.electionTimeout = min + Math.floor(random() * (max - min + 1));
   }
 
-  private send(m: Outgoing, term = this.term): void {
+  private send(m: OutgoingMessage, term = this.term): void {
     this.msgs.push({ ...m, from: this.id, term } as Message);
   }
 

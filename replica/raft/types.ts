@@ -107,6 +107,11 @@ export type Message =
   | Envelope & { type: "probe"; nonce: number }
   | Envelope & { type: "probeResponse"; empty: boolean; nonce: number };
 
+/** A message as the node hands it to `send`: the node fills in `from` and `term`. */
+export type OutgoingMessage = Message extends infer M
+  ? M extends Message ? Omit<M, "from" | "term"> : never
+  : never;
+
 /** Message types that expect an answer. */
 export type RequestType =
   | "requestVote"

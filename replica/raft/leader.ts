@@ -1,0 +1,195 @@
+/**
+ * What a node does while it leads: per-follower progress, batched and
+ * pipelined AppendEntries (bulk sync-log chunks for far-behind followers),
+ * heartbeats, check-quorum, commit by majority, and leadership transfer.
+ * Created when a node wins an election and dropped when it steps down.
+ */
+import type { RaftLog } from "./log.ts";
+import { Progress } from "./progress.ts";
+import type { FollowerProgress, Message, OutgoingMessage, RaftConfig } from "./types.ts";
+
+type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
+
+/** What the leader needs from its node. */
+export interface LeaderContext {
+  readonly cfg: Required<RaftConfig>;
+  readonly log: RaftLog;
+  readonly peers: readonly string[];
+  now(): number;
+  quorum(): number;
+  send(m: OutgoingMessage): void;
+  emit(event: string, fields: Record<string, string | number | boolean>): void;
+  /** The node's (overridable) Figure 8 rule. */
+  mayCommit(index: number): boolean;
+}
+
+/** The leader's side of replication. */
+export class Leadership {
+  private readonly progress: Map<string, Progress>;
+  private heartbeatElapsed = 0;
+  /** Follower being handed leadership, if any; proposals are refused meanwhile. */
+  transferTarget: string | null = null;
+  private transferElapsed = 0;
+
+  constructor(private readonly ctx: LeaderContext) {
+    this.progress = new Map(ctx.peers.map((p) => {
+      const pr = new Progress(ctx.log.lastIndex(), ctx.cfg.maxInflight);
+      pr.lastActive = ctx.now();
+      return [p, pr];
+    }));
+  }
+
+  /** One tick; returns false when the leader must step down (check-quorum failed). */
+  tick(): boolean {
+    const { cfg, log } = this.ctx;
+    this.heartbeatElapsed++;
+    if (this.transferTarget !== null && ++this.transferElapsed >= cfg.electionTicksMax) {
+      this.ctx.emit("transfer_aborted", { to: this.transferTarget });
+      this.transferTarget = null;
+    }
+    // Check quorum: a leader cut off from the majority steps down instead of
+    // believing it leads (it could never commit, but clients would wait on it).
+    const active = 1 + [...this.progress.values()].filter((p) => this.isActive(p)).length;
+    if (active < this.ctx.quorum()) return false;
+    if (this.heartbeatElapsed >= cfg.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      for (const [to, pr] of this.progress) {
+        pr.stalled();
+        this.ctx.send({ type: "heartbeat", to, leaderCommit: Math.min(pr.match, log.committed) });
+      }
+    }
+    return true;
+  }
+
+  /** Starts handing leadership to `to`: catch it up, then tell it to campaign. */
+  transfer(to: string): void {
+    const pr = this.progress.get(to);
+    if (!pr) throw new Error(`cannot transfer leadership to ${to}: not a peer`);
+    this.transferTarget = to;
+    this.transferElapsed = 0;
+    this.ctx.emit("transfer_started", { to });
+    if (pr.match === this.ctx.log.lastIndex()) this.ctx.send({ type: "timeoutNow", to });
+  }
+
+  /** Delivery to `peer` failed. */
+  unreachable(peer: string): void {
+    this.progress.get(peer)?.unreachable();
+  }
+
+  /** True when some follower has something to be sent. */
+  wantsSend(): boolean {
+    return [...this.progress.values()].some((pr) => this.canSend(pr));
+  }
+
+  /** Sends everything the pipelines allow: one batch per follower per Ready. */
+  replicateAll(): void {
+    for (const [to, pr] of this.progress) {
+      while (this.canSend(pr)) this.sendAppend(to, pr);
+    }
+  }
+
+  onAppendResponse(m: Msg<"appendEntriesResponse">): void {
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    this.heardFrom(pr, m.recovering, m.logLength);
+    if (m.success) {
+      const progressed = pr.acked(m.matchIndex);
+      if (pr.mode === "probe") pr.enter("replicate");
+      if (progressed) this.maybeCommit();
+      if (this.transferTarget === m.from && pr.match === this.ctx.log.lastIndex()) {
+        this.ctx.send({ type: "timeoutNow", to: m.from });
+      }
+      return;
+    }
+    // The follower's hint: the largest index <= hintIndex whose term <= hintTerm in OUR log.
+    const [next] = m.hintTerm > 0
+      ? this.ctx.log.findConflictByTerm(m.hintIndex, m.hintTerm)
+      : [m.hintIndex];
+    pr.refused(m.rejectIndex, next + 1);
+  }
+
+  onHeartbeatResponse(m: Msg<"heartbeatResponse">): void {
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    this.heardFrom(pr, m.recovering, m.logLength);
+    pr.heartbeatAnswered();
+    // A follower that restarted cannot take the commit index from heartbeats
+    // until it verified its log with us: an empty append does that.
+    if (m.commitIndex < Math.min(pr.match, this.ctx.log.committed) && pr.idle()) {
+      this.sendAppend(m.from, pr);
+    }
+  }
+
+  /** Commits the highest index a majority holds, if it is of this term (Figure 8). */
+  maybeCommit(): void {
+    const { log } = this.ctx;
+    const matches = [log.stabled, ...[...this.progress.values()].map((p) => p.match)];
+    matches.sort((a, b) => b - a);
+    const index = matches[this.ctx.quorum() - 1];
+    if (index <= log.committed || !this.ctx.mayCommit(index)) return;
+    log.commitTo(index);
+    this.ctx.emit("entry_committed", { index });
+    // Idle followers learn the new commit now rather than at the next heartbeat.
+    for (const [to, pr] of this.progress) {
+      if (pr.mode === "replicate" && pr.idle() && pr.next > log.lastIndex()) {
+        this.sendAppend(to, pr);
+      }
+    }
+  }
+
+  /** Progress of the most up-to-date follower (the best transfer target). */
+  bestFollower(): string | null {
+    let best: [string, number] | null = null;
+    for (const [id, pr] of this.progress) if (!best || pr.match > best[1]) best = [id, pr.match];
+    return best?.[0] ?? null;
+  }
+
+  /** Read-only progress per follower. */
+  view(): Record<string, FollowerProgress> {
+    const out: Record<string, FollowerProgress> = {};
+    for (const [id, p] of this.progress) {
+      out[id] = { ...p.view(), recentlyActive: this.isActive(p) };
+    }
+    return out;
+  }
+
+  private canSend(pr: Progress): boolean {
+    if (pr.paused()) return false;
+    return pr.mode === "probe" || pr.next <= this.ctx.log.lastIndex();
+  }
+
+  /**
+   * One AppendEntries from `pr.next`. When the follower misses many committed
+   * entries it gets them in bulk (the seed's /sync-log) instead.
+   */
+  private sendAppend(to: string, pr: Progress): void {
+    const { cfg, log } = this.ctx;
+    const prev = pr.next - 1;
+    const bulk = log.committed - prev >= cfg.syncThreshold;
+    const hi = bulk
+      ? Math.min(log.committed, prev + cfg.maxEntriesPerSync)
+      : Math.min(log.lastIndex(), prev + cfg.maxEntriesPerAppend);
+    this.ctx.send({
+      type: "appendEntries",
+      to,
+      prevLogIndex: prev,
+      prevLogTerm: log.termAt(prev),
+      entries: log.slice(pr.next, hi + 1),
+      leaderCommit: log.committed,
+      bulk,
+    });
+    pr.sent(Math.max(hi, prev));
+  }
+
+  private heardFrom(pr: Progress, recovering: boolean, logLength: number): void {
+    pr.lastActive = this.ctx.now();
+    if (recovering && logLength < pr.match) {
+      pr.reset(this.ctx.log.lastIndex());
+      this.ctx.emit("follower_lost_log", {});
+    }
+  }
+
+  private isActive(pr: Progress): boolean {
+    return this.ctx.now() - pr.lastActive < this.ctx.cfg.electionTicksMin;
+  }
+}
