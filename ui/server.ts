@@ -1,0 +1,78 @@
+/**
+ * Serves the drawing page: index.html, the bundle from `deno task ui:build`,
+ * and /config.json telling the page where the gateway is.
+ */
+import { parseUiConfig, type UiConfig } from "./server_config.ts";
+
+const ROOT = new URL(".", import.meta.url);
+
+/** Files the page needs: URL path to file (relative to ui/) and content type. */
+const FILES: Record<string, [string, string]> = {
+  "/": ["index.html", "text/html; charset=utf-8"],
+  "/index.html": ["index.html", "text/html; charset=utf-8"],
+  "/app.css": ["app.css", "text/css; charset=utf-8"],
+  "/app.js": ["dist/app.js", "text/javascript; charset=utf-8"],
+  "/perf.html": ["perf.html", "text/html; charset=utf-8"],
+  "/perf.js": ["dist/perf.js", "text/javascript; charset=utf-8"],
+  "/app.js.map": ["dist/app.js.map", "application/json"],
+  "/perf.js.map": ["dist/perf.js.map", "application/json"],
+};
+
+/** The page talks only to its own origin and to a gateway anywhere (ws, and http for /status). */
+const CSP = "default-src 'self'; connect-src 'self' ws: wss: http: https:; img-src 'self' data:";
+
+/** The request handler; files are read per request so a rebuild shows up on reload. */
+export function createHandler(config: UiConfig, root: URL = ROOT) {
+  return async (req: Request): Promise<Response> => {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
+    }
+    const path = new URL(req.url).pathname;
+    if (path === "/config.json") {
+      return Response.json({ gatewayUrl: config.gatewayUrl }, {
+        headers: { "cache-control": "no-store" },
+      });
+    }
+    const file = FILES[path];
+    if (!file) return new Response("not found\n", { status: 404 });
+    let body: Uint8Array<ArrayBuffer>;
+    try {
+      body = await Deno.readFile(new URL(file[0], root));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      const hint = file[0].startsWith("dist/") ? " (run `deno task ui:build`)" : "";
+      return new Response(`${file[0]} is missing${hint}\n`, { status: 503 });
+    }
+    const headers = {
+      "content-type": file[1],
+      "cache-control": "no-cache",
+      "content-security-policy": CSP,
+      "x-content-type-options": "nosniff",
+    };
+    return new Response(req.method === "HEAD" ? null : body, { headers });
+  };
+}
+
+if (import.meta.main) {
+  const parsed = parseUiConfig({
+    UI_PORT: Deno.env.get("UI_PORT"),
+    GATEWAY_URL: Deno.env.get("GATEWAY_URL"),
+  });
+  if (!parsed.ok) {
+    console.error(`ui: ${parsed.error}`);
+    Deno.exit(1);
+  }
+  const { port, gatewayUrl } = parsed.value;
+  const gatewayText = gatewayUrl ?? "derived from the page's host";
+  try {
+    Deno.serve({
+      port,
+      hostname: "0.0.0.0",
+      onListen: ({ port }) =>
+        console.log(`ui listening on http://localhost:${port} (gateway ${gatewayText})`),
+    }, createHandler(parsed.value));
+  } catch (err) {
+    console.error(`ui: cannot listen on port ${port}: ${(err as Error).message}`);
+    Deno.exit(1);
+  }
+}

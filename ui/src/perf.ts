@@ -1,0 +1,115 @@
+/**
+ * Perf harness page (/perf.html?n=100000): feeds synthetic committed segments
+ * through the real store and renderer, then reports timings on the page and
+ * in `window.__perf`. Figures are printed, never asserted: machines differ.
+ */
+import type { CommittedStroke } from "../../protocol/mod.ts";
+import { drawSegments, resetLayer } from "./draw.ts";
+import { startRenderer } from "./renderer.ts";
+import * as store from "./store.ts";
+
+/** Deterministic PRNG (mulberry32) so every run draws the same board. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random-walk paths of 20-80 segments each, like hands drawing. */
+function synthesize(n: number, w: number, h: number, first = 1): CommittedStroke[] {
+  const rnd = prng(n + first);
+  const out: CommittedStroke[] = [];
+  let x = 0, y = 0, heading = 0, left = 0, color = "", width = 0;
+  for (let i = 0; i < n; i++) {
+    if (left-- <= 0) {
+      [x, y, heading, left] = [rnd() * w, rnd() * h, rnd() * 6.3, 20 + rnd() * 60];
+      color = store.PALETTE[Math.floor(rnd() * 7)];
+      width = store.WIDTHS[Math.floor(rnd() * store.WIDTHS.length)];
+    }
+    heading += (rnd() - 0.5) * 0.6;
+    const nx = Math.min(w, Math.max(0, x + Math.cos(heading) * 6));
+    const ny = Math.min(h, Math.max(0, y + Math.sin(heading) * 6));
+    const stroke = { id: `perf:${first + i}`, x0: x, y0: y, x1: nx, y1: ny, color, width };
+    out.push({ index: first + i, stroke });
+    [x, y] = [nx, ny];
+  }
+  return out;
+}
+
+const nextFrame = () => new Promise<number>((r) => requestAnimationFrame(r));
+
+function summary(xs: number[]): { median: number; p95: number; max: number; n: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => +(s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0).toFixed(2);
+  return { median: at(0.5), p95: at(0.95), max: at(1), n: s.length };
+}
+
+async function run(n: number) {
+  const committed = document.getElementById("committed") as HTMLCanvasElement;
+  const overlay = document.getElementById("overlay") as HTMLCanvasElement;
+  const renderer = startRenderer(committed, overlay);
+  const board = synthesize(n, committed.clientWidth, committed.clientHeight);
+
+  // 1. Replay as the gateway sends it: batches of 1000, drawn over frames within the budget.
+  let t = performance.now();
+  for (let i = 0; i < n; i += 1000) store.receiveCommitted(board.slice(i, i + 1000));
+  const ingestMs = performance.now() - t;
+  const catchUp: number[] = [];
+  const catchUpDraw: number[] = [];
+  t = performance.now();
+  const replayStart = t;
+  while (renderer.stats.drawnUpTo < n) {
+    const now = await nextFrame();
+    catchUp.push(now - t);
+    catchUpDraw.push(renderer.stats.lastFrameDrawMs);
+    t = now;
+  }
+  const replayMs = performance.now() - replayStart;
+
+  // 2. A full redraw in one go (what a resize costs without the frame budget), raster included.
+  const fullMs: number[] = [];
+  const ctx = committed.getContext("2d")!;
+  for (let k = 0; k < 3; k++) {
+    t = performance.now();
+    resetLayer(ctx, committed.width, committed.height, globalThis.devicePixelRatio || 1);
+    drawSegments(ctx, store.board.committed, 0);
+    ctx.getImageData(0, 0, 1, 1); // forces the deferred raster to happen now
+    fullMs.push(performance.now() - t);
+  }
+
+  // 3. Drawing on the full board: 5 new commits per frame plus a live path, for 240 frames.
+  const live = synthesize(240 * 5, committed.clientWidth, committed.clientHeight, n + 1);
+  const liveFrames: number[] = [];
+  const liveDraw: number[] = [];
+  t = await nextFrame();
+  for (let f = 0; f < 240; f++) {
+    store.receiveCommitted(live.slice(f * 5, f * 5 + 5));
+    const pts = live.slice(f * 5, f * 5 + 5).map((e) => ({ x: e.stroke.x1, y: e.stroke.y1 }));
+    store.livePaths.value = [{ points: pts, color: "#e63946", width: 4 }];
+    const now = await nextFrame();
+    liveFrames.push(now - t);
+    liveDraw.push(renderer.stats.lastFrameDrawMs);
+    t = now;
+  }
+  renderer.stop();
+  return {
+    boardSegments: n,
+    canvasPx: `${committed.width}x${committed.height}`,
+    ingestMs: +ingestMs.toFixed(1),
+    replay: {
+      totalMs: +replayMs.toFixed(1),
+      frameIntervalMs: summary(catchUp),
+      drawMs: summary(catchUpDraw),
+    },
+    fullRedrawMs: summary(fullMs),
+    liveOnFullBoard: { frameIntervalMs: summary(liveFrames), drawMs: summary(liveDraw) },
+  };
+}
+
+const n = Number(new URL(location.href).searchParams.get("n") ?? 100_000);
+const result = await run(n);
+(globalThis as unknown as { __perf: unknown }).__perf = result;
+document.getElementById("out")!.textContent = JSON.stringify(result, null, 2);
