@@ -151,7 +151,7 @@ export class Driver {
         // stable. Everything else (votes, acks) promises what is being
         // persisted, so it waits for the fsync.
         const early = rd.hardState === null && rd.softState.role === "leader";
-        if (early) for (const m of rd.messages) if (m.type === "appendEntries") this.deliver(m);
+        if (early) { for (const m of rd.messages) if (m.type === "appendEntries") this.deliver(m); }
         this.storage.save(rd.hardState, rd.entries);
         await this.storage.sync(rd.mustSync);
         for (const m of rd.messages) if (!(early && m.type === "appendEntries")) this.deliver(m);

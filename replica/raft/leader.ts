@@ -10,6 +10,9 @@ import type { FollowerProgress, Message, OutgoingMessage, RaftConfig } from "./t
 
 type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
 
+/** Bulk (sync-log) chunks in flight per follower. */
+const MAX_BULK_INFLIGHT = 2;
+
 /** What the leader needs from its node. */
 export interface LeaderContext {
   readonly cfg: Required<RaftConfig>;
@@ -54,7 +57,7 @@ export class Leadership {
     if (this.heartbeatElapsed >= cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const [to, pr] of this.progress) {
-        pr.stalled();
+        pr.stalled(this.ctx.now(), cfg.electionTicksMin);
         this.ctx.send({ type: "heartbeat", to, leaderCommit: Math.min(pr.match, log.committed) });
       }
     }
@@ -93,7 +96,7 @@ export class Leadership {
     if (!pr) return;
     this.heardFrom(pr, m.recovering, m.logLength);
     if (m.success) {
-      const progressed = pr.acked(m.matchIndex);
+      const progressed = pr.acked(m.matchIndex, this.ctx.now());
       if (pr.mode === "probe") pr.enter("replicate");
       if (progressed) this.maybeCommit();
       if (this.transferTarget === m.from && pr.match === this.ctx.log.lastIndex()) {
@@ -105,7 +108,7 @@ export class Leadership {
     const [next] = m.hintTerm > 0
       ? this.ctx.log.findConflictByTerm(m.hintIndex, m.hintTerm)
       : [m.hintIndex];
-    pr.refused(m.rejectIndex, next + 1);
+    pr.refused(m.rejectIndex, next + 1, this.ctx.now());
   }
 
   onHeartbeatResponse(m: Msg<"heartbeatResponse">): void {
@@ -155,7 +158,13 @@ export class Leadership {
 
   private canSend(pr: Progress): boolean {
     if (pr.paused()) return false;
+    // Bulk chunks are large: two in flight keep the link busy without burying the follower.
+    if (this.isBulk(pr.next - 1) && pr.inflightCount() >= MAX_BULK_INFLIGHT) return false;
     return pr.mode === "probe" || pr.next <= this.ctx.log.lastIndex();
+  }
+
+  private isBulk(prev: number): boolean {
+    return this.ctx.log.committed - prev >= this.ctx.cfg.syncThreshold;
   }
 
   /**
@@ -165,7 +174,7 @@ export class Leadership {
   private sendAppend(to: string, pr: Progress): void {
     const { cfg, log } = this.ctx;
     const prev = pr.next - 1;
-    const bulk = log.committed - prev >= cfg.syncThreshold;
+    const bulk = this.isBulk(prev);
     const hi = bulk
       ? Math.min(log.committed, prev + cfg.maxEntriesPerSync)
       : Math.min(log.lastIndex(), prev + cfg.maxEntriesPerAppend);
@@ -178,7 +187,7 @@ export class Leadership {
       leaderCommit: log.committed,
       bulk,
     });
-    pr.sent(Math.max(hi, prev));
+    pr.sent(Math.max(hi, prev), this.ctx.now());
   }
 
   private heardFrom(pr: Progress, recovering: boolean, logLength: number): void {

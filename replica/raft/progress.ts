@@ -22,8 +22,8 @@ export class Progress {
   private inflight: number[] = [];
   /** Tick of the last answer from the follower (check-quorum). */
   lastActive = 0;
-  /** Any answer since the last stall check (see `stalled`). */
-  private answeredSinceCheck = false;
+  /** Tick of the last answer, or of the send that started a pipeline (see `stalled`). */
+  private lastAnswer = 0;
 
   constructor(lastIndex: number, private readonly maxInflight: number) {
     this.next = lastIndex + 1;
@@ -41,18 +41,19 @@ export class Progress {
   }
 
   /** Records a message ending at `lastIndex` as sent. */
-  sent(lastIndex: number): void {
+  sent(lastIndex: number, now: number): void {
     if (this.mode === "probe") {
       this.probeSent = true;
       return;
     }
+    if (this.inflight.length === 0) this.lastAnswer = now;
     this.inflight.push(lastIndex);
     this.next = Math.max(this.next, lastIndex + 1);
   }
 
   /** A success answer: raises match; returns false when it told us nothing new. */
-  acked(matchIndex: number): boolean {
-    this.answeredSinceCheck = true;
+  acked(matchIndex: number, now: number): boolean {
+    this.lastAnswer = now;
     this.freeUpTo(matchIndex);
     this.probeSent = false;
     if (matchIndex <= this.match) return false;
@@ -66,8 +67,8 @@ export class Progress {
    * false for a stale refusal that must be ignored (reordered or duplicated).
    * `hintNext` is where the follower's hint says to try next.
    */
-  refused(rejectIndex: number, hintNext: number): boolean {
-    this.answeredSinceCheck = true;
+  refused(rejectIndex: number, hintNext: number, now: number): boolean {
+    this.lastAnswer = now;
     if (this.mode !== "probe") {
       if (rejectIndex <= this.match) return false;
       this.enter("probe");
@@ -96,15 +97,22 @@ export class Progress {
   }
 
   /**
-   * Called once per heartbeat interval. Messages in flight with no answer for
-   * a whole interval were most likely lost (a dropped request leaves a hole
-   * the follower can only refuse past), so fall back to probing from `match`.
+   * True (and back to probing from `match`) when messages have been in flight
+   * with no answer since tick `now - limitTicks`: they were most likely lost
+   * (a dropped request leaves a hole the follower can only refuse past). The
+   * limit must exceed what a busy follower needs to answer a burst of bulk
+   * chunks, or healthy catch-up gets re-sent.
    */
-  stalled(): boolean {
-    const stalled = this.mode !== "probe" && this.inflight.length > 0 && !this.answeredSinceCheck;
-    this.answeredSinceCheck = false;
+  stalled(now: number, limitTicks: number): boolean {
+    const stalled = this.mode !== "probe" && this.inflight.length > 0 &&
+      now - this.lastAnswer >= limitTicks;
     if (stalled) this.enter("probe");
     return stalled;
+  }
+
+  /** Messages in flight. */
+  inflightCount(): number {
+    return this.inflight.length;
   }
 
   /** Delivery failed: probe again, but only after the next heartbeat answer. */

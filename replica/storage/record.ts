@@ -9,6 +9,8 @@ import { crc32 } from "./crc32.ts";
 /** One change to the stored log, in the order it was made. */
 export type LogRecord =
   | { entry: LogEntry }
+  /** Consecutive entries in one record: one encode and one checksum per batch (group commit). */
+  | { entries: LogEntry[] }
   /** The stored log now ends at `truncate` (entries after it are dropped). */
   | { truncate: number }
   | { hardState: HardState };
@@ -25,6 +27,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export function encodeRecord(record: LogRecord): Uint8Array {
   const compact = "entry" in record
     ? { e: record.entry }
+    : "entries" in record
+    ? { es: record.entries }
     : "truncate" in record
     ? { t: record.truncate }
     : { h: record.hardState };
@@ -86,8 +90,9 @@ function parsePayload(payload: Uint8Array, offset: number): LogRecord {
       cause: error,
     });
   }
-  const v = (value ?? {}) as { e?: unknown; t?: unknown; h?: unknown };
+  const v = (value ?? {}) as { e?: unknown; es?: unknown; t?: unknown; h?: unknown };
   if (isEntry(v.e)) return { entry: v.e };
+  if (Array.isArray(v.es) && v.es.length > 0 && v.es.every(isEntry)) return { entries: v.es };
   if (isIndex(v.t)) return { truncate: v.t };
   if (isHardState(v.h)) return { hardState: v.h };
   throw new Error(`log record at byte ${offset} passes its checksum but is not a log record`);

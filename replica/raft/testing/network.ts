@@ -120,7 +120,13 @@ export class Network {
       const batch = this.queue;
       this.queue = [];
       for (const m of batch) {
-        if (this.down.has(m.to) || this.cuts.has(`${m.from}>${m.to}`)) continue;
+        if (this.down.has(m.to) || this.cuts.has(`${m.from}>${m.to}`)) {
+          // As over HTTP, a request that cannot be delivered fails at the sender.
+          if (m.type === "appendEntries" && !this.down.has(m.from)) {
+            this.node(m.from).reportUnreachable(m.to);
+          }
+          continue;
+        }
         this.node(m.to).step(m);
         busy = true;
       }

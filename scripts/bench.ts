@@ -1,0 +1,228 @@
+/**
+ * `deno task bench`: the full path (WebSocket clients → gateway → Raft
+ * replicas → back to every client) on real processes on 127.0.0.1, printing
+ * a table. Figures only; nothing here is asserted.
+ *
+ * - throughput, ack latency and draw-to-other-client latency at 1, 16 and 64
+ *   clients, each client sequential (next stroke after the ack, as etcd's
+ *   benchmark does), plus 64 clients with 16 strokes in flight each;
+ * - failover: leader SIGKILL → first new acknowledged stroke, 10+ trials;
+ * - catch-up of a wiped replica after 100,000 strokes;
+ * - RSS of each replica and the gateway.
+ *
+ * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers.
+ */
+import { freePorts, LocalCluster, testStroke } from "./local_cluster.ts";
+import type { ServerMessage } from "../protocol/mod.ts";
+
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
+const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
+const ROOT = new URL("..", import.meta.url).pathname;
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))];
+}
+
+/** Resident memory of a process, via ps (reading /proc would need --allow-all). */
+function rssMiB(pid: number): number {
+  const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).outputSync();
+  return Number(new TextDecoder().decode(out.stdout).trim()) / 1024;
+}
+
+/** A gateway process in front of the cluster. */
+function startGateway(port: number, urls: string[]): Deno.ChildProcess {
+  return new Deno.Command("deno", {
+    args: [
+      "run",
+      "--allow-net=0.0.0.0,127.0.0.1,localhost",
+      "--allow-env=GATEWAY_PORT,REPLICA_URLS,CLUSTER_TOKEN,LOG_LEVEL",
+      "gateway/main.ts",
+    ],
+    cwd: ROOT,
+    env: { GATEWAY_PORT: String(port), REPLICA_URLS: urls.join(",") },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** A WebSocket client of the gateway that records acks and committed strokes. */
+class Client {
+  readonly ws: WebSocket;
+  readonly acks = new Map<string, (index: number) => void>();
+  onCommitted: (id: string, at: number) => void = () => {};
+  ready: Promise<void>;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ready = new Promise((resolve, reject) => {
+      this.ws.onerror = () => reject(new Error("websocket error"));
+      this.ws.onmessage = (ev) => {
+        const m = JSON.parse(ev.data) as ServerMessage;
+        if (m.type === "hello") resolve();
+        else if (m.type === "ack") this.acks.get(m.id)?.(m.index);
+        else if (m.type === "strokes") {
+          const now = performance.now();
+          for (const e of m.entries) this.onCommitted(e.stroke.id, now);
+        }
+      };
+    });
+  }
+
+  /** Sends a stroke; resolves with its index on ack. */
+  send(id: string, n: number): Promise<number> {
+    return new Promise((resolve) => {
+      this.acks.set(id, (index) => {
+        this.acks.delete(id);
+        resolve(index);
+      });
+      this.ws.send(JSON.stringify({ type: "stroke", stroke: testStroke(id, n) }));
+    });
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+async function connect(url: string, n: number): Promise<Client[]> {
+  const clients = Array.from({ length: n }, () => new Client(url));
+  await Promise.all(clients.map((c) => c.ready));
+  return clients;
+}
+
+/** `clients` writers with `window` strokes in flight each, for SECONDS; an observer measures draw latency. */
+async function load(wsUrl: string, clients: number, window: number, tag: string) {
+  const writers = await connect(wsUrl, clients);
+  const [observer] = await connect(wsUrl, 1);
+  const sentAt = new Map<string, number>();
+  const ackMs: number[] = [];
+  const drawMs: number[] = [];
+  observer.onCommitted = (id, at) => {
+    const t = sentAt.get(id);
+    if (t !== undefined) drawMs.push(at - t);
+  };
+  let acked = 0;
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(writers.flatMap((w, wi) =>
+    Array.from({ length: window }, async (_, lane) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const id = `${tag}-${wi}-${lane}-${i}`;
+        const t0 = performance.now();
+        sentAt.set(id, t0);
+        await w.send(id, i);
+        ackMs.push(performance.now() - t0);
+        acked++;
+      }
+    })
+  ));
+  await new Promise((r) => setTimeout(r, 300));
+  for (const c of [...writers, observer]) c.close();
+  return {
+    rate: acked / SECONDS,
+    ackP50: pct(ackMs, 0.5),
+    ackP99: pct(ackMs, 0.99),
+    drawP50: pct(drawMs, 0.5),
+    drawP99: pct(drawMs, 0.99),
+  };
+}
+
+async function failovers(c: LocalCluster, wsUrl: string): Promise<number[]> {
+  const times: number[] = [];
+  const [client] = await connect(wsUrl, 1);
+  for (let t = 0; t < TRIALS; t++) {
+    const leader = await c.waitForLeader();
+    await client.send(`warm-${t}`, t);
+    const t0 = performance.now();
+    await c.kill(leader.id);
+    await client.send(`failover-${t}`, t);
+    times.push(performance.now() - t0);
+    await c.restart(leader.id);
+    // Let it rejoin before the next trial kills someone again.
+    const target = (await c.status((await c.waitForLeader()).id))!.commitIndex;
+    while (((await c.status(leader.id))?.commitIndex ?? 0) < target) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  client.close();
+  return times;
+}
+
+async function catchUp(c: LocalCluster): Promise<{ strokes: number; ms: number; entries: number }> {
+  const strokes = 100_000;
+  for (let i = 0; i < strokes; i += 1000) {
+    await c.propose(Array.from({ length: 1000 }, (_, k) => testStroke(`bulk-${i + k}`, k)));
+  }
+  const leader = await c.waitForLeader();
+  const follower = c.replicas.find((r) => r.id !== leader.id)!;
+  await c.kill(follower.id);
+  const target = (await c.status(leader.id))!.commitIndex;
+  await c.restart(follower.id, { wipe: true });
+  const t0 = performance.now();
+  while (((await c.status(follower.id))?.commitIndex ?? 0) < target) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return { strokes, ms: performance.now() - t0, entries: target };
+}
+
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
+
+if (import.meta.main) {
+  const dir = await Deno.makeTempDir({ prefix: "wb-bench-" });
+  const cluster = await new LocalCluster({ dir }).start();
+  const [gwPort] = freePorts(1);
+  const gateway = startGateway(gwPort, cluster.urls());
+  const wsUrl = `ws://127.0.0.1:${gwPort}/ws`;
+  try {
+    await cluster.waitForLeader();
+    for (let i = 0; i < 100; i++) {
+      if (
+        await fetch(`http://127.0.0.1:${gwPort}/status`).then(
+          (r) => r.body?.cancel(),
+          () => null,
+        ) !== null
+      ) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    console.log(
+      `whiteboard bench: 3 replicas + gateway on 127.0.0.1, ${SECONDS} s per run, ${navigator.hardwareConcurrency} cores\n`,
+    );
+    console.log("clients  in-flight  strokes/s  ack p50 ms  ack p99 ms  draw p50 ms  draw p99 ms");
+    for (const [clients, window] of [[1, 1], [16, 1], [64, 1], [64, 16]]) {
+      const r = await load(wsUrl, clients, window, `c${clients}w${window}`);
+      console.log(
+        `${String(clients).padStart(7)}  ${String(window).padStart(9)}  ${
+          fmt(r.rate, 0).padStart(9)
+        }  ` +
+          `${fmt(r.ackP50).padStart(10)}  ${fmt(r.ackP99).padStart(10)}  ${
+            fmt(r.drawP50).padStart(11)
+          }  ${fmt(r.drawP99).padStart(11)}`,
+      );
+    }
+    const f = await failovers(cluster, wsUrl);
+    console.log(
+      `\nfailover (leader SIGKILL → next stroke acked through the gateway), ${f.length} trials: ` +
+        `min ${fmt(pct(f, 0), 0)} ms, median ${fmt(pct(f, 0.5), 0)} ms, max ${
+          fmt(pct(f, 1), 0)
+        } ms`,
+    );
+    const cu = await catchUp(cluster);
+    console.log(
+      `catch-up of a wiped replica: ${cu.entries} entries (${cu.strokes} strokes) in ${
+        fmt(cu.ms, 0)
+      } ms`,
+    );
+    const rss = cluster.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.child!.pid), 0)} MiB`);
+    console.log(
+      `RSS after ${cu.strokes}+ strokes: ${rss.join(", ")}, gateway ${
+        fmt(rssMiB(gateway.pid), 0)
+      } MiB`,
+    );
+  } finally {
+    gateway.kill("SIGKILL");
+    await gateway.status;
+    await cluster.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
