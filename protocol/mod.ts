@@ -72,6 +72,8 @@ export interface AppendEntriesResponse {
   /** On failure: a hint where the logs may match (index and its term), one round trip per term. */
   hintIndex?: number;
   hintTerm?: number;
+  /** Drawn by the replica at each start; a change tells the leader it restarted. */
+  incarnation?: number;
 }
 
 export interface HeartbeatRequest {
@@ -84,6 +86,8 @@ export interface HeartbeatResponse {
   term: number;
   success: boolean;
   logLength?: number;
+  commitIndex?: number;
+  incarnation?: number;
 }
 
 /** Bulk catch-up with committed entries only; `entries[0].index === fromIndex + 1`. */
@@ -103,6 +107,7 @@ export interface SyncLogResponse {
   logLength?: number;
   hintIndex?: number;
   hintTerm?: number;
+  incarnation?: number;
 }
 
 /** Leadership transfer: the leader tells an up-to-date follower to campaign now. */

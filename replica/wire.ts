@@ -110,8 +110,8 @@ export function encodeResponse(m: ResponseMessage): unknown {
           logLength: m.logLength,
           hintIndex: m.hintIndex,
           hintTerm: m.hintTerm,
-          recovering: m.recovering,
-        } satisfies SyncLogResponse & { recovering: boolean };
+          incarnation: m.incarnation,
+        } satisfies SyncLogResponse;
       }
       return {
         term: m.term,
@@ -120,16 +120,16 @@ export function encodeResponse(m: ResponseMessage): unknown {
         matchIndex: m.matchIndex,
         hintIndex: m.hintIndex,
         hintTerm: m.hintTerm,
-        recovering: m.recovering,
-      } satisfies AppendEntriesResponse & { recovering: boolean };
+        incarnation: m.incarnation,
+      } satisfies AppendEntriesResponse;
     case "heartbeatResponse":
       return {
         term: m.term,
         success: m.success,
         logLength: m.logLength,
         commitIndex: m.commitIndex,
-        recovering: m.recovering,
-      } satisfies HeartbeatResponse & { commitIndex: number; recovering: boolean };
+        incarnation: m.incarnation,
+      } satisfies HeartbeatResponse;
     case "timeoutNowResponse":
       return { term: m.term, success: m.success } satisfies TimeoutNowResponse;
     case "probeResponse":
@@ -293,7 +293,7 @@ export function decodeResponse(req: RequestMessage, body: unknown): ResponseMess
         hintIndex: isIndex(b.hintIndex) ? b.hintIndex : 0,
         hintTerm: isIndex(b.hintTerm) ? b.hintTerm : 0,
         bulk: req.bulk,
-        recovering: b.recovering === true,
+        incarnation: isIndex(b.incarnation) ? b.incarnation : 0,
       };
     }
     case "heartbeat":
@@ -305,7 +305,7 @@ export function decodeResponse(req: RequestMessage, body: unknown): ResponseMess
         success: b.success,
         logLength: isIndex(b.logLength) ? b.logLength : 0,
         commitIndex: isIndex(b.commitIndex) ? b.commitIndex : 0,
-        recovering: b.recovering === true,
+        incarnation: isIndex(b.incarnation) ? b.incarnation : 0,
       };
     case "timeoutNow":
       if (term === null || typeof b.success !== "boolean") return null;

@@ -94,7 +94,7 @@ export class Leadership {
   onAppendResponse(m: Msg<"appendEntriesResponse">): void {
     const pr = this.progress.get(m.from);
     if (!pr) return;
-    this.heardFrom(pr, m.recovering, m.logLength);
+    this.heardFrom(pr, m.incarnation);
     if (m.success) {
       const progressed = pr.acked(m.matchIndex, this.ctx.now());
       if (pr.mode === "probe") pr.enter("replicate");
@@ -114,7 +114,7 @@ export class Leadership {
   onHeartbeatResponse(m: Msg<"heartbeatResponse">): void {
     const pr = this.progress.get(m.from);
     if (!pr) return;
-    this.heardFrom(pr, m.recovering, m.logLength);
+    this.heardFrom(pr, m.incarnation);
     pr.heartbeatAnswered();
     // A follower that restarted cannot take the commit index from heartbeats
     // until it verified its log with us: an empty append does that.
@@ -190,11 +190,18 @@ export class Leadership {
     pr.sent(Math.max(hi, prev), this.ctx.now());
   }
 
-  private heardFrom(pr: Progress, recovering: boolean, logLength: number): void {
+  /**
+   * Any answer shows the follower alive. A new incarnation means it restarted
+   * (maybe with an empty disk): what we knew of its log no longer holds.
+   */
+  private heardFrom(pr: Progress, incarnation: number): void {
     pr.lastActive = this.ctx.now();
-    if (recovering && logLength < pr.match) {
+    if (pr.incarnation === incarnation) return;
+    const restarted = pr.incarnation !== null;
+    pr.incarnation = incarnation;
+    if (restarted) {
       pr.reset(this.ctx.log.lastIndex());
-      this.ctx.emit("follower_lost_log", {});
+      this.ctx.emit("follower_restarted", {});
     }
   }
 

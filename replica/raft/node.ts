@@ -7,22 +7,30 @@
  * Disk loss. The seed restarts replicas with an empty log. A replica that
  * forgot its vote could vote twice in one term, and one that forgot its log
  * could vote for a candidate lacking committed entries (its empty log makes
- * every candidate look up to date): either can elect a second leader or lose
- * acknowledged strokes. So a replica that starts from an empty disk is
- * `recovering`: it replicates (its acks are durable, so they still count
- * towards commit) but neither votes nor campaigns until
- *  - a leader of the current term has caught it up: its log matches the
- *    leader's through an entry of the leader's term and reaches the leader's
- *    commit index, so it holds every entry committed before it lost its disk
- *    (all earlier-term commits precede the leader's first entry of its term;
- *    current-term commits are within the leader's commit index); or
- *  - every peer answered a probe, sent after this start, saying it has no
- *    term, vote or log either: then nothing can have been committed unless a
- *    majority lost its disks, which no protocol survives (fresh cluster).
- * Learning the leader of a term is recorded as the vote of that term
- * (`votedFor`), so a replica caught up in term T cannot vote again in T.
+ * every candidate look up to date); a replica that forgot its term can be
+ * reached first by a stale leader (one that just woke from a pause) and its
+ * acks would let that leader commit over entries a later term committed
+ * (found by the simulator, seed 50). Each of these loses acknowledged
+ * strokes. So a replica that starts from an empty disk is `recovering`:
+ *  1. It first learns the cluster's term: it probes every peer and waits,
+ *     answering nothing else, until all of them answered after this start.
+ *     Every majority it ever voted or acked in shared a member with that
+ *     answer set (it is everyone else), and terms never go back, so the
+ *     highest term T among the answers is at least any term it acted in. It
+ *     adopts T with its vote of T counted as used (`VOTE_FORGOTTEN`), and
+ *     from then on refuses anything of an older term. (With n - majority + 1
+ *     answers a 5-replica cluster would still have a race with a vote that
+ *     was in flight when the disk was lost; all peers closes it.)
+ *  2. It then replicates (its acks are durable, so they count towards
+ *     commit) but neither votes nor campaigns until a leader of its term or
+ *     later has caught it up: its log matches the leader's through an entry
+ *     of the leader's term and reaches the leader's commit index.
+ * If every peer answers that it has no term, vote or log either, nothing can
+ * have been committed unless a majority lost its disks, which no protocol
+ * survives: the cluster is new and the replica votes at once (bootstrap).
+ * Learning the leader of a term also counts as the vote of that term.
  * This is the thesis' "rejoin as a new member" idea without a membership
- * change: the wiped replica is a learner until it provably is not behind.
+ * change. The price: a wiped replica rejoins only once all peers answer.
  */
 import { RaftLog } from "./log.ts";
 import { type LeaderContext, Leadership } from "./leader.ts";
@@ -44,6 +52,9 @@ import {
 
 type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
 type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** The vote of a term a wiped replica may have voted in before it lost its disk. */
+export const VOTE_FORGOTTEN = "?";
+
 const DEFAULTS = {
   maxEntriesPerAppend: 1024,
   maxEntriesPerSync: 8192,
@@ -71,8 +82,12 @@ export class RaftNode {
   private leader: Leadership | null = null;
   /** Follower: last index verified to match the current leader in this term. */
   private verifiedIndex = 0;
+  /** Recovering: the cluster's term was learnt from every peer (see disk loss above). */
+  private fenced: boolean;
   private probeNonce = -1;
-  private probeEmpty = new Set<string>();
+  private probeAnswers = new Map<string, { term: number; empty: boolean }>();
+  /** Drawn per start and echoed in answers: a leader sees a restart and resets its view. */
+  private readonly incarnation: number;
   private msgs: Message[] = [];
   private events: RaftEvent[] = [];
   private readyOut = false;
@@ -89,6 +104,8 @@ export class RaftNode {
     this.term = hs.term;
     this.votedFor = hs.votedFor;
     this.recovering = hs.recovering;
+    this.fenced = !hs.recovering;
+    this.incarnation = Math.floor(config.random() * 2 ** 31);
     this.persisted = { ...hs };
     this.log = new RaftLog(restored?.entries ?? []);
     this.resetElectionTimeout();
@@ -108,7 +125,7 @@ export class RaftNode {
     }
     this.electionElapsed++;
     if (this.recovering) {
-      if (this.isEmpty() && this.electionElapsed >= this.cfg.heartbeatTicks) {
+      if (!this.fenced && this.electionElapsed >= this.cfg.heartbeatTicks) {
         this.electionElapsed = 0;
         this.sendProbes();
       }
@@ -129,6 +146,7 @@ export class RaftNode {
       return this.reply(m, { type: "probeResponse", empty: this.isEmpty(), nonce: m.nonce });
     }
     if (m.type === "probeResponse") return this.onProbeResponse(m);
+    if (!this.fenced) return this.answerStale(m, "learning_term");
     if (m.term > this.term) {
       if (m.type === "requestVote") {
         if (!m.transfer && this.inLease()) return this.answerVote(m, false, "leader_alive");
@@ -438,7 +456,7 @@ export class RaftNode {
       hintIndex,
       hintTerm,
       bulk: m.bulk,
-      recovering: this.recovering,
+      incarnation: this.incarnation,
     });
   }
 
@@ -454,7 +472,7 @@ export class RaftNode {
       success: true,
       logLength: this.log.lastIndex(),
       commitIndex: this.log.committed,
-      recovering: this.recovering,
+      incarnation: this.incarnation,
     });
   }
 
@@ -466,12 +484,23 @@ export class RaftNode {
   }
 
   private onProbeResponse(m: Msg<"probeResponse">): void {
-    if (!this.recovering || m.nonce !== this.probeNonce || !this.isEmpty()) return;
-    if (m.empty) this.probeEmpty.add(m.from);
-    if (this.probeEmpty.size === this.peers.length) {
+    if (this.fenced || m.nonce !== this.probeNonce) return;
+    this.probeAnswers.set(m.from, { term: m.term, empty: m.empty });
+    if (this.probeAnswers.size === this.peers.length) this.fence();
+  }
+
+  /** Every peer answered: bootstrap a new cluster, or adopt its term (disk loss, step 1). */
+  private fence(): void {
+    const answers = [...this.probeAnswers.values()];
+    this.fenced = true;
+    if (this.isEmpty() && answers.every((a) => a.empty)) {
       this.recovering = false;
-      this.emit("bootstrap", { reason: "all_replicas_empty" });
+      return this.emit("bootstrap", { reason: "all_replicas_empty" });
     }
+    const term = Math.max(this.term, ...answers.map((a) => a.term));
+    if (term > this.term) this.setTerm(term);
+    if (this.votedFor === "") this.votedFor = VOTE_FORGOTTEN;
+    this.emit("term_learnt", { from: "all_peers" });
   }
 
   /**
@@ -482,17 +511,17 @@ export class RaftNode {
    */
   private sendProbes(): void {
     if (this.probeNonce < 0) this.probeNonce = Math.floor(this.cfg.random() * 2 ** 31);
-    if (this.peers.length === 0) this.recovering = false;
+    if (this.peers.length === 0) this.fence();
     for (const to of this.peers) {
-      if (!this.probeEmpty.has(to)) this.send({ type: "probe", to, nonce: this.probeNonce });
+      if (!this.probeAnswers.has(to)) this.send({ type: "probe", to, nonce: this.probeNonce });
     }
   }
 
-  /** A request from an older term: refuse it, telling the sender our term. */
-  private answerStale(m: Message): void {
+  /** A request from an older term (or before the term is learnt): refuse it, telling our term. */
+  private answerStale(m: Message, reason = "stale_term"): void {
     switch (m.type) {
       case "requestVote":
-        return this.answerVote(m, false, "stale_term");
+        return this.answerVote(m, false, reason);
       case "appendEntries":
         return this.answerAppend(m, false, 0, 0, 0);
       case "heartbeat":
@@ -501,7 +530,7 @@ export class RaftNode {
           success: false,
           logLength: this.log.lastIndex(),
           commitIndex: this.log.committed,
-          recovering: this.recovering,
+          incarnation: this.incarnation,
         });
       case "timeoutNow":
         return this.reply(m, { type: "timeoutNowResponse", success: false });

@@ -20,6 +20,8 @@ export class Progress {
   probeSent = false;
   /** Last index of each message in flight, oldest first. */
   private inflight: number[] = [];
+  /** The follower's incarnation as last seen (null before its first answer). */
+  incarnation: number | null = null;
   /** Tick of the last answer from the follower (check-quorum). */
   lastActive = 0;
   /** Tick of the last answer, or of the send that started a pipeline (see `stalled`). */
@@ -75,6 +77,10 @@ export class Progress {
       this.next = this.match + 1;
     } else if (rejectIndex !== this.next - 1) {
       return false;
+    } else if (rejectIndex <= this.match) {
+      // It no longer has an entry it acknowledged: it lost its log (the
+      // incarnation check normally catches this first). Start over.
+      this.match = 0;
     }
     this.next = Math.max(Math.min(rejectIndex, hintNext), this.match + 1);
     this.probeSent = false;

@@ -305,7 +305,7 @@ Deno.test("5.4.2 (Figure 8): an entry of an older term is not committed by count
     hintIndex: 0,
     hintTerm: 0,
     bulk: false,
-    recovering: false,
+    incarnation: 1,
   });
   a.step(ack(2));
   assert.equal(a.status().commitIndex, 0, "entry 2 is on a majority but of term 2: no commit");

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { RaftLog } from "./log.ts";
 import { Network, stroke } from "./testing/network.ts";
 import { NotLeaderError, RaftInvariantError } from "./types.ts";
+import { VOTE_FORGOTTEN } from "./node.ts";
 
 const ELECTION_MAX = 20;
 
@@ -135,13 +136,55 @@ Deno.test("disk loss: a wiped replica cannot vote twice in one term", () => {
   net.crash("b", true);
   net.start("b");
   net.tick(ELECTION_MAX);
-  assert.equal(net.node("b").status().recovering, false);
-  assert.equal(net.node("b").status().term, term);
-  assert.equal(
-    net.node("b").status().votedFor,
-    "a",
-    "following the leader is recorded as the vote",
+  const b = net.node("b").status();
+  assert.equal(b.recovering, false);
+  assert.equal(b.term, term);
+  assert.equal(b.votedFor, VOTE_FORGOTTEN, "the vote of the learnt term counts as used");
+  net.node("b").step({
+    type: "requestVote",
+    from: "c",
+    to: "b",
+    term,
+    lastLogIndex: 99,
+    lastLogTerm: term,
+    preVote: false,
+    transfer: true,
+  });
+  net.stabilize();
+  const answer = net.sent.findLast((m) => m.type === "requestVoteResponse" && m.from === "b");
+  assert.ok(answer && answer.type === "requestVoteResponse" && !answer.voteGranted);
+});
+
+Deno.test("disk loss (simulator seed 50): a wiped replica does not help a stale leader commit", () => {
+  // c leads term 1, then stalls (a paused process); a and b move on to term 2
+  // and commit x. b loses its disk; a is cut off; c wakes up and reaches b.
+  const net = new Network(["a", "b", "c"]);
+  elected(net, "c");
+  net.isolate("c");
+  net.tick(ELECTION_MAX * 3, ["a", "b"]);
+  const leader = net.leader()!;
+  assert.notEqual(leader.id, "c");
+  net.propose(leader.id, stroke("x"));
+  const committed = net.node(leader.id).status().commitIndex;
+  net.crash("b", true);
+  net.start("b");
+  net.recover();
+  net.isolate("a");
+  net.node("c").propose([stroke("stale")]);
+  net.tick(ELECTION_MAX, ["b", "c"]);
+  assert.equal(net.node("b").status().term, 0, "b cannot learn the term without a's answer");
+  assert.ok(
+    net.node("c").status().commitIndex < committed + 1,
+    "the stale leader committed nothing",
   );
+  assert.ok(!net.applied.get("c")!.some((e) => "stroke" in e && e.stroke.id === "stale"));
+  // Once a answers, b learns term 2, refuses c, and the cluster converges on x.
+  net.recover();
+  net.tick(ELECTION_MAX * 4);
+  const ids = (id: string) =>
+    net.applied.get(id)!.flatMap((e) => ("stroke" in e ? [e.stroke.id] : []));
+  for (const id of net.ids) assert.ok(ids(id).includes("x"), `${id} applied x`);
+  assert.ok(!ids("a").includes("stale") || ids("a").indexOf("stale") > ids("a").indexOf("x"));
 });
 
 Deno.test("fresh cluster: empty replicas prove together that nothing exists, then elect", () => {

@@ -91,8 +91,8 @@ export type Message =
     hintIndex: number;
     hintTerm: number;
     bulk: boolean;
-    /** The follower started from an empty disk and is not caught up yet. */
-    recovering: boolean;
+    /** Drawn by the follower at each start: a change tells the leader it restarted. */
+    incarnation: number;
   }
   | Envelope & { type: "heartbeat"; leaderCommit: number }
   | Envelope & {
@@ -100,7 +100,7 @@ export type Message =
     success: boolean;
     logLength: number;
     commitIndex: number;
-    recovering: boolean;
+    incarnation: number;
   }
   | Envelope & { type: "timeoutNow" }
   | Envelope & { type: "timeoutNowResponse"; success: boolean }

@@ -44,6 +44,7 @@ export class Network {
   private cuts = new Set<string>();
   private down = new Set<string>();
   private reqId = 0;
+  private starts = 0;
 
   constructor(readonly ids: string[], private readonly opts: NetworkOptions = {}) {
     for (const id of ids) {
@@ -67,7 +68,8 @@ export class Network {
       electionTicksMin: 10,
       electionTicksMax: 20,
       heartbeatTicks: 2,
-      random: seeded((this.opts.seed ?? 1) * 1000 + this.ids.indexOf(id)),
+      // A new random stream per start, as Math.random gives a real restart.
+      random: seeded((this.opts.seed ?? 1) * 1000 + this.ids.indexOf(id) * 100 + this.starts++),
       ...this.opts.config,
     }, disk ? { hardState: { ...disk.hardState }, entries: disk.entries.slice() } : undefined);
     this.nodes.set(id, node);

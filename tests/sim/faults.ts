@@ -1,0 +1,161 @@
+/**
+ * Faults of one run: crashes (keeping or losing unsynced writes), wiped
+ * disks, paused processes and partitions, at the rates of the seed's profile.
+ */
+import type { FaultProfile } from "./profile.ts";
+import type { Slot, World } from "./world.ts";
+
+/** Injects the faults of a profile into a world, and undoes them all for the liveness phase. */
+export class Faults {
+  /** node id -> tick at which it restarts. */
+  #restartAt = new Map<string, number>();
+  /** node id -> tick at which it is crashed (new leaders). */
+  #crashAt = new Map<string, number>();
+  active = true;
+
+  constructor(readonly world: World, readonly profile: FaultProfile) {
+    world.hooks.onLeader = (s) => {
+      if (this.active && world.prng.chance(profile.leaderCrashRate)) {
+        const heartbeatTicks = world.baseConfig.heartbeatTicks;
+        this.#crashAt.set(s.id, world.now + world.prng.int(1, 3 * heartbeatTicks));
+      }
+    };
+    // Crashing between persisting and sending leaves entries on the leader alone:
+    // a new leader's first entry, or whatever follows a commit.
+    world.hooks.crashBeforeSend = (s, rd) => {
+      if (!this.active || rd.softState.role !== "leader") return false;
+      const won = s.role !== "leader";
+      const committed = rd.committedEntries.length > 0;
+      const crash = (won && world.prng.chance(profile.leaderCrashRate / 2)) ||
+        (committed && world.prng.chance(profile.commitCrashRate));
+      if (crash) this.#restartAt.set(s.id, world.now + world.prng.int(1, profile.maxDownTicks));
+      return crash;
+    };
+  }
+
+  /** Restarts nodes whose downtime is over, then maybe injects new faults. */
+  step(): void {
+    const w = this.world;
+    for (const s of w.slots) {
+      const restart = this.#restartAt.get(s.id);
+      if (restart !== undefined && restart <= w.now) this.#restart(s);
+      const crash = this.#crashAt.get(s.id);
+      if (crash !== undefined && crash <= w.now) {
+        this.#crashAt.delete(s.id);
+        if (s.node && s.role === "leader") this.#crash(s, false);
+      }
+    }
+    if (!this.active) return;
+    const p = this.profile;
+    const up = w.slots.filter((s) => s.node !== null);
+    if (up.length > 0 && w.prng.chance(p.crashRate)) this.#crash(this.#victim(up), false);
+    if (up.length > 0 && w.prng.chance(p.wipeRate)) {
+      const s = w.prng.pick(w.slots);
+      if (this.#mayWipe(s)) this.#crash(s, true);
+    }
+    if (up.length > 0 && w.prng.chance(p.pauseRate)) {
+      const s = this.#victim(up);
+      s.pausedUntil = w.now + w.prng.int(1, p.maxPauseTicks);
+      const line = `${s.id} paused until t=${s.pausedUntil}`;
+      w.trace.add(w.now, () => line);
+    }
+    if (w.prng.chance(p.transferRate)) this.#transfer();
+    if (w.prng.chance(p.partitionRate)) this.#partition();
+    if (w.network.partitioned() && w.prng.chance(p.healRate)) {
+      w.network.heal();
+      w.trace.add(w.now, () => "network healed");
+    }
+  }
+
+  /** End of the fault phase: every node runs, every link works, nothing is dropped. */
+  stop(): void {
+    const w = this.world;
+    this.active = false;
+    this.#crashAt.clear();
+    w.network.heal();
+    w.network.quiet();
+    for (const s of w.slots) {
+      s.pausedUntil = 0;
+      if (s.node === null) this.#restart(s);
+    }
+    w.trace.add(w.now, () => "faults stop: all up, network healed and quiet");
+  }
+
+  /** Leaders are the interesting victims (of crashes and pauses) half of the time. */
+  #victim(up: Slot[]): Slot {
+    const leaders = up.filter((s) => s.role === "leader");
+    return leaders.length > 0 && this.world.prng.chance(0.5)
+      ? this.world.prng.pick(leaders)
+      : this.world.prng.pick(up);
+  }
+
+  /**
+   * The assumption behind wipes: a recovering node (wiped, or never caught up
+   * since its empty start) neither votes nor campaigns, so a wipe is only
+   * allowed while the voters left still form a majority. Beyond that no
+   * protocol can tell lost history from none, and this core would stall.
+   */
+  #mayWipe(s: Slot): boolean {
+    const w = this.world;
+    const nonVoters = w.slots.filter((x) => x !== s && this.#recovering(x)).length + 1;
+    return nonVoters <= Math.floor((w.slots.length - 1) / 2);
+  }
+
+  #recovering(s: Slot): boolean {
+    if (s.node !== null) return s.hard.recovering;
+    return s.disk.restored()?.hardState.recovering ?? true;
+  }
+
+  #crash(s: Slot, wipe: boolean): void {
+    const w = this.world;
+    if (s.node !== null) w.crash(s, wipe);
+    else if (wipe) {
+      w.wipe(s);
+      w.trace.add(w.now, () => `${s.id} loses its disk while down`);
+    }
+    this.#restartAt.set(s.id, w.now + w.prng.int(1, this.profile.maxDownTicks));
+  }
+
+  #restart(s: Slot): void {
+    this.#restartAt.delete(s.id);
+    this.world.start(s);
+  }
+
+  /** An operator's leadership transfer (rolling restarts do this), to any peer, ready or not. */
+  #transfer(): void {
+    const w = this.world;
+    const leaders = w.slots.filter((s) => w.running(s) && s.role === "leader");
+    if (leaders.length === 0) return;
+    const from = w.prng.pick(leaders);
+    const to = w.prng.pick(w.slots.filter((s) => s !== from)).id;
+    w.trace.add(w.now, () => `transfer leadership ${from.id} -> ${to}`);
+    w.call(from, () => from.node!.transferLeadership(to));
+    w.drain(from);
+  }
+
+  #partition(): void {
+    const w = this.world;
+    const ids = w.slots.map((s) => s.id);
+    const kind = w.prng.int(0, 3);
+    w.network.heal();
+    if (kind === 0 || kind === 1) {
+      // Isolate one node; for kind 1, the leader if there is one.
+      const leaders = w.slots.filter((s) => s.role === "leader" && s.node);
+      const lone = kind === 1 && leaders.length > 0 ? w.prng.pick(leaders).id : w.prng.pick(ids);
+      w.network.split([lone], ids.filter((id) => id !== lone));
+      w.trace.add(w.now, () => `partition: ${lone} isolated`);
+    } else if (kind === 2) {
+      const shuffled = w.prng.shuffle(ids.slice());
+      const cut = w.prng.int(1, ids.length - 1);
+      const [left, right] = [shuffled.slice(0, cut), shuffled.slice(cut)];
+      w.network.split(left, right);
+      w.trace.add(w.now, () => `partition: ${left.join(",")} | ${right.join(",")}`);
+    } else {
+      for (let i = w.prng.int(1, ids.length); i > 0; i--) {
+        const [a, b] = w.prng.shuffle(ids.slice());
+        w.network.cut(a, b);
+        w.trace.add(w.now, () => `partition: link ${a}->${b} cut`);
+      }
+    }
+  }
+}

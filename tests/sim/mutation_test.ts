@@ -1,0 +1,87 @@
+/**
+ * The simulator must catch a core that breaks Raft's safety rules: each
+ * mutant overrides one rule of RaftNode (in the harness only) and must produce
+ * a safety violation within the CI seeds. Failures of the core itself must
+ * come back as violations of the run, not as a crash of the runner.
+ */
+import assert from "node:assert/strict";
+import { RaftNode } from "../../replica/raft/node.ts";
+import { RaftInvariantError } from "../../replica/raft/types.ts";
+import { ciSeeds } from "./profile.ts";
+import { runSeed, type SimResult } from "./run.ts";
+import type { NodeFactory } from "./world.ts";
+import type { ViolationKind } from "./violation.ts";
+
+/** Grants votes without Raft 5.4.1's up-to-date check. */
+class VotesForStaleLogs extends RaftNode {
+  protected override logIsUpToDate(_lastIndex: number, _lastTerm: number): boolean {
+    return true;
+  }
+}
+
+/** Commits entries of older terms by counting replicas (Raft's Figure 8). */
+class CommitsOlderTermsByCounting extends RaftNode {
+  protected override mayCommit(_index: number): boolean {
+    return true;
+  }
+}
+
+const safetyKinds = new Set<ViolationKind>([
+  "election-safety",
+  "log-matching",
+  "leader-completeness",
+  "state-machine-safety",
+  "acknowledged-lost",
+  "commit-regressed",
+  "core-invariant",
+]);
+
+/** The first CI seed on which the mutant, but not the real core, breaks a safety property. */
+function firstCatch(factory: NodeFactory): SimResult | null {
+  for (let seed = 1; seed <= ciSeeds; seed++) {
+    const r = runSeed({ seed, factory });
+    if (r.violation && safetyKinds.has(r.violation.kind) && !runSeed({ seed }).violation) return r;
+  }
+  return null;
+}
+
+Deno.test("mutant: votes without the up-to-date check (5.4.1) is caught", () => {
+  const r = firstCatch((config, restored) => new VotesForStaleLogs(config, restored));
+  assert.ok(r, `not caught in ${ciSeeds} seeds`);
+  console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
+});
+
+Deno.test("mutant: commits older-term entries by counting (Figure 8) is caught", () => {
+  const r = firstCatch((config, restored) => new CommitsOlderTermsByCounting(config, restored));
+  assert.ok(r, `not caught in ${ciSeeds} seeds`);
+  console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
+});
+
+/** A node that fails on its `failAt`-th tick with `error`. */
+function failingOnTick(failAt: number, error: () => Error): NodeFactory {
+  return (config, restored) =>
+    new class extends RaftNode {
+      #ticks = 0;
+      override tick(): void {
+        if (++this.#ticks === failAt) throw error();
+        super.tick();
+      }
+    }(config, restored);
+}
+
+Deno.test("core assertions surface as violations with a trace", () => {
+  const r = runSeed({
+    seed: 3,
+    factory: failingOnTick(40, () => new RaftInvariantError("planted by the test")),
+  });
+  assert.equal(r.violation?.kind, "core-invariant");
+  assert.match(r.violation!.message, /planted by the test/);
+  assert.ok(r.trace.length > 10);
+  assert.match(r.trace.at(-1)!, /VIOLATION core-invariant/);
+});
+
+Deno.test("other exceptions of the core surface as core-crash violations", () => {
+  const r = runSeed({ seed: 3, factory: failingOnTick(40, () => new TypeError("planted bug")) });
+  assert.equal(r.violation?.kind, "core-crash");
+  assert.match(r.violation!.message, /planted bug/);
+});

@@ -1,0 +1,90 @@
+/**
+ * What a seed decides before the run starts ("swarm testing"): cluster size,
+ * network, Raft tuning, fault rates. Most seeds mix every fault at random
+ * rates. Two flavours run longer and aim at interleavings that need several
+ * unlucky events in a row: an election storm (leaders crash as they win or
+ * commit, one entry per message: Raft's Figure 8), and disk loss (wiped
+ * disks, paused leaders that wake up stale, partitions).
+ */
+import type { NetworkProfile } from "./network.ts";
+import { deriveSeed, Prng } from "./prng.ts";
+import type { NodeTuning } from "./world.ts";
+
+/** Per-tick probabilities and durations of faults. */
+export interface FaultProfile {
+  crashRate: number;
+  /** Chance that a new leader crashes: half before its first Ready leaves, half a few heartbeats later. */
+  leaderCrashRate: number;
+  /** Chance that a leader crashes after persisting a Ready that commits entries, before sending it. */
+  commitCrashRate: number;
+  wipeRate: number;
+  pauseRate: number;
+  partitionRate: number;
+  healRate: number;
+  maxDownTicks: number;
+  maxPauseTicks: number;
+  /** Chance per tick that the leader is asked to hand leadership to a random peer. */
+  transferRate: number;
+}
+
+/** Which kind of run a seed is. */
+export type Flavour = "mixed" | "storm" | "diskLoss";
+
+/** Everything a seed fixes about its run. */
+export interface Profile {
+  flavour: Flavour;
+  nodeCount: number;
+  faultTicks: number;
+  /** Chance per tick that clients propose new strokes. */
+  proposalRate: number;
+  network: NetworkProfile;
+  tuning: NodeTuning;
+  faults: FaultProfile;
+}
+
+/** Seeds every CI run replays (`deno task test`), and the default of `deno task sim`. */
+export const ciSeeds = 1000;
+
+/** Timing of every simulated node, in ticks. */
+export const timing = { electionTicksMin: 10, electionTicksMax: 20, heartbeatTicks: 3 };
+
+/** Draws the profile of a seed. */
+export function drawProfile(seed: number): Profile {
+  const prng = new Prng(deriveSeed(seed, "profile"));
+  const draw = prng.float();
+  const flavour: Flavour = draw < 0.25 ? "storm" : draw < 0.4 ? "diskLoss" : "mixed";
+  const storm = flavour === "storm";
+  const diskLoss = flavour === "diskLoss";
+  const election = timing.electionTicksMax;
+  return {
+    flavour,
+    nodeCount: diskLoss ? 3 : prng.pick([3, 5]),
+    faultTicks: flavour === "mixed" ? 600 : flavour === "storm" ? 2000 : 1500,
+    proposalRate: prng.pick([0.05, 0.2, 0.5]),
+    network: {
+      dropRate: prng.pick([0, 0.01, 0.05, 0.2]),
+      dupRate: prng.pick([0, 0.01, 0.05]),
+      minDelayTicks: 1,
+      maxDelayTicks: storm ? 3 : prng.pick([1, 3, 6, 15]),
+    },
+    tuning: {
+      maxEntriesPerAppend: storm ? 1 : prng.pick([1, 2, 8, undefined]),
+      maxEntriesPerSync: prng.pick([1, 4, undefined]),
+      maxInflight: storm ? 1 : prng.pick([1, 2, undefined]),
+      syncThreshold: prng.pick([2, 10, undefined]),
+    },
+    faults: {
+      crashRate: diskLoss ? 0 : prng.pick([0, 0.002, 0.01, 0.03]),
+      leaderCrashRate: storm ? 0.8 : prng.pick([0, 0.2, 0.6]),
+      commitCrashRate: storm ? 0.3 : prng.pick([0, 0.01, 0.05]),
+      wipeRate: diskLoss ? 0.03 : prng.pick([0, 0, 0.002, 0.01]),
+      pauseRate: diskLoss ? 0.04 : prng.pick([0, 0.003, 0.01]),
+      partitionRate: diskLoss ? 0.05 : prng.pick([0, 0.005, 0.02, 0.05]),
+      healRate: diskLoss ? 0.05 : prng.pick([0.01, 0.05, 0.2]),
+      maxDownTicks: (storm ? 2 : prng.pick([1, 2, 4])) * election,
+      maxPauseTicks: (diskLoss ? 5 : prng.pick([1, 3])) * election,
+      // Drawn last so that adding it left every other draw of a seed unchanged.
+      transferRate: prng.pick([0, 0.005, 0.02]),
+    },
+  };
+}
