@@ -1,0 +1,156 @@
+/**
+ * The gateway's one follower of the committed log: long-polls `/entries` from its last index
+ * (on the leader when known, else any reachable replica), and keeps every board's committed
+ * strokes in index order so sessions can replay and stream them.
+ *
+ * Memory grows with the log; log snapshots will later bound it.
+ */
+import type { CommittedStroke } from "../protocol/mod.ts";
+import { checkStroke, isIndex, isObject } from "../protocol/validate.ts";
+import type { Cluster } from "./cluster.ts";
+import type { Logger } from "./log.ts";
+import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
+
+/** Tuning; times in milliseconds. */
+export interface CommitStreamOptions {
+  cluster: Cluster;
+  client: ReplicaClient;
+  log: Logger;
+  /** Called once per batch with the boards that got new strokes. */
+  onCommitted: (boards: Set<string>) => void;
+  pollWaitMs?: number;
+  batchLimit?: number;
+}
+
+const EMPTY: readonly CommittedStroke[] = Object.freeze([]);
+const DEFAULT_BOARD = "default";
+
+/** One per gateway. */
+export class CommitStream {
+  readonly #o: Required<CommitStreamOptions>;
+  readonly #boards = new Map<string, CommittedStroke[]>();
+  readonly #stop = new AbortController();
+  #lastIndex = 0;
+  #source: string | null = null;
+  #poll: AbortController | null = null;
+
+  constructor(opts: CommitStreamOptions) {
+    this.#o = { pollWaitMs: 10_000, batchLimit: 1000, ...opts };
+  }
+
+  /** Index of the last log entry (of any board) the gateway has taken in. */
+  get lastIndex(): number {
+    return this.#lastIndex;
+  }
+
+  /** The board's committed strokes in index order; the array only ever grows at its end. */
+  board(name: string): readonly CommittedStroke[] {
+    return this.#boards.get(name) ?? EMPTY;
+  }
+
+  /** Starts following the log. */
+  start(): void {
+    void this.#run();
+  }
+
+  /** Stops following; an outstanding long poll is aborted. */
+  stop(): void {
+    this.#stop.abort();
+    this.#poll?.abort();
+  }
+
+  /** The leader changed: leave a follower's long poll to read from the leader (less lag). */
+  preferLeader(): void {
+    const leader = this.#o.cluster.leader;
+    if (leader && leader.url !== this.#source) this.#poll?.abort();
+  }
+
+  async #run(): Promise<void> {
+    let failures = 0;
+    let failedUrl: string | null = null;
+    while (!this.#stop.signal.aborted) {
+      const url = this.#pickSource(failedUrl);
+      if (!url) {
+        await this.#o.cluster.refresh();
+        await sleep(backoffMs(failures++), this.#stop.signal);
+        continue;
+      }
+      const error = await this.#pollOnce(url);
+      if (error === null) {
+        failures = 0;
+        failedUrl = null;
+        continue;
+      }
+      if (this.#stop.signal.aborted) return;
+      if (error === "switch") continue;
+      this.#o.log[failures === 0 ? "info" : "debug"]("stream_source_failed", { url, error });
+      failedUrl = url;
+      if (error === "network") this.#o.cluster.reportFailure(url);
+      await sleep(backoffMs(failures++), this.#stop.signal);
+    }
+  }
+
+  /** The leader unless it just failed us; otherwise the next reachable replica after it. */
+  #pickSource(failedUrl: string | null): string | null {
+    const leader = this.#o.cluster.leader?.url;
+    if (leader && leader !== failedUrl) return this.#switchTo(leader);
+    const candidates = this.#o.cluster.reachableUrls().filter((u) => u !== failedUrl);
+    const all = this.#o.cluster.urls.filter((u) => u !== failedUrl);
+    return this.#switchTo(candidates[0] ?? all[0] ?? failedUrl);
+  }
+
+  #switchTo(url: string | null): string | null {
+    if (url !== null && url !== this.#source) {
+      this.#o.log.debug("stream_source", { url, from: this.#lastIndex + 1 });
+    }
+    this.#source = url;
+    return url;
+  }
+
+  /** One `/entries` call; null on success, otherwise why it failed. */
+  async #pollOnce(url: string): Promise<string | null> {
+    this.#poll = new AbortController();
+    const from = this.#lastIndex + 1;
+    const query = `from=${from}&limit=${this.#o.batchLimit}&waitMs=${this.#o.pollWaitMs}`;
+    let reply;
+    try {
+      reply = await this.#o.client.request(`${url}/entries?${query}`, {
+        timeoutMs: this.#o.pollWaitMs + 5000,
+        signal: AbortSignal.any([this.#stop.signal, this.#poll.signal]),
+      });
+    } catch {
+      return this.#poll.signal.aborted ? "switch" : "network";
+    }
+    if (reply.status !== 200) return `http_${reply.status}`;
+    return this.#take(reply.body, from);
+  }
+
+  /** Appends a contiguous batch starting at `from`; a gap or a bad entry rejects the batch. */
+  #take(body: unknown, from: number): string | null {
+    if (!isObject(body) || !Array.isArray(body.entries)) return "malformed_answer";
+    const boards = new Set<string>();
+    const added: [string, CommittedStroke][] = [];
+    for (const [i, e] of body.entries.entries()) {
+      if (!isObject(e) || e.index !== from + i || !isIndex(e.term)) return "gap_or_bad_index";
+      // No-ops, and entry kinds this gateway does not know yet, advance the index only.
+      if (e.noop === true || !("stroke" in e)) continue;
+      const checked = checkStroke(e.stroke);
+      if (!checked.ok) {
+        // Every replica holds the same entry, so refusing the batch would stall the stream forever.
+        this.#o.log.warn("committed_stroke_skipped", { index: e.index, error: checked.error });
+        continue;
+      }
+      const board = checked.value.board ?? DEFAULT_BOARD;
+      added.push([board, { index: e.index, stroke: checked.value }]);
+      boards.add(board);
+    }
+    for (const [board, entry] of added) {
+      let list = this.#boards.get(board);
+      if (!list) this.#boards.set(board, list = []);
+      list.push(entry);
+    }
+    this.#lastIndex = from - 1 + body.entries.length;
+    if (boards.size > 0) this.#o.onCommitted(boards);
+    return null;
+  }
+}

@@ -1,0 +1,86 @@
+/** Wires cluster discovery, proposer, commit stream, sessions and routes into one server. */
+import { createApp } from "./app.ts";
+import { Cluster, type ClusterOptions } from "./cluster.ts";
+import { CommitStream, type CommitStreamOptions } from "./commit_stream.ts";
+import type { Logger } from "./log.ts";
+import { Proposer, type ProposerOptions } from "./proposer.ts";
+import { ReplicaClient } from "./replica_client.ts";
+import { CloseCode, DEFAULT_LIMITS, Hub, type SessionLimits } from "./sessions.ts";
+
+/** Everything a gateway needs; the tuning fields exist for tests. */
+export interface GatewayOptions {
+  replicaUrls: string[];
+  clusterToken?: string;
+  port: number;
+  hostname?: string;
+  log: Logger;
+  limits?: Partial<SessionLimits>;
+  cluster?: Partial<Pick<ClusterOptions, "statusTimeoutMs" | "refreshIntervalMs">>;
+  proposer?: Partial<Omit<ProposerOptions, "cluster" | "client" | "log">>;
+  stream?: Partial<Pick<CommitStreamOptions, "pollWaitMs" | "batchLimit">>;
+}
+
+/** A running gateway. */
+export interface Gateway {
+  port: number;
+  hub: Hub;
+  cluster: Cluster;
+  stream: CommitStream;
+  proposer: Proposer;
+  /** Closes clients (1001), stops the loops, then the server. */
+  close(): Promise<void>;
+}
+
+/** Starts a gateway; resolves once it listens. */
+export function startGateway(opts: GatewayOptions): Gateway {
+  const { log } = opts;
+  const client = new ReplicaClient(opts.clusterToken);
+  const cluster: Cluster = new Cluster({
+    urls: opts.replicaUrls,
+    client,
+    log,
+    ...opts.cluster,
+    onLeaderChange: () => {
+      stream.preferLeader();
+      hub.broadcast({ type: "cluster", status: status() });
+    },
+  });
+  const proposer = new Proposer({ cluster, client, log, ...opts.proposer });
+  const stream: CommitStream = new CommitStream({
+    cluster,
+    client,
+    log,
+    ...opts.stream,
+    onCommitted: (boards) => hub.notify(boards),
+  });
+  const hub: Hub = new Hub({
+    stream,
+    proposer,
+    log,
+    limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    clusterStatus: () => status(),
+  });
+  const status = () => cluster.status(hub.clientCount, stream.lastIndex);
+  const app = createApp({ hub, cluster, stream, log });
+  const server = Deno.serve({
+    port: opts.port,
+    hostname: opts.hostname ?? "0.0.0.0",
+    onListen: ({ port }) => log.info("listening", { port, replicas: opts.replicaUrls.join(",") }),
+  }, app.fetch);
+  cluster.start();
+  stream.start();
+  return {
+    port: server.addr.port,
+    hub,
+    cluster,
+    stream,
+    proposer,
+    async close() {
+      hub.closeAll(CloseCode.goingAway, "gateway shutting down");
+      cluster.stop();
+      stream.stop();
+      proposer.stop();
+      await server.shutdown();
+    },
+  };
+}

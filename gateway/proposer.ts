@@ -1,0 +1,228 @@
+/**
+ * Batches strokes from all clients into few `POST /propose` calls on the leader and retries
+ * each batch (same ids) until it commits: the replica's id dedup makes every retry safe.
+ */
+import type { Stroke } from "../protocol/mod.ts";
+import { isIndex, isObject } from "../protocol/validate.ts";
+import type { Cluster } from "./cluster.ts";
+import type { Logger } from "./log.ts";
+import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
+
+/** Why a submitted stroke will not be acked. */
+export class ProposeRefused extends Error {
+  constructor(readonly code: "bad_stroke" | "unavailable", message: string) {
+    super(message);
+  }
+}
+
+/** Tuning; times in milliseconds. */
+export interface ProposerOptions {
+  cluster: Cluster;
+  client: ReplicaClient;
+  log: Logger;
+  maxBatch?: number;
+  maxInFlight?: number;
+  batchDelayMs?: number;
+  proposeTimeoutMs?: number;
+  /** Strokes accepted but not yet committed, beyond which new ones are refused. */
+  maxPending?: number;
+}
+
+interface Pending {
+  stroke: Stroke;
+  waiters: { resolve: (index: number) => void; reject: (e: ProposeRefused) => void }[];
+}
+
+type Outcome =
+  | { kind: "committed"; indexes: number[] }
+  | { kind: "rejected"; error: string }
+  /** `down`: unreachable; `stale`: answered but does not lead; `keep`: leader still believed. */
+  | { kind: "retry"; reason: string; url: string; verdict: "down" | "stale" | "keep" };
+
+/** One per gateway; `submit` is the only entry point. */
+export class Proposer {
+  readonly #o: Required<ProposerOptions>;
+  readonly #pending = new Map<string, Pending>();
+  readonly #stop = new AbortController();
+  #queue: string[] = [];
+  #inFlight = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastFailure = "";
+
+  constructor(opts: ProposerOptions) {
+    this.#o = {
+      maxBatch: 500,
+      maxInFlight: 4,
+      batchDelayMs: 2,
+      proposeTimeoutMs: 10_000,
+      maxPending: 100_000,
+      ...opts,
+    };
+  }
+
+  /** Strokes accepted and not yet committed. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolves with the stroke's log index once committed; a repeated id shares the first's fate. */
+  submit(stroke: Stroke): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.#stop.signal.aborted) {
+        return reject(new ProposeRefused("unavailable", "gateway is shutting down"));
+      }
+      const known = this.#pending.get(stroke.id);
+      if (known) return known.waiters.push({ resolve, reject });
+      if (this.#pending.size >= this.#o.maxPending) {
+        return reject(
+          new ProposeRefused("unavailable", "too many strokes waiting for the cluster"),
+        );
+      }
+      this.#pending.set(stroke.id, { stroke, waiters: [{ resolve, reject }] });
+      this.#queue.push(stroke.id);
+      this.#schedule();
+    });
+  }
+
+  /** Stops retrying; strokes still waiting are refused (their clients never got an ack). */
+  stop(): void {
+    this.#stop.abort();
+    clearTimeout(this.#timer);
+    const refused = new ProposeRefused("unavailable", "gateway is shutting down");
+    for (const p of this.#pending.values()) p.waiters.forEach((w) => w.reject(refused));
+    this.#pending.clear();
+    this.#queue = [];
+  }
+
+  /** Sends at once when idle; while requests are in flight, waits a few ms to fill a batch. */
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#queue.length === 0) return;
+    if (this.#inFlight >= this.#o.maxInFlight) return; // a finishing request flushes
+    const delayMs = this.#inFlight === 0 ? 0 : this.#o.batchDelayMs;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flush();
+    }, delayMs);
+  }
+
+  #flush(): void {
+    while (this.#queue.length > 0 && this.#inFlight < this.#o.maxInFlight) {
+      const ids = this.#queue.splice(0, this.#o.maxBatch);
+      this.#inFlight++;
+      this.#commit(ids).finally(() => {
+        this.#inFlight--;
+        this.#schedule();
+      });
+    }
+  }
+
+  /** Retries until committed; a batch the replica calls invalid is split to find the culprit. */
+  async #commit(ids: string[]): Promise<void> {
+    const strokes = ids.map((id) => this.#pending.get(id)?.stroke).filter((s) => s !== undefined);
+    for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
+      const leader = await this.#o.cluster.waitForLeader(this.#stop.signal);
+      if (!leader) return;
+      const outcome = await this.#proposeOnce(leader.url, strokes);
+      if (outcome.kind === "committed") {
+        strokes.forEach((s, i) => this.#settle(s.id, (w) => w.resolve(outcome.indexes[i])));
+        this.#noteRecovered();
+        return;
+      }
+      if (outcome.kind === "rejected") {
+        if (strokes.length === 1) {
+          const refused = new ProposeRefused("bad_stroke", outcome.error);
+          return this.#settle(strokes[0].id, (w) => w.reject(refused));
+        }
+        const half = Math.ceil(ids.length / 2);
+        await Promise.all([this.#commit(ids.slice(0, half)), this.#commit(ids.slice(half))]);
+        return;
+      }
+      this.#noteFailure(outcome.reason, leader.id ?? leader.url);
+      if (outcome.verdict === "down") this.#o.cluster.reportFailure(outcome.url);
+      if (outcome.verdict === "stale") this.#o.cluster.forgetLeader(outcome.url);
+      // The first retry goes at once (a fresh leader or hint is usually known by then).
+      if (attempt > 0) await sleep(backoffMs(attempt - 1), this.#stop.signal);
+    }
+  }
+
+  async #proposeOnce(url: string, strokes: Stroke[]): Promise<Outcome> {
+    let reply;
+    try {
+      reply = await this.#o.client.request(`${url}/propose`, {
+        method: "POST",
+        body: { strokes },
+        timeoutMs: this.#o.proposeTimeoutMs,
+        signal: this.#stop.signal,
+      });
+    } catch (e) {
+      return { kind: "retry", reason: errorName(e), url, verdict: "down" };
+    }
+    const { status, body } = reply;
+    if (status === 200) {
+      const indexes = parseResults(body, strokes);
+      return indexes
+        ? { kind: "committed", indexes }
+        : { kind: "retry", reason: "malformed_answer", url, verdict: "stale" };
+    }
+    if (status === 421) {
+      const hint = isObject(body) ? body : {};
+      this.#o.cluster.noteHint(
+        typeof hint.leaderId === "string" ? hint.leaderId : null,
+        typeof hint.leaderUrl === "string" ? hint.leaderUrl : null,
+      );
+      return { kind: "retry", reason: "not_leader", url, verdict: "keep" };
+    }
+    if (status === 400 || status === 413) {
+      const error = isObject(body) && typeof body.error === "string"
+        ? body.error
+        : `HTTP ${status}`;
+      return { kind: "rejected", error };
+    }
+    // 503 (no leader, or leadership lost: outcome unknown), 5xx, or 401 (token mismatch, which
+    // only an operator can fix; the strokes wait meanwhile).
+    const verdict = status === 401 ? "keep" : "stale";
+    return { kind: "retry", reason: `http_${status}`, url, verdict };
+  }
+
+  #settle(id: string, fn: (w: Pending["waiters"][number]) => void): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    p.waiters.forEach(fn);
+  }
+
+  /** Logs a failure kind once per streak, not once per retry. */
+  #noteFailure(reason: string, leader: string): void {
+    if (reason === this.#lastFailure) return;
+    this.#lastFailure = reason;
+    const log = reason === "not_leader" ? this.#o.log.debug : this.#o.log.warn;
+    log("propose_retry", { reason, leader, pending: this.#pending.size });
+  }
+
+  #noteRecovered(): void {
+    if (this.#lastFailure === "" || this.#lastFailure === "not_leader") {
+      this.#lastFailure = "";
+      return;
+    }
+    this.#lastFailure = "";
+    this.#o.log.info("propose_recovered", { pending: this.#pending.size });
+  }
+}
+
+/** One index per stroke, in request order, ids matching; anything else is not trusted. */
+function parseResults(body: unknown, strokes: Stroke[]): number[] | null {
+  if (!isObject(body) || !Array.isArray(body.results)) return null;
+  if (body.results.length !== strokes.length) return null;
+  const indexes: number[] = [];
+  for (const [i, r] of body.results.entries()) {
+    if (!isObject(r) || r.id !== strokes[i].id || !isIndex(r.index) || r.index === 0) return null;
+    indexes.push(r.index);
+  }
+  return indexes;
+}
+
+function errorName(e: unknown): string {
+  if (e instanceof DOMException && e.name === "TimeoutError") return "timeout";
+  // fetch reports refused and broken connections as TypeError.
+  return e instanceof TypeError ? "network" : e instanceof Error ? e.name.toLowerCase() : "error";
+}

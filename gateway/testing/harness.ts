@@ -1,0 +1,64 @@
+/** Starts a fake cluster and a gateway in-process for one test, and tears both down. */
+import type { ClusterStatus } from "../../protocol/mod.ts";
+import { type Gateway, type GatewayOptions, startGateway } from "../gateway.ts";
+import { createLogger } from "../log.ts";
+import { FakeCluster, type FakeClusterOptions } from "./fake_cluster.ts";
+import { TestClient } from "./ws_client.ts";
+
+/** A running fake cluster + gateway. */
+export interface Harness {
+  fake: FakeCluster;
+  gateway: Gateway;
+  /** Every log line the gateway wrote (all levels). */
+  logLines: string[];
+  connect(board?: string, since?: number): Promise<TestClient>;
+  status(): Promise<ClusterStatus>;
+  close(): Promise<void>;
+}
+
+/** Options for one test's setup. */
+export interface HarnessOptions {
+  cluster?: FakeClusterOptions;
+  gateway?: Partial<GatewayOptions>;
+}
+
+/** Starts both; `LOG=1` also prints the gateway's log lines. */
+export function setup(opts: HarnessOptions = {}): Harness {
+  const fake = FakeCluster.start(opts.cluster);
+  const logLines: string[] = [];
+  const print = Deno.env.get("LOG") === "1";
+  const gateway = startGateway({
+    replicaUrls: fake.urls,
+    clusterToken: opts.cluster?.token,
+    port: 0,
+    hostname: "127.0.0.1",
+    log: createLogger("debug", (line) => {
+      logLines.push(line);
+      if (print) console.log(line);
+    }),
+    cluster: { refreshIntervalMs: 100 },
+    stream: { pollWaitMs: 2000 },
+    ...opts.gateway,
+  });
+  const clients: TestClient[] = [];
+  const base = `127.0.0.1:${gateway.port}`;
+  return {
+    fake,
+    gateway,
+    logLines,
+    async connect(board = "default", since?: number) {
+      const query = `board=${board}${since === undefined ? "" : `&since=${since}`}`;
+      const client = await TestClient.connect(`ws://${base}/ws?${query}`);
+      clients.push(client);
+      return client;
+    },
+    async status() {
+      return await (await fetch(`http://${base}/status`)).json();
+    },
+    async close() {
+      await Promise.all(clients.map((c) => c.close()));
+      await gateway.close();
+      await fake.close();
+    },
+  };
+}
