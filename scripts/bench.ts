@@ -12,12 +12,11 @@
  *
  * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers.
  */
-import { freePorts, LocalCluster, testStroke } from "./local_cluster.ts";
+import { freePorts, LocalCluster, startGateway, testStroke, waitForHttp } from "./local_cluster.ts";
 import type { ServerMessage } from "../protocol/mod.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
-const ROOT = new URL("..", import.meta.url).pathname;
 
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
@@ -29,22 +28,6 @@ function pct(xs: number[], p: number): number {
 function rssMiB(pid: number): number {
   const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).outputSync();
   return Number(new TextDecoder().decode(out.stdout).trim()) / 1024;
-}
-
-/** A gateway process in front of the cluster. */
-function startGateway(port: number, urls: string[]): Deno.ChildProcess {
-  return new Deno.Command("deno", {
-    args: [
-      "run",
-      "--allow-net=0.0.0.0,127.0.0.1,localhost",
-      "--allow-env=GATEWAY_PORT,REPLICA_URLS,CLUSTER_TOKEN,LOG_LEVEL",
-      "gateway/main.ts",
-    ],
-    cwd: ROOT,
-    env: { GATEWAY_PORT: String(port), REPLICA_URLS: urls.join(",") },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
 }
 
 /** A WebSocket client of the gateway that records acks and committed strokes. */
@@ -176,28 +159,18 @@ if (import.meta.main) {
   const wsUrl = `ws://127.0.0.1:${gwPort}/ws`;
   try {
     await cluster.waitForLeader();
-    for (let i = 0; i < 100; i++) {
-      if (
-        await fetch(`http://127.0.0.1:${gwPort}/status`).then(
-          (r) => r.body?.cancel(),
-          () => null,
-        ) !== null
-      ) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
     console.log(
-      `whiteboard bench: 3 replicas + gateway on 127.0.0.1, ${SECONDS} s per run, ${navigator.hardwareConcurrency} cores\n`,
+      `whiteboard bench: 3 replicas + gateway on 127.0.0.1, ${SECONDS} s per run, ` +
+        `${navigator.hardwareConcurrency} cores\n`,
     );
     console.log("clients  in-flight  strokes/s  ack p50 ms  ack p99 ms  draw p50 ms  draw p99 ms");
     for (const [clients, window] of [[1, 1], [16, 1], [64, 1], [64, 16]]) {
       const r = await load(wsUrl, clients, window, `c${clients}w${window}`);
+      const cells = [r.rate, r.ackP50, r.ackP99, r.drawP50, r.drawP99];
       console.log(
-        `${String(clients).padStart(7)}  ${String(window).padStart(9)}  ${
-          fmt(r.rate, 0).padStart(9)
-        }  ` +
-          `${fmt(r.ackP50).padStart(10)}  ${fmt(r.ackP99).padStart(10)}  ${
-            fmt(r.drawP50).padStart(11)
-          }  ${fmt(r.drawP99).padStart(11)}`,
+        `${String(clients).padStart(7)}  ${String(window).padStart(9)}  ` +
+          cells.map((v, i) => fmt(v, i === 0 ? 0 : 1).padStart([9, 10, 10, 11, 11][i])).join("  "),
       );
     }
     const f = await failovers(cluster, wsUrl);

@@ -246,3 +246,38 @@ export function testStroke(id: string, n = 0): Stroke {
     width: 3,
   };
 }
+
+/** Starts a real gateway process in front of `replicaUrls` on `port`. */
+export function startGateway(
+  port: number,
+  replicaUrls: string[],
+  token?: string,
+): Deno.ChildProcess {
+  return new Deno.Command("deno", {
+    args: [
+      "run",
+      "--allow-net=0.0.0.0,127.0.0.1,localhost",
+      "--allow-env=GATEWAY_PORT,REPLICA_URLS,CLUSTER_TOKEN,LOG_LEVEL",
+      "gateway/main.ts",
+    ],
+    cwd: ROOT,
+    env: {
+      GATEWAY_PORT: String(port),
+      REPLICA_URLS: replicaUrls.join(","),
+      ...(token ? { CLUSTER_TOKEN: token } : {}),
+    },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/** Waits until an HTTP endpoint answers 200. */
+export async function waitForHttp(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then(async (r) => (await r.body?.cancel(), r.ok), () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
