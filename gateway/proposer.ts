@@ -47,6 +47,7 @@ export class Proposer {
   #queue: string[] = [];
   #inFlight = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #flushQueued = false;
   #lastFailure = "";
 
   constructor(opts: ProposerOptions) {
@@ -94,15 +95,25 @@ export class Proposer {
     this.#queue = [];
   }
 
-  /** Sends at once when idle; while requests are in flight, waits a few ms to fill a batch. */
+  /** Sends at the end of this turn when idle; while requests are in flight, waits a few ms to fill a batch. */
   #schedule(): void {
     if (this.#timer !== undefined || this.#queue.length === 0) return;
     if (this.#inFlight >= this.#o.maxInFlight) return; // a finishing request flushes
-    const delayMs = this.#inFlight === 0 ? 0 : this.#o.batchDelayMs;
+    if (this.#inFlight === 0) {
+      // Idle: go at the end of this turn (strokes of the same turn still share
+      // the batch) rather than after a timer, which costs a sequential client ~1 ms.
+      if (this.#flushQueued) return;
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        this.#flush();
+      });
+      return;
+    }
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#flush();
-    }, delayMs);
+    }, this.#o.batchDelayMs);
   }
 
   #flush(): void {
