@@ -14,6 +14,7 @@
  */
 import { freePorts, LocalCluster, startGateway, testStroke, waitForHttp } from "./local_cluster.ts";
 import type { ServerMessage } from "../protocol/mod.ts";
+import { rollingRestart } from "./rolling_restart.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
@@ -132,6 +133,44 @@ async function failovers(c: LocalCluster, wsUrl: string): Promise<number[]> {
   return times;
 }
 
+/** The dev reload: a sequential client draws while all three replicas restart one by one. */
+async function reloadGap(
+  c: LocalCluster,
+  wsUrl: string,
+): Promise<{ longestMs: number; strokes: number }> {
+  const [client] = await connect(wsUrl, 1);
+  let drawing = true;
+  let last = performance.now();
+  let longestMs = 0;
+  let strokes = 0;
+  const writer = (async () => {
+    for (let i = 0; drawing; i++) {
+      await client.send(`reload-${i}`, i);
+      const now = performance.now();
+      longestMs = Math.max(longestMs, now - last);
+      last = now;
+      strokes++;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 300));
+  await rollingRestart(
+    c.replicas.map((r) => ({
+      id: r.id,
+      restart: async () => {
+        await c.kill(r.id, "SIGTERM");
+        await c.restart(r.id);
+      },
+      status: () => c.status(r.id),
+    })),
+    () => {},
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  drawing = false;
+  await writer;
+  client.close();
+  return { longestMs, strokes };
+}
+
 async function catchUp(c: LocalCluster): Promise<{ strokes: number; ms: number; entries: number }> {
   const strokes = 100_000;
   for (let i = 0; i < strokes; i += 1000) {
@@ -179,6 +218,11 @@ if (import.meta.main) {
         `min ${fmt(pct(f, 0), 0)} ms, median ${fmt(pct(f, 0.5), 0)} ms, max ${
           fmt(pct(f, 1), 0)
         } ms`,
+    );
+    const rg = await reloadGap(cluster, wsUrl);
+    console.log(
+      `rolling reload of all 3 replicas (deno task dev) under a drawing client: ` +
+        `longest gap between acks ${fmt(rg.longestMs, 0)} ms (${rg.strokes} strokes)`,
     );
     const cu = await catchUp(cluster);
     console.log(

@@ -9,6 +9,7 @@
  * over on SIGTERM), each waiting until the restarted replica has caught up.
  */
 import type { StatusResponse } from "../protocol/mod.ts";
+import { rollingRestart } from "./rolling_restart.ts";
 
 const DEV = Deno.args.includes("--dev");
 const REPLICAS = [1, 2, 3].map((n) => ({ id: `replica${n}`, port: 9000 + n }));
@@ -114,33 +115,18 @@ const ui = new Child("ui", "ui");
 const all = [...replicas, gateway, ui];
 
 /** Restarts replicas one by one, the leader last, each caught up before the next. */
-async function rollReplicas(): Promise<void> {
-  const sts = await Promise.all(REPLICAS.map((r) => status(r.port)));
-  const order = REPLICAS.map((r, i) => ({ ...r, child: replicas[i], st: sts[i] }))
-    .sort((a, b) => Number(a.st?.state === "leader") - Number(b.st?.state === "leader"));
-  for (const r of order) {
-    const leaderCommit = Math.max(
-      0,
-      ...(await Promise.all(REPLICAS.map((x) => status(x.port))))
-        .map((s) => (s?.state === "leader" ? s.commitIndex : 0)),
-    );
-    const t0 = performance.now();
-    await r.child.stop();
-    r.child.start();
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const st = await status(r.port);
-      if (st && st.leaderId && st.commitIndex >= leaderCommit) break;
-      if (Date.now() > deadline) {
-        console.log(`[dev] ${r.id} did not catch up within 20 s; continuing`);
-        break;
-      }
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    console.log(
-      `[dev] ${r.id} reloaded and caught up in ${(performance.now() - t0).toFixed(0)} ms`,
-    );
-  }
+function rollReplicas(): Promise<void> {
+  return rollingRestart(
+    REPLICAS.map((r, i) => ({
+      id: r.id,
+      restart: async () => {
+        await replicas[i].stop();
+        replicas[i].start();
+      },
+      status: () => status(r.port),
+    })),
+    (line) => console.log(`[dev] ${line}`),
+  );
 }
 
 /** Watches source folders and reloads what changed, never two reloads at once. */

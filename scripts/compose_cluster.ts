@@ -1,0 +1,343 @@
+/**
+ * What the compose demos share: docker compose (the v2 plugin, else v1),
+ * containers by service, replica status from the host or from inside a
+ * container, a small client of the gateway's WebSocket, and a step report.
+ */
+import type {
+  EntriesResponse,
+  LogEntry,
+  ServerMessage,
+  StatusResponse,
+  Stroke,
+} from "../protocol/mod.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+/** Compose project name (v1 cannot read `name:` from the file). */
+export const PROJECT = "whiteboard";
+/** The compose network (compose.yaml names it). */
+export const NETWORK = "whiteboard";
+/** Replica services and their published ports. */
+export const PORTS: Record<string, number> = { replica1: 9001, replica2: 9002, replica3: 9003 };
+/** Replica service names. */
+export const REPLICAS = Object.keys(PORTS);
+/** Where the gateway is published. */
+export const GATEWAY = "127.0.0.1:8080";
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a command; throws with its stderr when it fails; returns stdout. */
+export async function sh(cmd: string, args: string[], env?: Record<string, string>) {
+  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${text(out.stderr)}`);
+  return text(out.stdout);
+}
+
+/** `docker compose` when the v2 plugin exists, else `docker-compose` (v1). */
+export async function composeCommand(): Promise<string[]> {
+  try {
+    await sh("docker", ["compose", "version"]);
+    return ["docker", "compose"];
+  } catch {
+    await sh("docker-compose", ["version"]);
+    return ["docker-compose"];
+  }
+}
+
+/** The compose project of compose.yaml, with extra environment (CLUSTER_TOKEN...). */
+export class Compose {
+  private constructor(readonly cmd: string[], private readonly env: Record<string, string>) {}
+
+  /** Finds the compose command. */
+  static async create(env: Record<string, string>): Promise<Compose> {
+    return new Compose(await composeCommand(), env);
+  }
+
+  /** Runs `compose -f compose.yaml -p whiteboard ARGS`. */
+  run(...args: string[]): Promise<string> {
+    const [cmd, ...pre] = this.cmd;
+    return sh(cmd, [...pre, "-f", `${ROOT}compose.yaml`, "-p", PROJECT, ...args], this.env);
+  }
+
+  /** Container id of a service (running or not); throws when there is none. */
+  async container(service: string): Promise<string> {
+    const cid = (await sh("docker", [
+      "ps",
+      "-aq",
+      "--filter",
+      `label=com.docker.compose.project=${PROJECT}`,
+      "--filter",
+      `label=com.docker.compose.service=${service}`,
+    ])).split("\n")[0];
+    if (!cid) throw new Error(`no container for ${service}`);
+    return cid;
+  }
+
+  /** Services of the project with a running container. */
+  async runningServices(): Promise<string[]> {
+    const out = await sh("docker", [
+      "ps",
+      "--filter",
+      `label=com.docker.compose.project=${PROJECT}`,
+      "--format",
+      '{{.Label "com.docker.compose.service"}}',
+    ]);
+    return out ? out.split("\n") : [];
+  }
+}
+
+/** `GET /status` of a replica through its published port; null when it does not answer. */
+export async function status(id: string, timeoutMs = 500): Promise<StatusResponse | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${PORTS[id]}/status`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return res.ok ? await res.json() : (await res.body?.cancel(), null);
+  } catch {
+    return null;
+  }
+}
+
+/** The leader among `ids` with the highest term, or null. */
+export async function findLeader(ids = REPLICAS): Promise<StatusResponse | null> {
+  const all = await Promise.all(ids.map((id) => status(id)));
+  const leaders = all.filter((s): s is StatusResponse => s?.state === "leader");
+  return leaders.sort((a, b) => b.term - a.term)[0] ?? null;
+}
+
+/** One line for the report: `replica1=leader@t3/c47 replica2=down ...`. */
+export async function clusterLine(): Promise<string> {
+  const all = await Promise.all(REPLICAS.map((id) => status(id)));
+  return REPLICAS.map((id, i) => {
+    const s = all[i];
+    return s ? `${id}=${s.state}@t${s.term}/c${s.commitIndex}` : `${id}=down`;
+  }).join(" ");
+}
+
+/** Polls `probe` every `intervalMs` until it returns a value; throws after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | null | undefined | false>,
+  intervalMs = 50,
+): Promise<T> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (performance.now() > end) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+function authHeaders(token: string): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** Every committed entry of a replica (paged `GET /entries`). */
+export async function allEntries(id: string, token: string): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${PORTS[id]}/entries?from=${out.length + 1}`, {
+      headers: authHeaders(token),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!res.ok) throw new Error(`${id} /entries: HTTP ${res.status} ${await res.text()}`);
+    const page: EntriesResponse = await res.json();
+    out.push(...page.entries);
+    if (page.entries.length === 0 || out.length >= page.commitIndex) return out;
+  }
+}
+
+/** Deep equality of JSON values, ignoring key order (a restored replica orders keys differently). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) return a === b;
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) =>
+    k === kb[i] &&
+    sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+  );
+}
+
+/** Whether committed logs are equal, with entry counts and the first difference. */
+export function compareLogsOf(logs: LogEntry[][]): { same: boolean; detail: string } {
+  const counts = logs.map((l) => l.length).join("/") + " entries";
+  const longest = Math.max(...logs.map((l) => l.length));
+  for (let i = 0; i < longest; i++) {
+    if (logs.some((l) => !sameJson(l[i], logs[0][i]))) {
+      return {
+        same: false,
+        detail: `${counts}; first difference at #${i + 1}: ${
+          logs.map((l) => JSON.stringify(l[i] ?? null)).join(" vs ")
+        }`,
+      };
+    }
+  }
+  return { same: true, detail: counts };
+}
+
+/** `POST /propose` to a replica's published port; the HTTP status and parsed body. */
+export async function propose(id: string, strokes: Stroke[], token: string, timeoutMs = 5000) {
+  const res = await fetch(`http://127.0.0.1:${PORTS[id]}/propose`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...authHeaders(token) },
+    body: JSON.stringify({ strokes }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** An HTTP request made inside a container with scripts/http_probe.ts (works while it is cut off). */
+export async function probeInside(
+  cid: string,
+  url: string,
+  opts: { body?: unknown; timeoutMs?: number; token?: string } = {},
+): Promise<{ exit: number; body: unknown }> {
+  const args = ["exec", cid, "deno", "run", "--allow-net=127.0.0.1", "scripts/http_probe.ts", url];
+  args.push(opts.body === undefined ? "" : JSON.stringify(opts.body));
+  args.push(String(opts.timeoutMs ?? 2000), opts.token ?? "");
+  const out = await new Deno.Command("docker", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  let body: unknown = text(out.stdout);
+  try {
+    body = JSON.parse(body as string);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { exit: out.code, body };
+}
+
+/** A demo stroke; the id is unique per run. */
+export function demoStroke(tag: string, i: number): Stroke {
+  const colors = ["#e63946", "#457b9d", "#2a9d8f", "#f4a261", "#1d3557"];
+  const x = 40 + (i % 30) * 25;
+  const y = 40 + Math.floor(i / 30) * 25;
+  return {
+    id: `${tag}-${i}`,
+    x0: x,
+    y0: y,
+    x1: x + 20,
+    y1: y + 15,
+    color: colors[i % colors.length],
+    width: 3,
+  };
+}
+
+/** Rejects after `ms` unless `p` settles first. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A client of the gateway's WebSocket that records every committed stroke it is sent. */
+export class GatewayClient {
+  /** Stroke id to the index it arrived with. */
+  readonly seen = new Map<string, number>();
+  /** Stroke ids that arrived more than once. */
+  readonly repeats: string[] = [];
+  /** Indexes in arrival order (must increase). */
+  readonly indexes: number[] = [];
+  closedEarly = false;
+  private readonly pending = new Map<string, (r: { index?: number; error?: string }) => void>();
+  private closing = false;
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.onmessage = (e) => this.onMessage(JSON.parse(e.data) as ServerMessage);
+    ws.onclose = () => {
+      if (!this.closing) this.closedEarly = true;
+      for (const done of this.pending.values()) done({ error: "socket closed" });
+    };
+  }
+
+  /** Connects and waits for `hello`. */
+  static connect(board: string, timeoutMs = 5000): Promise<GatewayClient> {
+    const ws = new WebSocket(`ws://${GATEWAY}/ws?board=${board}`);
+    return withTimeout(
+      new Promise((resolve, reject) => {
+        ws.onerror = () => reject(new Error("gateway WebSocket failed"));
+        ws.onmessage = (e) => {
+          if (JSON.parse(e.data).type === "hello") resolve(new GatewayClient(ws));
+        };
+      }),
+      timeoutMs,
+      "gateway hello",
+    );
+  }
+
+  private onMessage(m: ServerMessage): void {
+    if (m.type === "strokes") {
+      for (const e of m.entries) {
+        if (this.seen.has(e.stroke.id)) this.repeats.push(e.stroke.id);
+        this.seen.set(e.stroke.id, e.index);
+        this.indexes.push(e.index);
+      }
+    } else if (m.type === "ack") this.pending.get(m.id)?.({ index: m.index });
+    else if (m.type === "error" && m.id) this.pending.get(m.id)?.({ error: m.message });
+  }
+
+  /** Sends a stroke; resolves with its committed index once acked. */
+  send(stroke: Stroke): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(stroke.id, (r) => {
+        this.pending.delete(stroke.id);
+        if (r.index !== undefined) resolve(r.index);
+        else reject(new Error(`stroke ${stroke.id}: ${r.error}`));
+      });
+      this.ws.send(JSON.stringify({ type: "stroke", stroke }));
+    });
+  }
+
+  /** True when indexes arrived in strictly increasing order. */
+  inOrder(): boolean {
+    return this.indexes.every((v, i) => i === 0 || v > this.indexes[i - 1]);
+  }
+
+  /** Closes the socket. */
+  close(): void {
+    this.closing = true;
+    this.ws.close();
+  }
+}
+
+/** Prints timed steps and checks; remembers failed checks for the exit code. */
+export class Report {
+  readonly failures: string[] = [];
+  private readonly t0 = performance.now();
+
+  /** Milliseconds since the report started. */
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** One timed line. */
+  step = (line: string): void => {
+    console.log(`[${(this.now() / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  };
+
+  /** A checked expectation: "ok" or "FAIL" with the detail. */
+  check(ok: boolean, what: string): boolean {
+    this.step(`${ok ? "ok  " : "FAIL"} ${what}`);
+    if (!ok) this.failures.push(what);
+    return ok;
+  }
+
+  /** Final lines; returns the exit code. */
+  finish(title: string, facts: [string, string][]): number {
+    console.log(`\n=== ${title} ===`);
+    const width = Math.max(...facts.map(([k]) => k.length));
+    for (const [k, v] of facts) console.log(`  ${k.padEnd(width)}  ${v}`);
+    if (this.failures.length === 0) console.log("  result: all expectations held");
+    else {console.log(
+        `  result: ${this.failures.length} FAILED:\n    - ${this.failures.join("\n    - ")}`,
+      );}
+    return this.failures.length === 0 ? 0 : 1;
+  }
+}
