@@ -16,12 +16,28 @@ const ROOT = new URL("..", import.meta.url).pathname;
 export const PROJECT = "whiteboard";
 /** The compose network (compose.yaml names it). */
 export const NETWORK = "whiteboard";
-/** Replica services and their published ports. */
-export const PORTS: Record<string, number> = { replica1: 9001, replica2: 9002, replica3: 9003 };
+/** Replica services and the ports they listen on inside their containers. */
+export const CONTAINER_PORTS: Record<string, number> = {
+  replica1: 9001,
+  replica2: 9002,
+  replica3: 9003,
+  gateway: 8080,
+};
 /** Replica service names. */
-export const REPLICAS = Object.keys(PORTS);
-/** Where the gateway is published. */
-export const GATEWAY = "127.0.0.1:8080";
+export const REPLICAS = ["replica1", "replica2", "replica3"];
+/**
+ * Host ports the demos publish on unless the environment names others: away
+ * from 9001-9003/8080/3000, where a `deno task start` cluster may be running.
+ */
+const DEMO_HOST_PORTS: Record<string, string> = {
+  REPLICA1_HOST_PORT: "19001",
+  REPLICA2_HOST_PORT: "19002",
+  REPLICA3_HOST_PORT: "19003",
+  GATEWAY_HOST_PORT: "18080",
+  UI_HOST_PORT: "13000",
+};
+/** host:port each service is published on, read from docker (see `resolvePorts`). */
+const published = new Map<string, string>();
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
 /** Resolves after `ms`. */
@@ -44,6 +60,26 @@ export async function composeCommand(): Promise<string[]> {
     await sh("docker-compose", ["version"]);
     return ["docker-compose"];
   }
+}
+
+/** Compose variables for a demo cluster: the token and the demo host ports (env wins). */
+export function demoEnv(token: string): Record<string, string> {
+  const env: Record<string, string> = { CLUSTER_TOKEN: token };
+  for (const [k, v] of Object.entries(DEMO_HOST_PORTS)) env[k] = Deno.env.get(k) || v;
+  env.GATEWAY_URL = Deno.env.get("GATEWAY_URL") || `ws://localhost:${env.GATEWAY_HOST_PORT}/ws`;
+  return env;
+}
+
+/** host:port a service is published on; throws before `resolvePorts` found it. */
+export function hostAddr(service: string): string {
+  const addr = published.get(service);
+  if (!addr) throw new Error(`${service} has no published port`);
+  return addr;
+}
+
+/** The gateway's host:port, or null when the project runs no gateway. */
+export function gatewayAddr(): string | null {
+  return published.get("gateway") ?? null;
 }
 
 /** The compose project of compose.yaml, with extra environment (CLUSTER_TOKEN...). */
@@ -75,6 +111,18 @@ export class Compose {
     return cid;
   }
 
+  /** Reads where docker published each running service (replicas, gateway). */
+  async resolvePorts(): Promise<void> {
+    const running = await this.runningServices();
+    for (const [service, port] of Object.entries(CONTAINER_PORTS)) {
+      if (!running.includes(service)) continue;
+      const out = await sh("docker", ["port", await this.container(service), `${port}/tcp`]);
+      const m = /^(?:0\.0\.0\.0|127\.0\.0\.1):(\d+)$/m.exec(out);
+      if (!m) throw new Error(`cannot read the published port of ${service}: "${out}"`);
+      published.set(service, `127.0.0.1:${m[1]}`);
+    }
+  }
+
   /** Services of the project with a running container. */
   async runningServices(): Promise<string[]> {
     const out = await sh("docker", [
@@ -91,7 +139,7 @@ export class Compose {
 /** `GET /status` of a replica through its published port; null when it does not answer. */
 export async function status(id: string, timeoutMs = 500): Promise<StatusResponse | null> {
   try {
-    const res = await fetch(`http://127.0.0.1:${PORTS[id]}/status`, {
+    const res = await fetch(`http://${hostAddr(id)}/status`, {
       signal: AbortSignal.timeout(timeoutMs),
     });
     return res.ok ? await res.json() : (await res.body?.cancel(), null);
@@ -142,7 +190,7 @@ function authHeaders(token: string): Record<string, string> {
 export async function allEntries(id: string, token: string): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
   for (;;) {
-    const res = await fetch(`http://127.0.0.1:${PORTS[id]}/entries?from=${out.length + 1}`, {
+    const res = await fetch(`http://${hostAddr(id)}/entries?from=${out.length + 1}`, {
       headers: authHeaders(token),
       signal: AbortSignal.timeout(5000),
     });
@@ -183,7 +231,7 @@ export function compareLogsOf(logs: LogEntry[][]): { same: boolean; detail: stri
 
 /** `POST /propose` to a replica's published port; the HTTP status and parsed body. */
 export async function propose(id: string, strokes: Stroke[], token: string, timeoutMs = 5000) {
-  const res = await fetch(`http://127.0.0.1:${PORTS[id]}/propose`, {
+  const res = await fetch(`http://${hostAddr(id)}/propose`, {
     method: "POST",
     headers: { "content-type": "application/json", ...authHeaders(token) },
     body: JSON.stringify({ strokes }),
@@ -259,7 +307,7 @@ export class GatewayClient {
 
   /** Connects and waits for `hello`. */
   static connect(board: string, timeoutMs = 5000): Promise<GatewayClient> {
-    const ws = new WebSocket(`ws://${GATEWAY}/ws?board=${board}`);
+    const ws = new WebSocket(`ws://${hostAddr("gateway")}/ws?board=${board}`);
     return withTimeout(
       new Promise((resolve, reject) => {
         ws.onerror = () => reject(new Error("gateway WebSocket failed"));

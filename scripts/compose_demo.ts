@@ -12,7 +12,9 @@
  * /entries equal the leader's).
  * A second WebSocket client watches: it must see every acked stroke exactly
  * once, in index order. Ends with `down -v` (unless --keep); exits 1 when
- * any expectation failed. Needs a Docker engine.
+ * any expectation failed. Needs a Docker engine. Publishes on the demo host
+ * ports 19001-19003, 18080, 13000 (REPLICA1_HOST_PORT... override them), so a
+ * `deno task start` cluster on the usual ports is left alone.
  */
 import { buildImage } from "./build_image.ts";
 import {
@@ -20,10 +22,12 @@ import {
   clusterLine,
   compareLogsOf,
   Compose,
+  demoEnv,
   demoStroke,
   findLeader,
-  GATEWAY,
+  gatewayAddr,
   GatewayClient,
+  hostAddr,
   propose,
   REPLICAS,
   Report,
@@ -108,7 +112,9 @@ async function proposeAnywhere(s: Stroke): Promise<number> {
 async function gatewayReady(): Promise<boolean> {
   try {
     await waitFor("the gateway to see a leader", 30_000, async () => {
-      const res = await fetch(`http://${GATEWAY}/healthz`, { signal: AbortSignal.timeout(500) })
+      const addr = gatewayAddr();
+      if (!addr) return false;
+      const res = await fetch(`http://${addr}/healthz`, { signal: AbortSignal.timeout(500) })
         .catch(() => null);
       return res?.ok && (await res.json()).leaderId;
     }, 200);
@@ -204,9 +210,11 @@ function checkWatcher(watcher: GatewayClient | null, acked: Map<string, number>)
 async function demo(compose: Compose): Promise<void> {
   report.step(`${compose.cmd.join(" ")} up -d (CLUSTER_TOKEN set: ${token.length} chars)`);
   await compose.run("up", "-d");
+  await compose.resolvePorts();
+  report.step(`published on ${REPLICAS.map(hostAddr).join(", ")}, gateway ${gatewayAddr()}`);
   const first = await waitFor("a leader", 60_000, () => findLeader(), 100);
   report.step(`leader ${first.replicaId}, term ${first.term}   ${await clusterLine()}`);
-  const unauth = await fetch(`http://127.0.0.1:9001/entries?from=1`);
+  const unauth = await fetch(`http://${hostAddr("replica1")}/entries?from=1`);
   await unauth.body?.cancel();
   report.check(unauth.status === 401, `/entries without the token: HTTP ${unauth.status}`);
 
@@ -253,7 +261,7 @@ async function demo(compose: Compose): Promise<void> {
   report.step(`final: ${await clusterLine()}`);
 }
 
-const compose = await Compose.create({ CLUSTER_TOKEN: token });
+const compose = await Compose.create(demoEnv(token));
 let code = 1;
 try {
   if (!noBuild) await buildImage(report.step);

@@ -4,7 +4,9 @@
  *   deno task partition:demo [--hold MS] [--keep] [--no-build]
  *
  * Uses the running compose cluster (CLUSTER_TOKEN as it was started with), or
- * builds the image and brings one up (and `down -v` at the end unless --keep).
+ * builds the image and brings up the replicas and the gateway on the demo host
+ * ports (19001-19003, 18080) and takes them down (`down -v`) at the end unless
+ * --keep.
  * `docker network disconnect` cuts the leader off; a watcher inside its
  * container records its /status. Expected: the cut-off leader steps down by
  * itself (check-quorum) and a proposal sent to it never commits; the majority
@@ -18,12 +20,14 @@ import {
   clusterLine,
   compareLogsOf,
   Compose,
+  CONTAINER_PORTS,
+  demoEnv,
   demoStroke,
   findLeader,
-  GATEWAY,
+  gatewayAddr,
   GatewayClient,
+  hostAddr,
   NETWORK,
-  PORTS,
   probeInside,
   propose,
   REPLICAS,
@@ -37,7 +41,12 @@ import {
 import type { StatusResponse } from "../protocol/mod.ts";
 
 const args = Deno.args;
-const holdMs = Number(args[args.indexOf("--hold") + 1] || 4000);
+const holdAt = args.indexOf("--hold");
+const holdMs = holdAt >= 0 ? Number(args[holdAt + 1]) : 4000;
+if (!Number.isSafeInteger(holdMs) || holdMs < 1000) {
+  console.error("partition demo: --hold takes milliseconds, at least 1000");
+  Deno.exit(2);
+}
 const keep = args.includes("--keep");
 const noBuild = args.includes("--no-build");
 const tag = `part${Date.now().toString(36)}`;
@@ -97,29 +106,35 @@ async function watchInside(cid: string, port: number, ms: number): Promise<Sampl
 }
 
 async function insideStatus(cid: string, id: string): Promise<StatusResponse | null> {
-  const r = await probeInside(cid, `http://127.0.0.1:${PORTS[id]}/status`);
+  const r = await probeInside(cid, `http://127.0.0.1:${CONTAINER_PORTS[id]}/status`);
   return r.exit === 0 ? r.body as StatusResponse : null;
 }
 
 /** Brings the replicas up unless they run already; true when this demo started them. */
 async function ensureCluster(compose: Compose, token: string): Promise<boolean> {
   if (alreadyUp) {
+    await compose.resolvePorts();
     report.step(`using the running cluster   ${await clusterLine()}`);
     return false;
   }
   if (!noBuild) await buildImage(report.step);
   await compose.run("down", "-v", "--remove-orphans");
+  const services = [...REPLICAS, "gateway"];
   report.step(
-    `${compose.cmd.join(" ")} up -d ${REPLICAS.join(" ")} (CLUSTER_TOKEN set: ${token.length > 0})`,
+    `${compose.cmd.join(" ")} up -d ${services.join(" ")} (CLUSTER_TOKEN set: ${token.length > 0})`,
   );
-  await compose.run("up", "-d", ...REPLICAS);
+  await compose.run("up", "-d", ...services);
+  await compose.resolvePorts();
+  report.step(`published on ${REPLICAS.map(hostAddr).join(", ")}, gateway ${gatewayAddr()}`);
   return true;
 }
 
 /** When the gateway runs, a stroke sent to it during the cut must be acked (by the majority). */
 async function drawThroughGateway(): Promise<string | null> {
-  const up = await fetch(`http://${GATEWAY}/healthz`, { signal: AbortSignal.timeout(500) })
-    .then((r) => r.body?.cancel().then(() => r.ok)).catch(() => false);
+  const addr = gatewayAddr();
+  const up = addr !== null &&
+    await fetch(`http://${addr}/healthz`, { signal: AbortSignal.timeout(500) })
+      .then((r) => r.body?.cancel().then(() => r.ok)).catch(() => false);
   if (!up) {
     report.step("gateway not running: skipped the WebSocket stroke during the cut");
     return null;
@@ -141,14 +156,14 @@ async function drawThroughGateway(): Promise<string | null> {
 /** Cuts `old` off; checks the minority side and the majority side while the cut lasts. */
 async function partition(cid: string, old: StatusResponse, token: string) {
   const survivors = REPLICAS.filter((id) => id !== old.replicaId);
-  const watching = watchInside(cid, PORTS[old.replicaId], holdMs + 1500);
+  const watching = watchInside(cid, CONTAINER_PORTS[old.replicaId], holdMs + 1500);
   await sleep(700); // the watcher's deno is up and has recorded "leader"
   report.step(`docker network disconnect ${NETWORK} ${old.replicaId}`);
   const t0 = Date.now();
   await sh("docker", ["network", "disconnect", NETWORK, cid]);
   const lonely = demoStroke(`${tag}-isolated`, 0);
   const [toIsolated, majority] = await Promise.all([
-    probeInside(cid, `http://127.0.0.1:${PORTS[old.replicaId]}/propose`, {
+    probeInside(cid, `http://127.0.0.1:${CONTAINER_PORTS[old.replicaId]}/propose`, {
       body: { strokes: [lonely] },
       timeoutMs: 4000,
       token,
@@ -159,7 +174,10 @@ async function partition(cid: string, old: StatusResponse, token: string) {
     }, 20),
   ]);
   report.check(
-    toIsolated.exit !== 0,
+    // 1 = an HTTP error answer, 2 = no answer; anything else means the probe itself failed.
+    toIsolated.exit === 2 ||
+      (toIsolated.exit === 1 && typeof toIsolated.body === "object" && toIsolated.body !== null &&
+        "error" in toIsolated.body),
     `proposal to the cut-off ${old.replicaId} not committed (${
       toIsolated.exit === 2 ? "no answer in 4 s" : JSON.stringify(toIsolated.body)
     })`,
@@ -197,8 +215,8 @@ function checkMinority(samples: Sample[], old: StatusResponse, t0: number, healA
   const alone = samples.filter((s) => s.t >= t0 && s.t < healAt);
   const maxTerm = Math.max(old.term, ...alone.map((s) => s.term));
   report.check(
-    maxTerm === old.term,
-    `while cut off its term stayed ${old.term} (pre-vote), highest seen ${maxTerm}`,
+    alone.length > 0 && maxTerm === old.term,
+    `while cut off its term stayed ${old.term} (pre-vote), highest seen ${maxTerm} over ${alone.length} status changes`,
   );
   facts.push(["old leader stepped down after", `${stepDownMs} ms`]);
 }
@@ -270,7 +288,7 @@ async function demo(compose: Compose, token: string): Promise<void> {
 const running = await (await Compose.create({})).runningServices();
 const alreadyUp = REPLICAS.every((id) => running.includes(id));
 const token = Deno.env.get("CLUSTER_TOKEN") || (alreadyUp ? "" : `demo-${crypto.randomUUID()}`);
-const compose = await Compose.create({ CLUSTER_TOKEN: token });
+const compose = await Compose.create(alreadyUp ? {} : demoEnv(token));
 let code = 1;
 let started = false;
 try {
