@@ -76,7 +76,7 @@ export class Cluster {
       if (this.#leader) return this.#leader;
       await this.refresh();
       if (this.#leader) return this.#leader;
-      await sleep(backoffMs(attempt, 200), this.#stop.signal);
+      await sleep(backoffMs(attempt, 50), this.#stop.signal); // an election is 500-800 ms: poll finely
     }
   }
 

@@ -72,7 +72,7 @@ export class CommitStream {
       const url = this.#pickSource(failedUrl);
       if (!url) {
         await this.#o.cluster.refresh();
-        await sleep(backoffMs(failures++), this.#stop.signal);
+        await sleep(backoffMs(failures++, 100), this.#stop.signal);
         continue;
       }
       const error = await this.#pollOnce(url);
@@ -86,7 +86,7 @@ export class CommitStream {
       this.#o.log[failures === 0 ? "info" : "debug"]("stream_source_failed", { url, error });
       failedUrl = url;
       if (error === "network") this.#o.cluster.reportFailure(url);
-      await sleep(backoffMs(failures++), this.#stop.signal);
+      await sleep(backoffMs(failures++, 100), this.#stop.signal);
     }
   }
 

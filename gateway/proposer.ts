@@ -9,6 +9,13 @@ import type { Logger } from "./log.ts";
 import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
 
 /** Why a submitted stroke will not be acked. */
+/**
+ * Longest pause between retries. An election takes 500-800 ms, and followers
+ * point at the dead leader until it is over: a retry that backs off further
+ * than this only adds latency after the new leader is ready.
+ */
+const RETRY_MAX_MS = 50;
+
 export class ProposeRefused extends Error {
   constructor(readonly code: "bad_stroke" | "unavailable", message: string) {
     super(message);
@@ -152,7 +159,7 @@ export class Proposer {
       if (outcome.verdict === "down") this.#o.cluster.reportFailure(outcome.url);
       if (outcome.verdict === "stale") this.#o.cluster.forgetLeader(outcome.url);
       // The first retry goes at once (a fresh leader or hint is usually known by then).
-      if (attempt > 0) await sleep(backoffMs(attempt - 1), this.#stop.signal);
+      if (attempt > 0) await sleep(backoffMs(attempt - 1, RETRY_MAX_MS), this.#stop.signal);
     }
   }
 
