@@ -5,10 +5,10 @@
  *
  * - throughput, ack latency and draw-to-other-client latency at 1, 16 and 64
  *   clients, each client sequential (next stroke after the ack, as etcd's
- *   benchmark does), plus 64 clients with 16 strokes in flight each;
+ *   benchmark does), plus 64 clients with 4 and with 16 strokes in flight each;
  * - failover: leader SIGKILL → first new acknowledged stroke, 10+ trials;
- * - catch-up of a wiped replica after 100,000 strokes;
- * - RSS of each replica and the gateway.
+ * - catch-up of a wiped replica and RSS, on a fresh cluster holding 100,000 strokes;
+ * - RSS of each replica and the gateway after the load runs.
  *
  * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers.
  */
@@ -171,21 +171,35 @@ async function reloadGap(
   return { longestMs, strokes };
 }
 
-async function catchUp(c: LocalCluster): Promise<{ strokes: number; ms: number; entries: number }> {
-  const strokes = 100_000;
-  for (let i = 0; i < strokes; i += 1000) {
-    await c.propose(Array.from({ length: 1000 }, (_, k) => testStroke(`bulk-${i + k}`, k)));
+/**
+ * On a fresh cluster holding exactly 100,000 strokes: catch-up time of a
+ * wiped follower (from its restart to its commit index reaching the
+ * leader's), and the RSS of each replica afterwards.
+ */
+async function catchUpAndMemory(): Promise<{ entries: number; ms: number; rss: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "wb-bench-catchup-" });
+  const c = await new LocalCluster({ dir }).start();
+  try {
+    await c.waitForLeader();
+    for (let i = 0; i < 100_000; i += 1000) {
+      await c.propose(Array.from({ length: 1000 }, (_, k) => testStroke(`bulk-${i + k}`, k)));
+    }
+    const leader = await c.waitForLeader();
+    const follower = c.replicas.find((r) => r.id !== leader.id)!;
+    await c.kill(follower.id);
+    const target = (await c.status(leader.id))!.commitIndex;
+    await c.restart(follower.id, { wipe: true });
+    const t0 = performance.now();
+    while (((await c.status(follower.id))?.commitIndex ?? 0) < target) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const ms = performance.now() - t0;
+    const rss = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.child!.pid), 0)} MiB`).join(", ");
+    return { entries: target, ms, rss };
+  } finally {
+    await c.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-  const leader = await c.waitForLeader();
-  const follower = c.replicas.find((r) => r.id !== leader.id)!;
-  await c.kill(follower.id);
-  const target = (await c.status(leader.id))!.commitIndex;
-  await c.restart(follower.id, { wipe: true });
-  const t0 = performance.now();
-  while (((await c.status(follower.id))?.commitIndex ?? 0) < target) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return { strokes, ms: performance.now() - t0, entries: target };
 }
 
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
@@ -204,7 +218,7 @@ if (import.meta.main) {
         `${navigator.hardwareConcurrency} cores\n`,
     );
     console.log("clients  in-flight  strokes/s  ack p50 ms  ack p99 ms  draw p50 ms  draw p99 ms");
-    for (const [clients, window] of [[1, 1], [16, 1], [64, 1], [64, 16]]) {
+    for (const [clients, window] of [[1, 1], [16, 1], [64, 1], [64, 4], [64, 16]]) {
       const r = await load(wsUrl, clients, window, `c${clients}w${window}`);
       const cells = [r.rate, r.ackP50, r.ackP99, r.drawP50, r.drawP99];
       console.log(
@@ -224,18 +238,14 @@ if (import.meta.main) {
       `rolling reload of all 3 replicas (deno task dev) under a drawing client: ` +
         `longest gap between acks ${fmt(rg.longestMs, 0)} ms (${rg.strokes} strokes)`,
     );
-    const cu = await catchUp(cluster);
-    console.log(
-      `catch-up of a wiped replica: ${cu.entries} entries (${cu.strokes} strokes) in ${
-        fmt(cu.ms, 0)
-      } ms`,
-    );
     const rss = cluster.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.child!.pid), 0)} MiB`);
     console.log(
-      `RSS after ${cu.strokes}+ strokes: ${rss.join(", ")}, gateway ${
-        fmt(rssMiB(gateway.pid), 0)
-      } MiB`,
+      `RSS after the runs above: ${rss.join(", ")}, gateway ${fmt(rssMiB(gateway.pid), 0)} MiB`,
     );
+    const cu = await catchUpAndMemory();
+    console.log(`fresh cluster with 100,000 strokes (${cu.entries} entries):`);
+    console.log(`  catch-up of a wiped replica, restart to caught up: ${fmt(cu.ms, 0)} ms`);
+    console.log(`  RSS: ${cu.rss}`);
   } finally {
     gateway.kill("SIGKILL");
     await gateway.status;
