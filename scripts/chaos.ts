@@ -14,6 +14,7 @@
  * says so: loopback processes cannot be cut apart without namespaces.
  */
 import type { StatusResponse } from "../protocol/mod.ts";
+import { mulberry32 } from "../tests/sim/prng.ts";
 
 const args = [...Deno.args];
 const flag = (name: string, fallback: string) => {
@@ -133,18 +134,8 @@ async function watch(ms: number): Promise<void> {
   }
 }
 
-/** mulberry32: a seed gives the same sequence of faults. */
-function prng(s: number): () => number {
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function randomRun(): Promise<void> {
-  const rand = prng(seed);
+  const rand = mulberry32(seed); // a seed gives the same sequence of faults
   console.log(
     `chaos: random run, seed ${seed}, ${steps} steps every ${intervalMs} ms (replay with --seed ${seed})`,
   );

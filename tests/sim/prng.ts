@@ -1,7 +1,7 @@
 /** Seeded randomness for the simulator: one seed decides every choice of a run. */
 
 /** mulberry32: tiny, fast and good enough to drive a simulation; returns [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -4,20 +4,12 @@
  * Storage is modelled exactly as the `Ready` contract says (persist, then
  * send, then apply, then advance).
  */
+import { mulberry32 } from "../../../tests/sim/prng.ts";
 import { RaftNode } from "../node.ts";
 import type { EntryPayload, HardState, LogEntry, Message, RaftConfig } from "../types.ts";
 
-/** Deterministic PRNG (mulberry32) for election timeouts. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for election timeouts (the simulator's mulberry32). */
+export const seeded = mulberry32;
 
 interface Disk {
   hardState: HardState;
@@ -68,7 +60,7 @@ export class Network {
       electionTicksMin: 10,
       electionTicksMax: 20,
       heartbeatTicks: 2,
-      // A new random stream per start, as Math.random gives a real restart.
+      // A new random stream per start, as a real restart gets fresh randomness.
       random: seeded((this.opts.seed ?? 1) * 1000 + this.ids.indexOf(id) * 100 + this.starts++),
       ...this.opts.config,
     }, disk ? { hardState: { ...disk.hardState }, entries: disk.entries.slice() } : undefined);
