@@ -10,8 +10,7 @@ import type { Browser, Page } from "playwright-core";
 import { startFakeGateway } from "../../ui/testing/fake_gateway.ts";
 import { buildUi, launchChromium, startUiServer } from "../../ui/testing/processes.ts";
 import type { BoardProbe } from "../../ui/src/test_hooks.ts";
-
-type Pt = { x: number; y: number };
+import { drawPath, layers, type Pt } from "../../ui/testing/board_page.ts";
 const RED = [0xe6, 0x39, 0x46];
 
 /** A wavy line from (x, y) going right: a curve the segmenter must follow. */
@@ -20,13 +19,6 @@ function wave(x: number, y: number, length: number, amplitude: number): Pt[] {
     x: x + (i / 24) * length,
     y: y + amplitude * Math.sin((i / 24) * 2 * Math.PI),
   }));
-}
-
-async function drawPath(page: Page, pts: Pt[]): Promise<void> {
-  await page.mouse.move(pts[0].x, pts[0].y);
-  await page.mouse.down();
-  for (const p of pts.slice(1)) await page.mouse.move(p.x, p.y, { steps: 3 });
-  await page.mouse.up();
 }
 
 /**
@@ -60,27 +52,6 @@ async function settle(page: Page, n: number): Promise<void> {
     n,
     { timeout: 15_000 },
   );
-}
-
-/** Digest and ink of the committed layer, ink of the overlay, and backing-store size. */
-function layers(page: Page) {
-  return page.evaluate(async () => {
-    const read = (id: string) => {
-      const c = document.querySelector(`[data-testid="${id}"]`) as HTMLCanvasElement;
-      const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
-      let ink = 0;
-      for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) ink++;
-      return { c, data, ink };
-    };
-    const committed = read("board-canvas");
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", committed.data));
-    return {
-      digest: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
-      ink: committed.ink,
-      overlayInk: read("board-overlay").ink,
-      size: [committed.c.width, committed.c.height, committed.c.clientWidth, devicePixelRatio],
-    };
-  });
 }
 
 /** RGBA of the committed layer under a CSS-pixel point. */

@@ -105,21 +105,24 @@ export function probe(page: Page): Promise<BoardProbe> {
   return page.evaluate(() => ({ ...__board }));
 }
 
-/** SHA-256 and inked pixels of the committed layer, and inked pixels of the pending overlay. */
-export function layers(page: Page): Promise<{ digest: string; ink: number; overlayInk: number }> {
+/** SHA-256 and inked pixels of the committed layer, inked pixels of the pending overlay, backing-store size. */
+export function layers(
+  page: Page,
+): Promise<{ digest: string; ink: number; overlayInk: number; size: number[] }> {
   return page.evaluate(async () => {
     const read = (id: string) => {
       const c = document.querySelector(`[data-testid="${id}"]`) as HTMLCanvasElement;
       const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
       let ink = 0;
       for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) ink++;
-      return { data, ink };
+      return { c, data, ink };
     };
     const committed = read("board-canvas");
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", committed.data));
     return {
       digest: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""),
       ink: committed.ink,
+      size: [committed.c.width, committed.c.height, committed.c.clientWidth, devicePixelRatio],
       overlayInk: read("board-overlay").ink,
     };
   });
