@@ -192,14 +192,15 @@ export function decodeRequest(path: string, body: unknown, self: string): Decode
       if (bulk && (b.term === undefined || b.leaderId === undefined)) {
         return fail("sync-log needs term and leaderId: only the current leader may send it");
       }
-      const bad = indexes(b, ["term", prevKey]) ?? peerId(b.leaderId, "leaderId") ??
+      // The seed's sync-log body is {fromIndex, entries}; our leader adds the rest.
+      const required = bulk
+        ? ["term", "fromIndex"]
+        : ["term", "prevLogIndex", "prevLogTerm", "leaderCommit"];
+      const present = bulk ? ["fromTerm", "leaderCommit"].filter((k) => b[k] !== undefined) : [];
+      const bad = indexes(b, [...required, ...present]) ?? peerId(b.leaderId, "leaderId") ??
         (bulk && b.fromTerm === undefined && b.fromIndex !== 0
           ? "fromTerm is required unless fromIndex is 0"
-          : null) ??
-        indexes(b, [
-          ...(b[termKey] !== undefined || !bulk ? [termKey] : []),
-          ...(b.leaderCommit !== undefined || !bulk ? ["leaderCommit"] : []),
-        ]);
+          : null);
       if (bad) return fail(bad);
       const prev = b[prevKey] as number;
       const entries = checkEntries(b.entries, prev);

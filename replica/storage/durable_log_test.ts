@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { type HardState, type LogEntry, RaftInvariantError } from "../raft/types.ts";
-import { crc32 } from "./crc32.ts";
 import { DurableLog, LOG_FILE_NAME } from "./durable_log.ts";
-import { encodeRecord, HEADER_BYTES } from "./record.ts";
+import { encodeRecord, frameRecord, HEADER_BYTES } from "./record.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "durable_log_test_" });
@@ -262,14 +261,9 @@ Deno.test("a record that passes its checksum but contradicts the log fails loudl
   }
 });
 
+/** A well-framed record with arbitrary (possibly invalid) content. */
 function rawRecord(text: string): Uint8Array {
-  const payload = new TextEncoder().encode(text);
-  const bytes = new Uint8Array(HEADER_BYTES + payload.length);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, payload.length, true);
-  view.setUint32(4, crc32(payload), true);
-  bytes.set(payload, HEADER_BYTES);
-  return bytes;
+  return frameRecord(new TextEncoder().encode(text));
 }
 
 Deno.test("throughput: 10,000 entries in synced batches of 100 (printed, not asserted)", async () => {

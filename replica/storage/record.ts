@@ -36,6 +36,11 @@ export function encodeRecord(record: LogRecord): Uint8Array {
   if (payload.length > MAX_PAYLOAD_BYTES) {
     throw new RangeError(`log record of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
   }
+  return frameRecord(payload);
+}
+
+/** Header (length, CRC-32) plus `payload`: the framing of every record. */
+export function frameRecord(payload: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(HEADER_BYTES + payload.length);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, payload.length, true);

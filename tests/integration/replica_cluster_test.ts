@@ -189,19 +189,23 @@ Deno.test({ name: "bad input gets a 4xx with {error} and changes nothing", ...op
       }));
     const before = await snapshot();
     const url = c.replica(leader.id === "replica1" ? "replica2" : "replica1").url;
+    // A well-formed AppendEntries body with some fields overridden.
+    const appendBody = (fields: Record<string, unknown>) =>
+      JSON.stringify({
+        term: 1,
+        leaderId: "x",
+        prevLogIndex: 0,
+        prevLogTerm: 0,
+        entries: [],
+        leaderCommit: 0,
+        ...fields,
+      });
     const post = (path: string, body: BodyInit, headers: Record<string, string> = c.headers()) =>
       fetch(url + path, { method: "POST", body, headers });
     const cases: [string, BodyInit, number, Record<string, string>?][] = [
       [
         "/append-entries",
-        JSON.stringify({
-          term: 999999,
-          leaderId: "evil",
-          prevLogIndex: 0,
-          prevLogTerm: 0,
-          entries: [],
-          leaderCommit: 0,
-        }),
+        appendBody({ term: 999999, leaderId: "evil" }),
         401,
         { "content-type": "application/json" },
       ],
@@ -214,38 +218,17 @@ Deno.test({ name: "bad input gets a 4xx with {error} and changes nothing", ...op
       ["/append-entries", "{not json", 400],
       [
         "/append-entries",
-        JSON.stringify({
-          term: -1,
-          leaderId: "x",
-          prevLogIndex: 0,
-          prevLogTerm: 0,
-          entries: [],
-          leaderCommit: 0,
-        }),
+        appendBody({ term: -1 }),
         400,
       ],
       [
         "/append-entries",
-        JSON.stringify({
-          term: 2 ** 60,
-          leaderId: "x",
-          prevLogIndex: 0,
-          prevLogTerm: 0,
-          entries: [],
-          leaderCommit: 0,
-        }),
+        appendBody({ term: 2 ** 60 }),
         400,
       ],
       [
         "/append-entries",
-        JSON.stringify({
-          term: 1.5,
-          leaderId: "x",
-          prevLogIndex: 0,
-          prevLogTerm: 0,
-          entries: [],
-          leaderCommit: 0,
-        }),
+        appendBody({ term: 1.5 }),
         400,
       ],
       [
@@ -257,14 +240,7 @@ Deno.test({ name: "bad input gets a 4xx with {error} and changes nothing", ...op
       ["/sync-log", JSON.stringify({ fromIndex: 0, entries: [] }), 400],
       [
         "/append-entries",
-        JSON.stringify({
-          term: 99,
-          leaderId: "x",
-          prevLogIndex: 0,
-          prevLogTerm: 0,
-          entries: [{ index: 5, term: 1, stroke: {} }],
-          leaderCommit: 0,
-        }),
+        appendBody({ term: 99, entries: [{ index: 5, term: 1, stroke: {} }] }),
         400,
       ],
       ["/propose", JSON.stringify({ strokes: [{ id: "bad", x0: "1" }] }), 400],
