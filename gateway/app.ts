@@ -6,7 +6,7 @@ import type { ClusterStatus } from "../protocol/mod.ts";
 import { isBoardName, isIndex } from "../protocol/validate.ts";
 import type { Cluster } from "./cluster.ts";
 import type { CommitStream } from "./commit_stream.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../common/log.ts";
 import type { Hub, Session } from "./sessions.ts";
 
 /** What the routes read from. */

@@ -1,7 +1,7 @@
 /** Replica discovery: who is reachable, who leads, as seen from `/status` and 421 hints. */
 import type { ClusterStatus, ReplicaView, StatusResponse } from "../protocol/mod.ts";
 import { isIndex, isObject } from "../protocol/validate.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../common/log.ts";
 import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
 
 /** The replica to send proposals to. `term` is null when it came from a hint. */

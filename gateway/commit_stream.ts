@@ -8,7 +8,7 @@
 import type { CommittedStroke } from "../protocol/mod.ts";
 import { checkStroke, isIndex, isObject } from "../protocol/validate.ts";
 import type { Cluster } from "./cluster.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../common/log.ts";
 import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
 
 /** Tuning; times in milliseconds. */

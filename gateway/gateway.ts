@@ -2,7 +2,7 @@
 import { createApp } from "./app.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { CommitStream, type CommitStreamOptions } from "./commit_stream.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../common/log.ts";
 import { Proposer, type ProposerOptions } from "./proposer.ts";
 import { ReplicaClient } from "./replica_client.ts";
 import { CloseCode, DEFAULT_LIMITS, Hub, type SessionLimits } from "./sessions.ts";

@@ -5,7 +5,7 @@
 import type { Stroke } from "../protocol/mod.ts";
 import { isIndex, isObject } from "../protocol/validate.ts";
 import type { Cluster } from "./cluster.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../common/log.ts";
 import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
 
 /** Why a submitted stroke will not be acked. */

@@ -13,7 +13,7 @@ import {
 } from "../protocol/mod.ts";
 import { checkStroke, isObject, isStrokeId } from "../protocol/validate.ts";
 import type { CommitStream } from "./commit_stream.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../common/log.ts";
 import { ProposeRefused } from "./proposer.ts";
 import { TokenBucket } from "./rate_limit.ts";
 

@@ -1,22 +1,22 @@
 /**
- * Replica configuration from the environment (CONTRACT.md). Every bad value
- * becomes one `ConfigError` line; main prints it and exits.
+ * Replica configuration from the environment (CONTRACT.md). `PEERS` is the
+ * seed's list of plain URLs (any host, any port); which replica answers at
+ * which URL is learnt at run time (see peers.ts). `id=URL` items are an
+ * accepted extension that names the peer up front.
  */
+import { ConfigError, type Env, port, positiveInt, token, url } from "../common/config.ts";
 
-/** A configuration problem worth one line on stderr. */
-export class ConfigError extends Error {}
-
-/** One peer: its replica id and base URL. */
-export interface Peer {
-  id: string;
+/** One configured peer: its base URL and, when written as `id=URL`, its id. */
+export interface PeerSpec {
   url: string;
+  id: string | null;
 }
 
 /** Everything a replica process needs to know. */
 export interface ReplicaConfig {
   replicaId: string;
   port: number;
-  peers: Peer[];
+  peers: PeerSpec[];
   dataDir: string;
   electionTimeoutMinMs: number;
   electionTimeoutMaxMs: number;
@@ -28,46 +28,40 @@ export interface ReplicaConfig {
   debug: boolean;
 }
 
+/** The variables a replica reads (its permission set grants exactly these). */
+export const REPLICA_ENV = [
+  "REPLICA_ID",
+  "PORT",
+  "PEERS",
+  "DATA_DIR",
+  "ELECTION_TIMEOUT_MIN",
+  "ELECTION_TIMEOUT_MAX",
+  "HEARTBEAT_INTERVAL",
+  "CLUSTER_TOKEN",
+  "TICK_MS",
+  "LOG_LEVEL",
+  "ADVERTISE_URL",
+] as const;
+
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-function int(env: Record<string, string | undefined>, key: string, fallback: number): number {
-  const raw = env[key];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new ConfigError(`${key} must be a positive integer, got "${raw}"`);
-  }
-  return n;
+/** True for a well-formed replica id. */
+export function isReplicaId(s: string): boolean {
+  return ID_PATTERN.test(s);
 }
 
-/**
- * Peer ids come from `id=URL` entries, or from the URL: a host named like a
- * replica (compose service names) or a port 9001-9009 on a local host (the
- * seed's layout, replica N on 900N).
- */
-export function parsePeer(item: string): Peer {
+/** Parses one `PEERS` item: a plain URL, or `id=URL`. */
+export function parsePeer(item: string): PeerSpec {
   const eq = item.indexOf("=");
-  const [id, raw] = eq > 0 ? [item.slice(0, eq), item.slice(eq + 1)] : [null, item];
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`PEERS entry "${item}" is not a URL`);
+  const named = eq > 0 && !item.slice(0, eq).includes("/");
+  const id = named ? item.slice(0, eq) : null;
+  if (id !== null && !isReplicaId(id)) {
+    throw new ConfigError(`PEERS: "${item}" has a bad id (1-64 chars of [A-Za-z0-9_-])`);
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(`PEERS entry "${item}" must be http(s)`);
-  }
-  const base = url.origin;
-  if (id !== null) {
-    if (!ID_PATTERN.test(id)) throw new ConfigError(`PEERS entry "${item}" has a bad id`);
-    return { id, url: base };
-  }
-  if (/^replica\d+$/.test(url.hostname)) return { id: url.hostname, url: base };
-  const port = Number(url.port);
-  if (port >= 9001 && port <= 9009) return { id: `replica${port - 9000}`, url: base };
-  throw new ConfigError(`cannot infer the replica id of "${item}"; write it as id=URL`);
+  return { id, url: url(named ? item.slice(eq + 1) : item, "PEERS", ["http", "https"]) };
 }
 
+/** The seed's layout when nothing is configured: replica N of three on 127.0.0.1:900N. */
 function defaultPeers(replicaId: string): string {
   const m = /^replica([1-3])$/.exec(replicaId);
   if (!m) throw new ConfigError(`PEERS is required for REPLICA_ID=${replicaId}`);
@@ -76,33 +70,35 @@ function defaultPeers(replicaId: string): string {
 }
 
 /** Reads and checks the configuration. */
-export function loadConfig(env: Record<string, string | undefined>): ReplicaConfig {
-  const replicaId = env.REPLICA_ID || "replica1";
-  if (!ID_PATTERN.test(replicaId)) {
+export function loadConfig(env: Env): ReplicaConfig {
+  const replicaId = env("REPLICA_ID") ?? "replica1";
+  if (!isReplicaId(replicaId)) {
     throw new ConfigError(`REPLICA_ID "${replicaId}" must be 1-64 chars of [A-Za-z0-9_-]`);
   }
-  const port = int(env, "PORT", 9001);
-  if (port > 65535) throw new ConfigError(`PORT must be at most 65535, got ${port}`);
-  const peers = (env.PEERS || defaultPeers(replicaId)).split(",").map((s) => s.trim())
-    .filter(Boolean).map(parsePeer);
-  if (peers.some((p) => p.id === replicaId)) {
-    throw new ConfigError(`PEERS must not include ${replicaId} itself`);
+  const listen = port(env, "PORT", 9001);
+  const rawPeers = env("PEERS") ?? defaultPeers(replicaId);
+  const peers = rawPeers.split(",").map((s) => s.trim()).filter(Boolean).map(parsePeer);
+  if (new Set(peers.map((p) => p.url)).size !== peers.length) {
+    throw new ConfigError("PEERS lists a URL twice");
   }
-  if (new Set(peers.map((p) => p.id)).size !== peers.length) {
-    throw new ConfigError("PEERS has a replica twice");
-  }
+  const ids = peers.map((p) => p.id).filter((id) => id !== null);
+  if (ids.includes(replicaId)) throw new ConfigError(`PEERS must not include ${replicaId} itself`);
+  if (new Set(ids).size !== ids.length) throw new ConfigError("PEERS names a replica id twice");
   const cfg: ReplicaConfig = {
     replicaId,
-    port,
+    port: listen,
     peers,
-    dataDir: env.DATA_DIR || `.data/${replicaId}`,
-    electionTimeoutMinMs: int(env, "ELECTION_TIMEOUT_MIN", 500),
-    electionTimeoutMaxMs: int(env, "ELECTION_TIMEOUT_MAX", 800),
-    heartbeatIntervalMs: int(env, "HEARTBEAT_INTERVAL", 150),
-    tickMs: int(env, "TICK_MS", 10),
-    clusterToken: env.CLUSTER_TOKEN || null,
-    advertiseUrl: env.ADVERTISE_URL || `http://127.0.0.1:${port}`,
-    debug: env.LOG_LEVEL === "debug",
+    dataDir: env("DATA_DIR") ?? `.data/${replicaId}`,
+    electionTimeoutMinMs: positiveInt(env, "ELECTION_TIMEOUT_MIN", 500),
+    electionTimeoutMaxMs: positiveInt(env, "ELECTION_TIMEOUT_MAX", 800),
+    heartbeatIntervalMs: positiveInt(env, "HEARTBEAT_INTERVAL", 150),
+    tickMs: positiveInt(env, "TICK_MS", 10),
+    clusterToken: token(env),
+    advertiseUrl: url(env("ADVERTISE_URL") ?? `http://127.0.0.1:${listen}`, "ADVERTISE_URL", [
+      "http",
+      "https",
+    ]),
+    debug: env("LOG_LEVEL") === "debug",
   };
   if (cfg.electionTimeoutMaxMs < cfg.electionTimeoutMinMs) {
     throw new ConfigError("ELECTION_TIMEOUT_MAX must be >= ELECTION_TIMEOUT_MIN");

@@ -1,12 +1,15 @@
-/** Configuration: defaults per the contract, and one clear line for every bad value. */
+/** Configuration: defaults per the contract, plain URLs, and one clear line for every bad value. */
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig, parsePeer } from "./config.ts";
+import { ConfigError, envFrom } from "../common/config.ts";
+import { loadConfig, parsePeer } from "./config.ts";
+
+const load = (vars: Record<string, string>) => loadConfig(envFrom(vars));
 
 Deno.test("defaults follow the contract", () => {
-  const c = loadConfig({});
+  const c = load({});
   assert.equal(c.replicaId, "replica1");
   assert.equal(c.port, 9001);
-  assert.deepEqual(c.peers.map((p) => p.id), ["replica2", "replica3"]);
+  assert.deepEqual(c.peers.map((p) => p.url), ["http://127.0.0.1:9002", "http://127.0.0.1:9003"]);
   assert.equal(c.dataDir, ".data/replica1");
   assert.deepEqual([c.electionTimeoutMinMs, c.electionTimeoutMaxMs, c.heartbeatIntervalMs], [
     500,
@@ -16,46 +19,62 @@ Deno.test("defaults follow the contract", () => {
   assert.equal(c.clusterToken, null);
 });
 
-Deno.test("peer ids come from id=URL, a replicaN host, or a 900N port", () => {
+Deno.test("PEERS are plain URLs on any host and port; id=URL names one up front", () => {
+  const c = load({
+    REPLICA_ID: "a",
+    PEERS: "http://10.0.0.5:7000, https://raft-b.internal/, c=http://[::1]:80",
+    DATA_DIR: "/var/lib/board",
+  });
+  assert.deepEqual(c.peers, [
+    { id: null, url: "http://10.0.0.5:7000" },
+    { id: null, url: "https://raft-b.internal" },
+    { id: "c", url: "http://[::1]" },
+  ]);
+  assert.equal(c.dataDir, "/var/lib/board");
   assert.deepEqual(parsePeer("r7=http://10.0.0.7:7000"), { id: "r7", url: "http://10.0.0.7:7000" });
-  assert.deepEqual(parsePeer("http://replica2:9002"), {
-    id: "replica2",
-    url: "http://replica2:9002",
-  });
-  assert.deepEqual(parsePeer("http://127.0.0.1:9003"), {
-    id: "replica3",
-    url: "http://127.0.0.1:9003",
-  });
-  assert.throws(() => parsePeer("http://example:80"), ConfigError);
+});
+
+Deno.test("an empty variable counts as unset", () => {
+  const c = load({ PORT: "", PEERS: " ", DATA_DIR: "" });
+  assert.equal(c.port, 9001);
+  assert.equal(c.peers.length, 2);
+  assert.equal(c.dataDir, ".data/replica1");
 });
 
 Deno.test("bad values are refused with a ConfigError naming the variable", () => {
-  const bad: Record<string, string>[] = [
-    { PORT: "abc" },
-    { PORT: "70000" },
-    { ELECTION_TIMEOUT_MIN: "900", ELECTION_TIMEOUT_MAX: "800" },
-    { HEARTBEAT_INTERVAL: "600" },
-    { REPLICA_ID: "bad id" },
-    { PEERS: "not a url" },
-    { PEERS: "http://127.0.0.1:9001" },
-    { REPLICA_ID: "replica9" },
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ PORT: "abc" }, /^PORT/],
+    [{ PORT: "70000" }, /^PORT/],
+    [{ ELECTION_TIMEOUT_MIN: "900", ELECTION_TIMEOUT_MAX: "800" }, /ELECTION_TIMEOUT_MAX/],
+    [{ HEARTBEAT_INTERVAL: "600" }, /HEARTBEAT_INTERVAL/],
+    [{ REPLICA_ID: "bad id" }, /REPLICA_ID/],
+    [{ PEERS: "not a url" }, /PEERS/],
+    [{ PEERS: "ftp://x:1" }, /PEERS/],
+    [{ PEERS: "http://a:1,http://a:1/" }, /twice/],
+    [{ PEERS: "replica1=http://a:1" }, /itself/],
+    [{ PEERS: "x=http://a:1,x=http://b:1" }, /twice/],
+    [{ REPLICA_ID: "replica9" }, /PEERS is required/],
+    [{ CLUSTER_TOKEN: "a b" }, /CLUSTER_TOKEN/],
   ];
-  for (const env of bad) assert.throws(() => loadConfig(env), ConfigError, JSON.stringify(env));
+  for (const [vars, message] of bad) {
+    assert.throws(() => load(vars), (e) => e instanceof ConfigError && message.test(e.message));
+  }
 });
 
 Deno.test({
   name: "the process exits 1 with one line on bad configuration",
   sanitizeResources: false,
 }, async () => {
-  const out = await new Deno.Command("deno", {
-    args: ["run", "--allow-env", "--allow-read", "--allow-write", "--allow-net", "replica/main.ts"],
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "replica"],
     cwd: new URL("..", import.meta.url).pathname,
-    env: { PORT: "nope" },
+    env: { PORT: "nope", NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const err = new TextDecoder().decode(out.stderr).trim();
+  const err = new TextDecoder().decode(out.stderr).trim().split("\n")
+    .filter((l) => !l.startsWith("Warning Permissions in the config file"));
   assert.equal(out.code, 1);
-  assert.equal(err.split("\n").length, 1, err);
-  assert.match(err, /^replica: PORT must be a positive integer/);
+  assert.equal(err.length, 1, err.join("\n"));
+  assert.match(err[0], /^replica: PORT must be a port number/);
 });

@@ -1,4 +1,5 @@
 /** The seed's log line: `[replica1] term=3 state=LEADER event=entry_committed index=47`. */
+import { formatLine } from "../common/log.ts";
 import type { RaftEvent, Role } from "./raft/types.ts";
 
 const STATE_NAMES: Record<Role, string> = {
@@ -16,8 +17,8 @@ export function formatEvent(
   e: RaftEvent,
   tickMs: number,
 ): string {
-  const fields = Object.entries(e).filter(([k]) => k !== "event").map(([k, v]) =>
-    k.endsWith("Ticks") ? `${k.slice(0, -5)}=${(v as number) * tickMs}ms` : `${k}=${v}`
+  const fields = Object.entries(e).map(([k, v]) =>
+    k.endsWith("Ticks") ? [k.slice(0, -5), `${(v as number) * tickMs}ms`] : [k, v]
   );
-  return [`[${id}] term=${term} state=${STATE_NAMES[role]} event=${e.event}`, ...fields].join(" ");
+  return formatLine(id, { term, state: STATE_NAMES[role], ...Object.fromEntries(fields) });
 }

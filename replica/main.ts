@@ -4,7 +4,9 @@
  * SIGINT a leader hands leadership over first, so a restart pauses writes
  * for milliseconds rather than an election timeout.
  */
-import { ConfigError, loadConfig, type ReplicaConfig, toTicks } from "./config.ts";
+import { ConfigError, envFrom, startOrExit } from "../common/config.ts";
+import { isReplicaId, loadConfig, type ReplicaConfig, toTicks } from "./config.ts";
+import { PeerDirectory } from "./peers.ts";
 import { Driver } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
 import { formatEvent } from "./log_line.ts";
@@ -12,21 +14,6 @@ import { replicaApp } from "./routes.ts";
 import { DurableLog } from "./storage/durable_log.ts";
 import { StrokeStore } from "./stroke_store.ts";
 import { HttpTransport } from "./transport.ts";
-
-/** The variables read (the task grants exactly these). */
-const ENV_KEYS = [
-  "REPLICA_ID",
-  "PORT",
-  "PEERS",
-  "DATA_DIR",
-  "ELECTION_TIMEOUT_MIN",
-  "ELECTION_TIMEOUT_MAX",
-  "HEARTBEAT_INTERVAL",
-  "CLUSTER_TOKEN",
-  "TICK_MS",
-  "LOG_LEVEL",
-  "ADVERTISE_URL",
-];
 
 /** Commit lines are frequent under load: print at most one per interval (the latest). */
 function commitThrottle(print: (line: string) => void, intervalMs: number) {
@@ -58,9 +45,27 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   if (restored.discardedBytes > 0) {
     print(`[${cfg.replicaId}] event=torn_tail_dropped bytes=${restored.discardedBytes}`);
   }
+  const fatal = (e: unknown) => {
+    const line = e instanceof ConfigError
+      ? `replica: ${e.message}`
+      : `[${cfg.replicaId}] event=fatal error=${JSON.stringify(String(e))}`;
+    console.error(line);
+    Deno.exit(e instanceof ConfigError ? 1 : 70);
+  };
+  const peers = new PeerDirectory(
+    { id: cfg.replicaId, url: cfg.advertiseUrl },
+    cfg.peers,
+    (url) => whoIs(url, cfg.electionTimeoutMinMs),
+    (url, id) => {
+      node.identifyPeer(url, id);
+      print(`[${cfg.replicaId}] event=peer_identified id=${id} url=${url}`);
+    },
+    fatal,
+    cfg.heartbeatIntervalMs,
+  );
   const node = new RaftNode({
     id: cfg.replicaId,
-    peers: cfg.peers.map((p) => p.id),
+    peers: peers.keys(),
     electionTicksMin: toTicks(cfg.electionTimeoutMinMs, cfg.tickMs),
     electionTicksMax: toTicks(cfg.electionTimeoutMaxMs, cfg.tickMs),
     heartbeatTicks: toTicks(cfg.heartbeatIntervalMs, cfg.tickMs),
@@ -74,12 +79,9 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
     if (e.event === "entry_committed") printCommit(line);
     else print(line);
-  }, (e) => {
-    console.error(`[${cfg.replicaId}] event=fatal error=${JSON.stringify(String(e))}`);
-    Deno.exit(70);
-  });
+  }, fatal);
   driver.sender = new HttpTransport(
-    cfg.peers,
+    peers,
     {
       onResponse: (m) => driver.receive(m),
       onUnreachable: (m) => driver.unreachable(m),
@@ -89,9 +91,12 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   );
   const server = Deno.serve(
     { port: cfg.port, hostname: "0.0.0.0", onListen: () => {} },
-    replicaApp(cfg, driver).fetch,
+    replicaApp(cfg, driver, peers, fatal).fetch,
   );
   driver.start(cfg.tickMs);
+  // Followers send nothing to their peers, so they ask who is down-and-unnamed now and then.
+  peers.learn();
+  const naming = setInterval(() => peers.learn(), cfg.electionTimeoutMinMs);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -101,6 +106,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     print(
       `[${cfg.replicaId}] event=shutdown signal=${signal} leadership_handed_over=${handedOver}`,
     );
+    clearInterval(naming);
     await driver.stop();
     await server.shutdown();
     await storage.close();
@@ -110,16 +116,17 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
 }
 
-if (import.meta.main) {
+/** Asks a URL's open `/status` which replica it is. */
+async function whoIs(url: string, timeoutMs: number): Promise<string | null> {
   try {
-    const env = Object.fromEntries(ENV_KEYS.map((k) => [k, Deno.env.get(k)]));
-    await run(loadConfig(env));
-  } catch (e) {
-    const message = e instanceof ConfigError || e instanceof Deno.errors.AddrInUse ||
-        e instanceof Deno.errors.PermissionDenied
-      ? e.message
-      : String(e);
-    console.error(`replica: ${message}`);
-    Deno.exit(1);
+    const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = res.ok ? await res.json() : null;
+    return typeof body?.replicaId === "string" && isReplicaId(body.replicaId)
+      ? body.replicaId
+      : null;
+  } catch {
+    return null;
   }
 }
+
+if (import.meta.main) await startOrExit("replica", () => run(loadConfig(envFrom("process"))));

@@ -17,7 +17,8 @@ import {
 import { checkStroke, isObject } from "../protocol/validate.ts";
 import type { ReplicaConfig } from "./config.ts";
 import { type Driver, ProposalLostError } from "./driver.ts";
-import { NotLeaderError, type Role } from "./raft/types.ts";
+import { NotLeaderError, RaftInvariantError, type Role } from "./raft/types.ts";
+import type { PeerDirectory } from "./peers.ts";
 import { formatEvent } from "./log_line.ts";
 import {
   decodeRequest,
@@ -98,10 +99,14 @@ function queryIndex(c: Context, key: string, fallback: number, max: number): num
 }
 
 /** Builds the Hono app of one replica. */
-export function replicaApp(cfg: ReplicaConfig, driver: Driver): Hono {
+export function replicaApp(
+  cfg: ReplicaConfig,
+  driver: Driver,
+  peers: PeerDirectory,
+  fatal: (e: unknown) => void,
+): Hono {
   const app = new Hono();
-  const urls = new Map(cfg.peers.map((p) => [p.id, p.url]));
-  urls.set(cfg.replicaId, cfg.advertiseUrl);
+  const urlOf = (id: string | null) => id === null ? null : peers.urlOf(id) ?? null;
 
   app.use("*", async (c, next) => {
     if (cfg.clusterToken && !(c.req.method === "GET" && c.req.path === "/status")) {
@@ -132,6 +137,9 @@ export function replicaApp(cfg: ReplicaConfig, driver: Driver): Hono {
       if (!body.ok) return c.json({ error: body.error }, body.status);
       const req = decodeRequest(path, body.value, cfg.replicaId);
       if (!req.ok) return c.json({ error: req.error }, 400);
+      // A sender we cannot name yet is likely a peer that was down when we
+      // started: ask the unnamed URLs who they are before answering.
+      if (!peers.isPeer(req.value.from)) await peers.learn();
       const answer = await driver.handleRpc(req.value);
       if (req.value.type === "appendEntries" && req.value.bulk) logSync(req.value, answer);
       return c.json(encodeResponse(answer));
@@ -148,7 +156,7 @@ export function replicaApp(cfg: ReplicaConfig, driver: Driver): Hono {
         commitIndex: st.commitIndex,
         logLength: st.lastIndex,
         leaderId: st.leaderId,
-        leaderUrl: st.leaderId ? urls.get(st.leaderId) ?? null : null,
+        leaderUrl: urlOf(st.leaderId),
         appliedIndex: st.appliedIndex,
         recovering: st.recovering,
         protocolVersion: PROTOCOL_VERSION,
@@ -187,7 +195,7 @@ export function replicaApp(cfg: ReplicaConfig, driver: Driver): Hono {
       );
     } catch (e) {
       if (e instanceof NotLeaderError) {
-        const leaderUrl = e.leaderId ? urls.get(e.leaderId) ?? null : null;
+        const leaderUrl = urlOf(e.leaderId);
         const status = e.leaderId && e.leaderId !== cfg.replicaId ? 421 : 503;
         return c.json(
           { error: e.message, leaderId: e.leaderId, leaderUrl } satisfies NotLeaderResponse,
@@ -201,6 +209,8 @@ export function replicaApp(cfg: ReplicaConfig, driver: Driver): Hono {
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((e, c) => {
+    // An impossible state must stop the replica, never pass for a failed request.
+    if (e instanceof RaftInvariantError) fatal(e);
     console.error(`[${cfg.replicaId}] event=http_error error=${JSON.stringify(String(e))}`);
     return c.json({ error: "internal error" }, 500);
   });

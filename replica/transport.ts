@@ -1,10 +1,13 @@
 /**
  * Fetch-based transport between replicas: each request message becomes an
  * HTTP POST to the peer, and its JSON answer comes back as a response
- * message. Failures are reported, never thrown: Raft treats them as loss.
+ * message. A failed delivery is reported, never thrown: Raft treats it as
+ * loss. What the core does with an answer is outside the catch, so an
+ * invariant error it raises stops the process instead of passing for a lost
+ * message.
  */
-import type { Peer } from "./config.ts";
 import type { Message } from "./raft/types.ts";
+import type { PeerDirectory } from "./peers.ts";
 import { decodeResponse, encodeRequest, type RequestMessage } from "./wire.ts";
 
 /** Where answers and failures go. */
@@ -15,42 +18,49 @@ export interface TransportSink {
 
 /** Sends request messages to peers over HTTP. */
 export class HttpTransport {
-  private readonly urls: Map<string, string>;
-
   constructor(
-    peers: Peer[],
+    private readonly peers: PeerDirectory,
     private readonly sink: TransportSink,
     private readonly token: string | null,
     private readonly timeoutMs: number,
-  ) {
-    this.urls = new Map(peers.map((p) => [p.id, p.url]));
-  }
+  ) {}
 
   /** Fire and forget; the answer (or the failure) is delivered to the sink. */
   send(m: RequestMessage): void {
-    this.post(m).catch(() => this.sink.onUnreachable(m));
+    if (this.peers.isPlaceholder(m.to)) {
+      // Not named yet: ask who it is, and count this message as lost.
+      this.peers.learn();
+      queueMicrotask(() => this.sink.onUnreachable(m));
+      return;
+    }
+    this.post(m).then(
+      (resp) => resp ? this.sink.onResponse(resp) : this.sink.onUnreachable(m),
+    );
   }
 
-  private async post(m: RequestMessage): Promise<void> {
-    const url = this.urls.get(m.to);
-    if (!url) throw new Error(`unknown peer ${m.to}`);
+  /** The peer's answer, or null when it could not be had. */
+  private async post(m: RequestMessage): Promise<Message | null> {
+    const url = this.peers.urlOf(m.to);
+    if (!url) return null;
     const { path, body } = encodeRequest(m);
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     // Bulk catch-up chunks are large; give them more time than a heartbeat.
     const timeout = m.type === "appendEntries" && m.bulk ? this.timeoutMs * 4 : this.timeoutMs;
-    const res = await fetch(url + path, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeout),
-    });
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw new Error(`${res.status}`);
+    try {
+      const res = await fetch(url + path, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeout),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        return null;
+      }
+      return decodeResponse(m, await res.json());
+    } catch {
+      return null;
     }
-    const resp = decodeResponse(m, await res.json());
-    if (!resp) throw new Error("malformed answer");
-    this.sink.onResponse(resp);
   }
 }

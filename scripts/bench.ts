@@ -12,9 +12,15 @@
  *
  * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers.
  */
-import { freePorts, LocalCluster, startGateway, testStroke, waitForHttp } from "./local_cluster.ts";
+import {
+  freePorts,
+  LocalCluster,
+  startGateway,
+  testStroke,
+  waitForHttp,
+} from "../tests/testing/local_cluster.ts";
 import type { ServerMessage } from "../protocol/mod.ts";
-import { rollingRestart } from "./rolling_restart.ts";
+import { rollingRestart } from "../tests/testing/rolling_restart.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
@@ -194,7 +200,7 @@ async function catchUpAndMemory(): Promise<{ entries: number; ms: number; rss: s
       await new Promise((r) => setTimeout(r, 5));
     }
     const ms = performance.now() - t0;
-    const rss = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.child!.pid), 0)} MiB`).join(", ");
+    const rss = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)} MiB`).join(", ");
     return { entries: target, ms, rss };
   } finally {
     await c.stop();
@@ -238,17 +244,16 @@ if (import.meta.main) {
       `rolling reload of all 3 replicas (deno task dev) under a drawing client: ` +
         `longest gap between acks ${fmt(rg.longestMs, 0)} ms (${rg.strokes} strokes)`,
     );
-    const rss = cluster.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.child!.pid), 0)} MiB`);
+    const rss = cluster.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)} MiB`);
     console.log(
-      `RSS after the runs above: ${rss.join(", ")}, gateway ${fmt(rssMiB(gateway.pid), 0)} MiB`,
+      `RSS after the runs above: ${rss.join(", ")}, gateway ${fmt(rssMiB(gateway.pid!), 0)} MiB`,
     );
     const cu = await catchUpAndMemory();
     console.log(`fresh cluster with 100,000 strokes (${cu.entries} entries):`);
     console.log(`  catch-up of a wiped replica, restart to caught up: ${fmt(cu.ms, 0)} ms`);
     console.log(`  RSS: ${cu.rss}`);
   } finally {
-    gateway.kill("SIGKILL");
-    await gateway.status;
+    await gateway.kill();
     await cluster.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -6,7 +6,7 @@
  *
  *   deno task logs
  */
-import { LocalCluster, testStroke } from "./local_cluster.ts";
+import { LocalCluster, testStroke } from "../tests/testing/local_cluster.ts";
 
 const OUT = new URL("../logs/", import.meta.url).pathname;
 
@@ -49,9 +49,9 @@ await scenario("election-demo", async (c, note) => {
   await c.propose([testStroke("e1"), testStroke("e2"), testStroke("e3")]);
   note("a follower is isolated by SIGSTOP for 2 s: pre-vote keeps it from bumping the term");
   const follower = c.replicas.find((r) => r.id !== leader.id)!;
-  follower.child!.kill("SIGSTOP");
+  follower.proc.signal("SIGSTOP");
   await new Promise((r) => setTimeout(r, 2000));
-  follower.child!.kill("SIGCONT");
+  follower.proc.signal("SIGCONT");
   await new Promise((r) => setTimeout(r, 500));
   const st = await c.status(leader.id);
   note(`${leader.id} still leads term ${st?.term} after the follower came back`);

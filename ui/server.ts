@@ -2,7 +2,8 @@
  * Serves the drawing page: index.html, the bundle from `deno task ui:build`,
  * and /config.json telling the page where the gateway is.
  */
-import { parseUiConfig, type UiConfig } from "./server_config.ts";
+import { envFrom, startOrExit } from "../common/config.ts";
+import { loadUiConfig, type UiConfig } from "./server_config.ts";
 
 const ROOT = new URL(".", import.meta.url);
 
@@ -54,25 +55,14 @@ export function createHandler(config: UiConfig, root: URL = ROOT) {
 }
 
 if (import.meta.main) {
-  const parsed = parseUiConfig({
-    UI_PORT: Deno.env.get("UI_PORT"),
-    GATEWAY_URL: Deno.env.get("GATEWAY_URL"),
-  });
-  if (!parsed.ok) {
-    console.error(`ui: ${parsed.error}`);
-    Deno.exit(1);
-  }
-  const { port, gatewayUrl } = parsed.value;
-  const gatewayText = gatewayUrl ?? "derived from the page's host";
-  try {
+  await startOrExit("ui", () => {
+    const config = loadUiConfig(envFrom("process"));
+    const gatewayText = config.gatewayUrl ?? "derived from the page's host";
     Deno.serve({
-      port,
+      port: config.port,
       hostname: "0.0.0.0",
       onListen: ({ port }) =>
         console.log(`ui listening on http://localhost:${port} (gateway ${gatewayText})`),
-    }, createHandler(parsed.value));
-  } catch (err) {
-    console.error(`ui: cannot listen on port ${port}: ${(err as Error).message}`);
-    Deno.exit(1);
-  }
+    }, createHandler(config));
+  });
 }

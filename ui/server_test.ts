@@ -1,25 +1,30 @@
 import assert from "node:assert/strict";
 import { createHandler } from "./server.ts";
-import { parseUiConfig } from "./server_config.ts";
+import { ConfigError, envFrom } from "../common/config.ts";
+import { loadUiConfig } from "./server_config.ts";
 import { boardNameFor, gatewayUrlFor } from "./src/client_config.ts";
 
 Deno.test("UI config", async (t) => {
-  await t.step("defaults and valid values", () => {
-    assert.deepEqual(parseUiConfig({}), { ok: true, value: { port: 3000, gatewayUrl: null } });
-    assert.deepEqual(parseUiConfig({ UI_PORT: "0", GATEWAY_URL: "wss://gw.example/ws" }), {
-      ok: true,
-      value: { port: 0, gatewayUrl: "wss://gw.example/ws" },
+  const load = (vars: Record<string, string | undefined>) => loadUiConfig(envFrom(vars));
+  await t.step("defaults and valid values; an empty variable counts as unset", () => {
+    assert.deepEqual(load({}), { port: 3000, gatewayUrl: null });
+    assert.deepEqual(load({ UI_PORT: "" }), { port: 3000, gatewayUrl: null });
+    assert.deepEqual(load({ UI_PORT: "0", GATEWAY_URL: "wss://gw.example/ws" }), {
+      port: 0,
+      gatewayUrl: "wss://gw.example/ws",
     });
   });
   await t.step("bad values give one-line errors", () => {
     for (
-      const env of [{ UI_PORT: "70000" }, { UI_PORT: "3e3" }, { UI_PORT: "" }, {
-        GATEWAY_URL: "http://x/ws",
-      }, { GATEWAY_URL: "nope" }]
+      const env of [{ UI_PORT: "70000" }, { UI_PORT: "3e3" }, { GATEWAY_URL: "http://x/ws" }, {
+        GATEWAY_URL: "nope",
+      }]
     ) {
-      const r = parseUiConfig(env);
-      assert.ok(!r.ok, JSON.stringify(env));
-      assert.ok(!r.error.includes("\n"));
+      assert.throws(
+        () => load(env),
+        (e) => e instanceof ConfigError && !e.message.includes("\n"),
+        JSON.stringify(env),
+      );
     }
   });
   await t.step("the page derives the gateway from its own host when unset", () => {

@@ -1,7 +1,7 @@
 /** Starts a fake cluster and a gateway in-process for one test, and tears both down. */
 import type { ClusterStatus } from "../../protocol/mod.ts";
 import { type Gateway, type GatewayOptions, startGateway } from "../gateway.ts";
-import { createLogger } from "../log.ts";
+import { createLogger } from "../../common/log.ts";
 import { FakeCluster, type FakeClusterOptions } from "./fake_cluster.ts";
 import { TestClient } from "./ws_client.ts";
 
@@ -32,7 +32,7 @@ export function setup(opts: HarnessOptions = {}): Harness {
     clusterToken: opts.cluster?.token,
     port: 0,
     hostname: "127.0.0.1",
-    log: createLogger("debug", (line) => {
+    log: createLogger("gateway", "debug", (line) => {
       logLines.push(line);
       if (print) console.log(line);
     }),

@@ -147,6 +147,14 @@ export class Leadership {
     return best?.[0] ?? null;
   }
 
+  /** A follower known by a placeholder key is now known by its id. */
+  renamePeer(from: string, to: string): void {
+    const pr = this.progress.get(from);
+    if (!pr) return;
+    this.progress.delete(from);
+    this.progress.set(to, pr);
+  }
+
   /** Read-only progress per follower. */
   view(): Record<string, FollowerProgress> {
     const out: Record<string, FollowerProgress> = {};

@@ -65,7 +65,7 @@ const DEFAULTS = {
 /** One Raft replica as a pure state machine. */
 export class RaftNode {
   readonly id: string;
-  private readonly peers: readonly string[];
+  private readonly peers: string[];
   private readonly cfg: Required<RaftConfig>;
   protected readonly log: RaftLog;
   private term: number;
@@ -186,6 +186,17 @@ export class RaftNode {
    */
   reportUnreachable(peer: string): void {
     this.leader?.unreachable(peer);
+  }
+
+  /** The peer known so far by its URL (`placeholder`) turns out to be `id`. */
+  identifyPeer(placeholder: string, id: string): void {
+    const i = this.peers.indexOf(placeholder);
+    if (i < 0) throw new Error(`identifyPeer: ${placeholder} is not a peer`);
+    if (id === this.id || this.peers.includes(id)) {
+      throw new Error(`identifyPeer: ${id} is already a member`);
+    }
+    this.peers[i] = id;
+    this.leader?.renamePeer(placeholder, id);
   }
 
   // ---- outputs ------------------------------------------------------------

@@ -19,7 +19,7 @@ import {
   type ReplicaProc,
   startGateway,
   waitForHttp,
-} from "../../scripts/local_cluster.ts";
+} from "../testing/local_cluster.ts";
 import {
   type BoardPage,
   drawPath,
@@ -129,7 +129,7 @@ async function crashLeader(
   traces: StrokeTrace[],
 ): Promise<Failover> {
   const followers = cluster.replicas.filter((r) => r !== leader);
-  for (const f of followers) f.child!.kill("SIGSTOP");
+  for (const f of followers) f.proc.signal("SIGSTOP");
   const lostAtMs = performance.now();
   let bothSent = false;
   Promise.all(traces.map(nextSend)).then(() => bothSent = true);
@@ -137,8 +137,8 @@ async function crashLeader(
   await until("100 ms of pause", () => performance.now() > lostAtMs + 100, 1_000);
   const status = await cluster.status(leader.id);
   assert.equal(status?.state, "leader", "leader unchanged so far");
-  leader.child!.kill("SIGSTOP");
-  for (const f of followers) f.child!.kill("SIGCONT");
+  leader.proc.signal("SIGSTOP");
+  for (const f of followers) f.proc.signal("SIGCONT");
   await until("a follower holds entries the leader could not commit", async () => {
     const sts = await Promise.all(followers.map((f) => cluster.status(f.id)));
     return sts.some((s) => s !== null && s.logLength > status.commitIndex);
@@ -206,7 +206,7 @@ async function startSystem(): Promise<System> {
     await cluster.start();
     const [gwPort] = freePorts(1);
     const gateway = startGateway(gwPort, cluster.urls());
-    undo.push(() => (gateway.kill("SIGKILL"), gateway.status));
+    undo.push(() => gateway.kill());
     await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
     const ui = await startUiServer({ GATEWAY_URL: `ws://127.0.0.1:${gwPort}/ws` });
     undo.push(() => ui.stop());

@@ -11,7 +11,7 @@ import {
   startGateway,
   testStroke,
   waitForHttp,
-} from "../../scripts/local_cluster.ts";
+} from "../testing/local_cluster.ts";
 import { TestClient } from "../../gateway/testing/ws_client.ts";
 import type { CommittedStroke } from "../../protocol/mod.ts";
 
@@ -96,8 +96,7 @@ Deno.test({
     console.log(`  ${sent.length} strokes from 3 clients, all acked once, 4 identical streams`);
   } finally {
     for (const c of clients) await c.close().catch(() => {});
-    gateway.kill("SIGKILL");
-    await gateway.status;
+    await gateway.kill();
     await cluster.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -4,7 +4,7 @@
  * and catch-up times) are printed, never asserted beyond generous timeouts.
  */
 import assert from "node:assert/strict";
-import { LocalCluster, testStroke } from "../../scripts/local_cluster.ts";
+import { LocalCluster, testStroke } from "../testing/local_cluster.ts";
 import type { LogEntry } from "../../protocol/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -135,8 +135,13 @@ Deno.test({
         (performance.now() - t0).toFixed(0)
       } ms`,
     );
-    const st = (await c.status(follower.id))!;
-    assert.equal(st.recovering, false);
+    // /entries serves applied entries: compare only once both applied the target.
+    await c.waitForApplied(target, 20_000);
+    await eventually(
+      async () => (await c.status(follower.id))?.recovering === false,
+      20_000,
+      "recovered",
+    );
     assert.deepEqual(
       strokeIds(await c.entries(follower.id)),
       strokeIds(await c.entries(leader.id)),
@@ -259,7 +264,7 @@ Deno.test({ name: "bad input gets a 4xx with {error} and changes nothing", ...op
     // 64 MiB streamed without a length: refused while reading, memory barely moves.
     const target = c.replicas.find((r) => r.url === url)!;
     const rss = async () => {
-      const s = await Deno.readTextFile(`/proc/${target.child!.pid}/status`);
+      const s = await Deno.readTextFile(`/proc/${target.proc.pid}/status`);
       return Number(/VmRSS:\s+(\d+)/.exec(s)![1]) / 1024;
     };
     const rssBefore = await rss();

@@ -4,7 +4,7 @@
  * index before the next goes. Used by `deno task dev` and measured by the
  * bench, so the figure in the README is this very procedure.
  */
-import type { StatusResponse } from "../protocol/mod.ts";
+import type { StatusResponse } from "../../protocol/mod.ts";
 
 /** A replica that can be restarted and asked for its status. */
 export interface Restartable {

@@ -1,13 +1,13 @@
 /**
- * Runs real replica processes on 127.0.0.1 for tests, benchmarks and
- * scripts: start, SIGKILL, SIGTERM, restart (optionally with a wiped disk),
- * and a few JSON helpers over the replica API.
+ * Real replica processes on 127.0.0.1 for tests, benchmarks and scripts,
+ * configured exactly as the contract says (plain URLs in PEERS, any port, a
+ * data dir anywhere): start, SIGKILL, SIGTERM, restart (optionally with a
+ * wiped disk), and a few helpers over the replica API.
  */
-import type { EntriesResponse, LogEntry, StatusResponse, Stroke } from "../protocol/mod.ts";
+import type { EntriesResponse, LogEntry, StatusResponse, Stroke } from "../../protocol/mod.ts";
+import { freePorts, Proc } from "./supervisor.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-const ENV_KEYS =
-  "REPLICA_ID,PORT,PEERS,DATA_DIR,ELECTION_TIMEOUT_MIN,ELECTION_TIMEOUT_MAX,HEARTBEAT_INTERVAL,CLUSTER_TOKEN,TICK_MS,LOG_LEVEL,ADVERTISE_URL";
+export { freePorts, waitForHttp } from "./supervisor.ts";
 
 /** Options of a local cluster. */
 export interface ClusterOptions {
@@ -19,7 +19,7 @@ export interface ClusterOptions {
   ports?: number[];
   /** Extra environment for every replica. */
   env?: Record<string, string>;
-  /** Where replica stdout/stderr lines go (default: a log file per replica in `dir`). */
+  /** Where replica output lines go (default: a log file per replica in `dir`). */
   onLine?: (id: string, line: string) => void;
 }
 
@@ -29,43 +29,38 @@ export interface ReplicaProc {
   port: number;
   url: string;
   dataDir: string;
-  child: Deno.ChildProcess | null;
-  exited: Promise<Deno.CommandStatus> | null;
-}
-
-/** Picks `n` free TCP ports on 127.0.0.1. */
-export function freePorts(n: number): number[] {
-  const listeners = Array.from(
-    { length: n },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
-  for (const l of listeners) l.close();
-  return ports;
+  proc: Proc;
 }
 
 /** A set of replica processes on this machine. */
 export class LocalCluster {
   readonly replicas: ReplicaProc[];
-  private readonly logs = new Map<string, Deno.FsFile>();
+  readonly #logs = new Map<string, Deno.FsFile>();
 
   constructor(private readonly opts: ClusterOptions) {
     const size = opts.size ?? 3;
     const ports = opts.ports ?? freePorts(size);
-    this.replicas = ports.slice(0, size).map((port, i) => ({
-      id: `replica${i + 1}`,
-      port,
-      url: `http://127.0.0.1:${port}`,
-      dataDir: `${opts.dir}/replica${i + 1}`,
-      child: null,
-      exited: null,
-    }));
+    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    this.replicas = ports.slice(0, size).map((port, i) => {
+      const id = `replica${i + 1}`;
+      const dataDir = `${opts.dir}/${id}`;
+      const env: Record<string, string> = {
+        REPLICA_ID: id,
+        PORT: String(port),
+        PEERS: urls.filter((_, j) => j !== i).join(","),
+        DATA_DIR: dataDir,
+        ...(opts.token ? { CLUSTER_TOKEN: opts.token } : {}),
+        ...opts.env,
+      };
+      const proc = new Proc({ name: id, task: "replica", env, onLine: (l) => this.#line(id, l) });
+      return { id, port, url: urls[i], dataDir, proc };
+    });
   }
 
   /** Starts every replica. */
   async start(): Promise<this> {
     await Deno.mkdir(this.opts.dir, { recursive: true });
-    for (const r of this.replicas) this.spawn(r);
+    for (const r of this.replicas) r.proc.start();
     return this;
   }
 
@@ -80,30 +75,25 @@ export class LocalCluster {
     return r;
   }
 
-  /** Sends a signal and waits for the process to exit. */
-  async kill(id: string, signal: Deno.Signal = "SIGKILL"): Promise<void> {
-    const r = this.replica(id);
-    if (!r.child) return;
-    try {
-      r.child.kill(signal);
-    } catch { /* already gone */ }
-    await r.exited;
-    r.child = null;
+  /** SIGKILL (default) or SIGTERM, and waits for the process to exit. */
+  async kill(id: string, signal: "SIGKILL" | "SIGTERM" = "SIGKILL"): Promise<void> {
+    const { proc } = this.replica(id);
+    await (signal === "SIGKILL" ? proc.kill() : proc.stop());
   }
 
   /** Starts a stopped replica again; `wipe` deletes its data dir first (disk loss). */
   async restart(id: string, { wipe = false } = {}): Promise<void> {
     const r = this.replica(id);
-    if (r.child) await this.kill(id);
+    await r.proc.kill();
     if (wipe) await Deno.remove(r.dataDir, { recursive: true }).catch(() => {});
-    this.spawn(r);
+    r.proc.start();
   }
 
   /** Stops everything (SIGKILL) and closes log files. */
   async stop(): Promise<void> {
-    await Promise.all(this.replicas.map((r) => this.kill(r.id)));
-    for (const f of this.logs.values()) f.close();
-    this.logs.clear();
+    await Promise.all(this.replicas.map((r) => r.proc.kill()));
+    for (const f of this.#logs.values()) f.close();
+    this.#logs.clear();
   }
 
   /** `/status` of one replica, or null when unreachable. */
@@ -118,11 +108,11 @@ export class LocalCluster {
     }
   }
 
-  /** Waits until exactly one live replica leads and the others agree; returns it. */
+  /** Waits until exactly one live replica leads and a majority agrees on its term; returns it. */
   async waitForLeader(timeoutMs = 10_000, except: string[] = []): Promise<ReplicaProc> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const live = this.replicas.filter((r) => r.child && !except.includes(r.id));
+      const live = this.replicas.filter((r) => r.proc.running && !except.includes(r.id));
       const sts = (await Promise.all(live.map((r) => this.status(r.id)))).filter((s) => s !== null);
       const leaders = sts.filter((s) => s!.state === "leader");
       if (leaders.length === 1 && sts.length > this.replicas.length / 2) {
@@ -132,6 +122,18 @@ export class LocalCluster {
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`no leader within ${timeoutMs} ms`);
+  }
+
+  /** Waits until every live replica has applied at least `index` (what /entries serves). */
+  async waitForApplied(index: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const live = this.replicas.filter((r) => r.proc.running);
+      const sts = await Promise.all(live.map((r) => this.status(r.id)));
+      if (sts.every((s) => s !== null && (s.appliedIndex ?? 0) >= index)) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`not every replica applied ${index} within ${timeoutMs} ms`);
   }
 
   /** POSTs strokes to the leader (found and re-found as needed) until they commit. */
@@ -164,9 +166,7 @@ export class LocalCluster {
     for (;;) {
       const res = await fetch(
         `${this.replica(id).url}/entries?from=${out.length + 1}&limit=10000`,
-        {
-          headers: this.headers(),
-        },
+        { headers: this.headers() },
       );
       const body: EntriesResponse = await res.json();
       out.push(...body.entries);
@@ -181,56 +181,16 @@ export class LocalCluster {
     return h;
   }
 
-  private spawn(r: ReplicaProc): void {
-    const peers = this.replicas.filter((p) => p !== r).map((p) => `${p.id}=${p.url}`).join(",");
-    const env: Record<string, string> = {
-      REPLICA_ID: r.id,
-      PORT: String(r.port),
-      PEERS: peers,
-      DATA_DIR: r.dataDir,
-      ADVERTISE_URL: r.url,
-      ...(this.opts.token ? { CLUSTER_TOKEN: this.opts.token } : {}),
-      ...this.opts.env,
-    };
-    const child = new Deno.Command("deno", {
-      args: [
-        "run",
-        "--allow-net=127.0.0.1,0.0.0.0,localhost",
-        `--allow-read=${this.opts.dir}`,
-        `--allow-write=${this.opts.dir}`,
-        `--allow-env=${ENV_KEYS}`,
-        "replica/main.ts",
-      ],
-      cwd: ROOT,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    r.child = child;
-    r.exited = child.status;
-    this.pipe(r.id, child.stdout);
-    this.pipe(r.id, child.stderr);
-  }
-
-  private async pipe(id: string, stream: ReadableStream<Uint8Array>): Promise<void> {
-    const onLine = this.opts.onLine;
-    let file = this.logs.get(id);
-    if (!onLine && !file) {
-      file = await Deno.open(`${this.opts.dir}/${id}.log`, { create: true, append: true });
-      this.logs.set(id, file);
+  #line(id: string, line: string): void {
+    if (this.opts.onLine) return this.opts.onLine(id, line);
+    let file = this.#logs.get(id);
+    if (!file) {
+      file = Deno.openSync(`${this.opts.dir}/${id}.log`, { create: true, append: true });
+      this.#logs.set(id, file);
     }
-    let rest = "";
-    const enc = new TextEncoder();
-    for await (
-      const chunk of (stream as ReadableStream<BufferSource>).pipeThrough(new TextDecoderStream())
-    ) {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop()!;
-      for (const line of lines) {
-        if (onLine) onLine(id, line);
-        else await file!.write(enc.encode(line + "\n")).catch(() => {});
-      }
-    }
+    try {
+      file.writeSync(new TextEncoder().encode(line + "\n"));
+    } catch { /* the test removed its folder */ }
   }
 }
 
@@ -247,37 +207,17 @@ export function testStroke(id: string, n = 0): Stroke {
   };
 }
 
-/** Starts a real gateway process in front of `replicaUrls` on `port`. */
-export function startGateway(
-  port: number,
-  replicaUrls: string[],
-  token?: string,
-): Deno.ChildProcess {
-  return new Deno.Command("deno", {
-    args: [
-      "run",
-      "--allow-net=0.0.0.0,127.0.0.1,localhost",
-      "--allow-env=GATEWAY_PORT,REPLICA_URLS,CLUSTER_TOKEN,LOG_LEVEL",
-      "gateway/main.ts",
-    ],
-    cwd: ROOT,
+/** A real gateway process (the `gateway` task) in front of `replicaUrls` on `port`. */
+export function startGateway(port: number, replicaUrls: string[], token?: string): Proc {
+  const proc = new Proc({
+    name: "gateway",
+    task: "gateway",
     env: {
       GATEWAY_PORT: String(port),
       REPLICA_URLS: replicaUrls.join(","),
       ...(token ? { CLUSTER_TOKEN: token } : {}),
     },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-}
-
-/** Waits until an HTTP endpoint answers 200. */
-export async function waitForHttp(url: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(url).then(async (r) => (await r.body?.cancel(), r.ok), () => false);
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+  });
+  proc.start();
+  return proc;
 }

@@ -1,0 +1,96 @@
+/**
+ * The contract's configuration, exactly as the seed's compose file writes it:
+ * PEERS as plain URLs (here on random ports, never 900N), data dirs in a
+ * temporary directory outside the repository, each replica started through
+ * `deno task replica` with nothing but the contract's variables, and a
+ * gateway in front. A leader is elected and a stroke is acked; after a
+ * restart in which one replica stays down, the other two elect a leader
+ * without knowing its id, name it once it is up, and it catches up.
+ */
+import assert from "node:assert/strict";
+import { TestClient } from "../../gateway/testing/ws_client.ts";
+import { freePorts, Proc, waitForHttp } from "../testing/supervisor.ts";
+import { testStroke } from "../testing/local_cluster.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+async function eventually(check: () => Promise<boolean>, ms: number, what: string) {
+  const deadline = Date.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const status = (url: string) =>
+  fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) }).then((r) => r.json());
+
+Deno.test({
+  name: "plain-URL peers on any port, data dirs anywhere: a leader, an acked stroke, a late peer",
+  ...opts,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wb-contract-" });
+  const [gwPort, ...ports] = freePorts(4);
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const lines: string[] = [];
+  const replicas = ports.map((port, i) =>
+    new Proc({
+      name: `replica${i + 1}`,
+      task: "replica",
+      env: {
+        REPLICA_ID: `replica${i + 1}`,
+        PORT: String(port),
+        PEERS: urls.filter((_, j) => j !== i).join(","),
+        DATA_DIR: `${dir}/data/replica${i + 1}`,
+      },
+      onLine: (l) => lines.push(l),
+    })
+  );
+  const gateway = new Proc({
+    name: "gateway",
+    task: "gateway",
+    env: { GATEWAY_PORT: String(gwPort), REPLICA_URLS: urls.join(",") },
+  });
+  let client: TestClient | null = null;
+  try {
+    for (const r of replicas) r.start();
+    gateway.start();
+    const leaderOf = async (group: string[]) =>
+      (await Promise.all(group.map(status))).some((s) => s.state === "leader");
+    await eventually(() => leaderOf(urls), 15_000, "a leader of three");
+    await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
+    client = await TestClient.connect(`ws://127.0.0.1:${gwPort}/ws?board=contract`);
+    client.sendStroke(testStroke("contract-1"));
+    await client.waitForAcks(["contract-1"], 15_000);
+
+    // All three stop; replica1 and replica2 come back while replica3 stays
+    // down, so at their start they can name only each other.
+    await Promise.all(replicas.map((r) => r.kill()));
+    lines.length = 0;
+    replicas[0].start();
+    replicas[1].start();
+    await eventually(() => leaderOf(urls.slice(0, 2)), 15_000, "a leader of two");
+    client.sendStroke(testStroke("contract-2"));
+    await client.waitForAcks(["contract-2"], 15_000);
+
+    replicas[2].start();
+    await eventually(
+      async () => {
+        const s = await status(urls[2]);
+        return s.leaderId !== null && s.appliedIndex >= 4;
+      },
+      15_000,
+      "the late replica follows and catches up",
+    );
+    client.sendStroke(testStroke("contract-3"));
+    await client.waitForAcks(["contract-3"], 15_000);
+    const named = () => lines.filter((l) => /event=peer_identified id=replica3/.test(l)).length;
+    // The leader names it at once (it sends to it); the follower within its naming interval.
+    await eventually(() => Promise.resolve(named() >= 2), 5_000, "both peers name replica3");
+    assert.ok(!lines.some((l) => /NotCapable|PermissionDenied|error/i.test(l)), lines.join("\n"));
+  } finally {
+    client?.ws.close();
+    await Promise.all([...replicas, gateway].map((p) => p.kill()));
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,155 @@
+/**
+ * The one process supervisor: `deno task start`/`dev`, the bench, the
+ * integration and end-to-end tests all start replicas, gateways and the UI
+ * server through it. A process is started from its deno task's command line
+ * (so its permission set is the task's, written once in deno.json) as a
+ * direct child, so a signal (SIGKILL, SIGSTOP for chaos) reaches the real
+ * process rather than a `deno task` wrapper.
+ */
+
+const REPO = new URL("../../", import.meta.url).pathname;
+const EXPERIMENTAL_NOTICE = /^Warning Permissions in the config file is an experimental feature/;
+
+/** The arguments of a single-command `deno ...` task, or `task -q NAME` for a compound one. */
+export function taskArgs(task: string): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${REPO}deno.json`)).tasks as Record<
+    string,
+    string
+  >;
+  const line = tasks[task];
+  if (line === undefined) throw new Error(`deno.json has no task ${task}`);
+  const [cmd, ...args] = line.split(/\s+/);
+  if (cmd !== "deno" || /&&|&|\|/.test(line)) return ["task", "-q", task];
+  return args;
+}
+
+/** Splits a byte stream into lines for `onLine`; resolves when the stream ends. */
+export async function pipeLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let rest = "";
+  for await (
+    const chunk of (stream as ReadableStream<BufferSource>).pipeThrough(new TextDecoderStream())
+  ) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) onLine(line);
+  }
+  if (rest) onLine(rest);
+}
+
+/** What a supervised process is. */
+export interface ProcSpec {
+  /** Shown in logs, e.g. `replica2`, `gateway`. */
+  name: string;
+  /** The deno task whose command line is run. */
+  task: string;
+  env?: Record<string, string>;
+  /** Every stdout/stderr line (default: dropped). */
+  onLine?: (line: string) => void;
+}
+
+/** One supervised child process; it can be started again after it stopped. */
+export class Proc {
+  #child: Deno.ChildProcess | null = null;
+  #exited: Promise<Deno.CommandStatus> | null = null;
+  #piped: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly spec: ProcSpec) {}
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** True while the process runs (or is paused). */
+  get running(): boolean {
+    return this.#child !== null;
+  }
+
+  /** The running process's id. */
+  get pid(): number | null {
+    return this.#child?.pid ?? null;
+  }
+
+  /** Resolves when the current process exits (immediately when none runs). */
+  get exited(): Promise<Deno.CommandStatus | null> {
+    return this.#exited ?? Promise.resolve(null);
+  }
+
+  start(): void {
+    if (this.#child) return;
+    const given = this.spec.onLine ?? (() => {});
+    // Every child prints Deno's notice that permission sets are experimental; once is enough.
+    const onLine = (l: string) => EXPERIMENTAL_NOTICE.test(l) || given(l);
+    // By name, so the supervisor's `run: ["deno"]` permission covers it.
+    const child = new Deno.Command("deno", {
+      args: taskArgs(this.spec.task),
+      cwd: REPO,
+      env: { NO_COLOR: "1", ...this.spec.env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#piped = Promise.all([pipeLines(child.stdout, onLine), pipeLines(child.stderr, onLine)]);
+    this.#exited = child.status.then(async (s) => {
+      if (this.#child === child) this.#child = null;
+      await this.#piped.catch(() => {});
+      return s;
+    });
+  }
+
+  /** Sends a signal; false when nothing runs. */
+  signal(sig: Deno.Signal): boolean {
+    try {
+      this.#child?.kill(sig);
+      return this.#child !== null;
+    } catch {
+      return false;
+    }
+  }
+
+  /** SIGKILL (a crash), and waits until the process is gone. */
+  async kill(): Promise<void> {
+    const exited = this.exited;
+    this.signal("SIGCONT");
+    this.signal("SIGKILL");
+    await exited;
+  }
+
+  /** SIGTERM (a replica leader hands leadership over first), SIGKILL after `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    const exited = this.exited;
+    if (!this.signal("SIGCONT")) return;
+    this.signal("SIGTERM");
+    const timer = setTimeout(() => this.signal("SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Picks `n` distinct free TCP ports on 127.0.0.1. */
+export function freePorts(n: number): number[] {
+  const listeners = Array.from(
+    { length: n },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((l) => (l.addr as Deno.NetAddr).port);
+  for (const l of listeners) l.close();
+  return ports;
+}
+
+/** Waits until an HTTP endpoint answers 200. */
+export async function waitForHttp(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      async (r) => (await r.body?.cancel(), r.ok),
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
