@@ -5,7 +5,7 @@
  */
 import type { Peer } from "./config.ts";
 import type { Message } from "./raft/types.ts";
-import { decodeResponse, encodeRequest, type RequestMessage } from "./wire.ts";
+import { decodeResponse, encodeRequest, type RequestMessage } from "../protocol/rpc.ts";
 
 /** Where answers and failures go. */
 export interface TransportSink {
