@@ -83,12 +83,18 @@ export class Hub {
   readonly #prefix = crypto.randomUUID().slice(0, 8);
   #nextId = 1;
   #count = 0;
+  #encodings = 0;
 
   constructor(readonly deps: HubDeps) {}
 
   /** Connected clients. */
   get clientCount(): number {
     return this.#count;
+  }
+
+  /** `strokes` messages encoded so far (each sent to one or more sessions). */
+  get encodedBatches(): number {
+    return this.#encodings;
   }
 
   /** Registers an open socket and sends `hello` and the replay after `since`. */
@@ -131,6 +137,7 @@ export class Hub {
     if (text === undefined) {
       const msg: ServerMessage = { type: "strokes", entries: list.slice(start, end) };
       text = JSON.stringify(msg);
+      this.#encodings++;
       if (cache.size >= ENCODED_BATCHES_PER_BOARD) cache.delete(cache.keys().next().value!);
       cache.set(key, text);
     }

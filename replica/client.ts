@@ -110,14 +110,21 @@ export class ReplicaClient {
     });
   }
 
-  /** Every committed entry a replica serves, from index 1, paging through `/entries`. Throws on failure. */
-  async allEntries(url: string, opts: CallOptions = {}): Promise<LogEntry[]> {
-    const out: LogEntry[] = [];
+  /**
+   * Every committed entry a replica serves, from index 1, paging through `/entries`, with the
+   * commit index of the last page. Throws on failure.
+   */
+  async allEntries(url: string, opts: CallOptions = {}): Promise<EntriesResponse> {
+    const entries: LogEntry[] = [];
     for (;;) {
-      const page = await this.entries(url, { from: out.length + 1, limit: MAX_ENTRIES_PAGE }, opts);
+      const from = entries.length + 1;
+      const page = await this.entries(url, { from, limit: MAX_ENTRIES_PAGE }, opts);
       if (!page.ok) throw new Error(`${url}/entries: HTTP ${page.status} ${page.error}`);
-      out.push(...page.value.entries);
-      if (page.value.entries.length === 0 || out.length >= page.value.commitIndex) return out;
+      entries.push(...page.value.entries);
+      const { commitIndex } = page.value;
+      if (page.value.entries.length === 0 || entries.length >= commitIndex) {
+        return { entries, commitIndex };
+      }
     }
   }
 
