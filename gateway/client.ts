@@ -133,7 +133,7 @@ export class GatewayClient {
     return this.#seen.get(id);
   }
 
-  /** Acks by stroke id (the last one if acked twice). */
+  /** Acks by stroke id, the last one if acked twice (needs `record`). */
   acks(): Map<string, number> {
     return new Map(this.#acks);
   }
@@ -203,7 +203,7 @@ export class GatewayClient {
         this.#onStrokes(msg.entries);
         break;
       case "ack":
-        this.#acks.set(msg.id, msg.index);
+        if (this.#record) this.#acks.set(msg.id, msg.index);
         this.#pending.get(msg.id)?.({ index: msg.index });
         break;
       case "error":
