@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { setup } from "./testing/harness.ts";
 import { RawWsClient } from "./testing/raw_ws.ts";
-import { makeStroke } from "./testing/ws_client.ts";
+import { makeStroke } from "./client.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { upgradeWebSocket } from "hono/deno";
 import type { ClusterStatus } from "../protocol/mod.ts";
-import { isBoardName, isIndex } from "../protocol/validate.ts";
+import { isBoardName, isIndex } from "../protocol/mod.ts";
 import type { Cluster } from "./cluster.ts";
 import type { CommitStream } from "./commit_stream.ts";
 import type { Logger } from "../common/log.ts";

@@ -1,8 +1,8 @@
 /** Replica discovery: who is reachable, who leads, as seen from `/status` and 421 hints. */
 import type { ClusterStatus, ReplicaView, StatusResponse } from "../protocol/mod.ts";
-import { isIndex, isObject } from "../protocol/validate.ts";
+import type { ReplicaClient } from "../replica/client.ts";
 import type { Logger } from "../common/log.ts";
-import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
+import { backoffMs, sleep } from "./retry.ts";
 
 /** The replica to send proposals to. `term` is null when it came from a hint. */
 export interface LeaderInfo {
@@ -151,16 +151,11 @@ export class Cluster {
     this.#setLeader(best);
   }
 
-  async #fetchStatus(url: string): Promise<StatusResponse | null> {
-    try {
-      const reply = await this.#opts.client.request(`${url}/status`, {
-        timeoutMs: this.#opts.statusTimeoutMs,
-        signal: this.#stop.signal,
-      });
-      return reply.status === 200 ? parseStatus(reply.body) : null;
-    } catch {
-      return null;
-    }
+  #fetchStatus(url: string): Promise<StatusResponse | null> {
+    return this.#opts.client.status(url, {
+      timeoutMs: this.#opts.statusTimeoutMs,
+      signal: this.#stop.signal,
+    });
   }
 
   #markUp(view: ReplicaView, s: StatusResponse): void {
@@ -193,22 +188,4 @@ export class Cluster {
     }
     this.#opts.onLeaderChange?.(next);
   }
-}
-
-/** Accepts a `/status` body only if the fields the gateway relies on are well-typed. */
-function parseStatus(body: unknown): StatusResponse | null {
-  if (!isObject(body) || typeof body.replicaId !== "string") return null;
-  if (body.state !== "leader" && body.state !== "follower" && body.state !== "candidate") {
-    return null;
-  }
-  if (!isIndex(body.term) || !isIndex(body.commitIndex) || !isIndex(body.logLength)) return null;
-  return {
-    replicaId: body.replicaId,
-    state: body.state,
-    term: body.term,
-    commitIndex: body.commitIndex,
-    logLength: body.logLength,
-    leaderId: typeof body.leaderId === "string" ? body.leaderId : null,
-    leaderUrl: typeof body.leaderUrl === "string" ? body.leaderUrl : null,
-  };
 }

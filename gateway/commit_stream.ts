@@ -5,11 +5,11 @@
  *
  * Memory grows with the log; log snapshots will later bound it.
  */
-import type { CommittedStroke } from "../protocol/mod.ts";
-import { checkStroke, isIndex, isObject } from "../protocol/validate.ts";
+import { type CommittedStroke, type EntriesResponse, hasStrokeShape } from "../protocol/mod.ts";
+import type { ReplicaClient } from "../replica/client.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Logger } from "../common/log.ts";
-import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
+import { backoffMs, sleep } from "./retry.ts";
 
 /** Tuning; times in milliseconds. */
 export interface CommitStreamOptions {
@@ -111,46 +111,42 @@ export class CommitStream {
   async #pollOnce(url: string): Promise<string | null> {
     this.#poll = new AbortController();
     const from = this.#lastIndex + 1;
-    const query = `from=${from}&limit=${this.#o.batchLimit}&waitMs=${this.#o.pollWaitMs}`;
     let reply;
     try {
-      reply = await this.#o.client.request(`${url}/entries?${query}`, {
-        timeoutMs: this.#o.pollWaitMs + 5000,
-        signal: AbortSignal.any([this.#stop.signal, this.#poll.signal]),
-      });
+      reply = await this.#o.client.entries(
+        url,
+        { from, limit: this.#o.batchLimit, waitMs: this.#o.pollWaitMs },
+        { timeoutMs: 5000, signal: AbortSignal.any([this.#stop.signal, this.#poll.signal]) },
+      );
     } catch {
       return this.#poll.signal.aborted ? "switch" : "network";
     }
-    if (reply.status !== 200) return `http_${reply.status}`;
-    return this.#take(reply.body, from);
+    if (!reply.ok) return reply.status === 200 ? "malformed_answer" : `http_${reply.status}`;
+    this.#take(reply.value, from);
+    return null;
   }
 
-  /** Appends a contiguous batch starting at `from`; a gap or a bad entry rejects the batch. */
-  #take(body: unknown, from: number): string | null {
-    if (!isObject(body) || !Array.isArray(body.entries)) return "malformed_answer";
+  /**
+   * Files a contiguous page starting at `from` (the decoder checked that) by board. The
+   * strokes passed a replica's `/propose`, so only what filing needs is looked at.
+   */
+  #take(page: EntriesResponse, from: number): void {
     const boards = new Set<string>();
-    const added: [string, CommittedStroke][] = [];
-    for (const [i, e] of body.entries.entries()) {
-      if (!isObject(e) || e.index !== from + i || !isIndex(e.term)) return "gap_or_bad_index";
+    for (const e of page.entries) {
       // No-ops, and entry kinds this gateway does not know yet, advance the index only.
-      if (e.noop === true || !("stroke" in e)) continue;
-      const checked = checkStroke(e.stroke);
-      if (!checked.ok) {
-        // Every replica holds the same entry, so refusing the batch would stall the stream forever.
-        this.#o.log.warn("committed_stroke_skipped", { index: e.index, error: checked.error });
+      if (!("stroke" in e)) continue;
+      if (!hasStrokeShape(e.stroke)) {
+        // Every replica holds the same entry, so refusing the page would stall the stream forever.
+        this.#o.log.warn("committed_stroke_skipped", { index: e.index, error: "no stroke id" });
         continue;
       }
-      const board = checked.value.board ?? DEFAULT_BOARD;
-      added.push([board, { index: e.index, stroke: checked.value }]);
-      boards.add(board);
-    }
-    for (const [board, entry] of added) {
+      const board = e.stroke.board ?? DEFAULT_BOARD;
       let list = this.#boards.get(board);
       if (!list) this.#boards.set(board, list = []);
-      list.push(entry);
+      list.push({ index: e.index, stroke: e.stroke });
+      boards.add(board);
     }
-    this.#lastIndex = from - 1 + body.entries.length;
+    this.#lastIndex = from - 1 + page.entries.length;
     if (boards.size > 0) this.#o.onCommitted(boards);
-    return null;
   }
 }

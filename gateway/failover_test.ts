@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { Stroke } from "../protocol/mod.ts";
 import { type Harness, setup } from "./testing/harness.ts";
-import { makeStroke, type TestClient } from "./testing/ws_client.ts";
+import { type GatewayClient, makeStroke } from "./client.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,7 +14,7 @@ async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void
   }
 }
 
-function send(client: TestClient, count: number, prefix: string): Stroke[] {
+function send(client: GatewayClient, count: number, prefix: string): Stroke[] {
   const strokes = Array.from({ length: count }, () => makeStroke(prefix));
   strokes.forEach((s) => client.sendStroke(s));
   return strokes;
@@ -26,8 +26,8 @@ function send(client: TestClient, count: number, prefix: string): Stroke[] {
  */
 async function assertExactlyOnce(
   h: Harness,
-  senders: TestClient[],
-  clients: TestClient[],
+  senders: GatewayClient[],
+  clients: GatewayClient[],
   sent: Stroke[],
 ): Promise<void> {
   const acks = new Map<string, number>();

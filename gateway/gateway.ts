@@ -1,10 +1,10 @@
 /** Wires cluster discovery, proposer, commit stream, sessions and routes into one server. */
+import { ReplicaClient } from "../replica/client.ts";
 import { createApp } from "./app.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { CommitStream, type CommitStreamOptions } from "./commit_stream.ts";
 import type { Logger } from "../common/log.ts";
 import { Proposer, type ProposerOptions } from "./proposer.ts";
-import { ReplicaClient } from "./replica_client.ts";
 import { CloseCode, DEFAULT_LIMITS, Hub, type SessionLimits } from "./sessions.ts";
 
 /** Everything a gateway needs; the tuning fields exist for tests. */

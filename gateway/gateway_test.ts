@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { ServerMessage } from "../protocol/mod.ts";
 import { setup } from "./testing/harness.ts";
-import { makeStroke } from "./testing/ws_client.ts";
+import { makeStroke } from "./client.ts";
 
 /** Waits until the gateway has taken in the fake cluster's whole committed log. */
 async function caughtUp(h: ReturnType<typeof setup>): Promise<void> {
@@ -209,3 +209,27 @@ async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+Deno.test("sessions in step share one encoding of each batch; a late one gets its own replay", async () => {
+  const h = setup();
+  try {
+    const clients = await Promise.all(Array.from({ length: 8 }, () => h.connect("fan")));
+    await Promise.all(clients.map((c) => c.hello()));
+    const before = h.gateway.hub.encodedBatches;
+    for (let round = 0; round < 3; round++) {
+      const batch = Array.from({ length: 20 }, () => makeStroke("fan", { board: "fan" }));
+      h.fake.appendCommitted(batch);
+      await Promise.all(clients.map((c) => c.waitForStrokes(batch.map((s) => s.id))));
+    }
+    const encoded = h.gateway.hub.encodedBatches - before;
+    // Each commit batch is one message whatever the number of clients (a batch may arrive split).
+    assert.ok(encoded >= 3 && encoded <= 6, `${encoded} encodings for 3 batches to 8 clients`);
+    const texts = clients.map((c) => JSON.stringify(c.strokes()));
+    assert.ok(texts.every((t) => t === texts[0]), "every client got the same strokes");
+    const late = await h.connect("fan");
+    await late.waitForStrokes(clients[0].strokes().map((e) => e.stroke.id));
+    assert.deepEqual(late.strokes(), clients[0].strokes());
+  } finally {
+    await h.close();
+  }
+});

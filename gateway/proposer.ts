@@ -2,11 +2,11 @@
  * Batches strokes from all clients into few `POST /propose` calls on the leader and retries
  * each batch (same ids) until it commits: the replica's id dedup makes every retry safe.
  */
-import type { Stroke } from "../protocol/mod.ts";
-import { isIndex, isObject } from "../protocol/validate.ts";
+import { decodeNotLeader, type Stroke } from "../protocol/mod.ts";
+import type { ReplicaClient } from "../replica/client.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Logger } from "../common/log.ts";
-import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
+import { backoffMs, sleep } from "./retry.ts";
 
 /** Why a submitted stroke will not be acked. */
 /**
@@ -166,36 +166,23 @@ export class Proposer {
   async #proposeOnce(url: string, strokes: Stroke[]): Promise<Outcome> {
     let reply;
     try {
-      reply = await this.#o.client.request(`${url}/propose`, {
-        method: "POST",
-        body: { strokes },
+      reply = await this.#o.client.propose(url, strokes, {
         timeoutMs: this.#o.proposeTimeoutMs,
         signal: this.#stop.signal,
       });
     } catch (e) {
       return { kind: "retry", reason: errorName(e), url, verdict: "down" };
     }
-    const { status, body } = reply;
-    if (status === 200) {
-      const indexes = parseResults(body, strokes);
-      return indexes
-        ? { kind: "committed", indexes }
-        : { kind: "retry", reason: "malformed_answer", url, verdict: "stale" };
-    }
+    if (reply.ok) return { kind: "committed", indexes: reply.value };
+    const { status } = reply;
+    // A 200 that does not match the strokes sent is not trusted.
+    if (status === 200) return { kind: "retry", reason: "malformed_answer", url, verdict: "stale" };
     if (status === 421) {
-      const hint = isObject(body) ? body : {};
-      this.#o.cluster.noteHint(
-        typeof hint.leaderId === "string" ? hint.leaderId : null,
-        typeof hint.leaderUrl === "string" ? hint.leaderUrl : null,
-      );
+      const hint = decodeNotLeader(reply.body);
+      this.#o.cluster.noteHint(hint.leaderId, hint.leaderUrl);
       return { kind: "retry", reason: "not_leader", url, verdict: "keep" };
     }
-    if (status === 400 || status === 413) {
-      const error = isObject(body) && typeof body.error === "string"
-        ? body.error
-        : `HTTP ${status}`;
-      return { kind: "rejected", error };
-    }
+    if (status === 400 || status === 413) return { kind: "rejected", error: reply.error };
     // 503 (no leader, or leadership lost: outcome unknown), 5xx, or 401 (token mismatch, which
     // only an operator can fix; the strokes wait meanwhile).
     const verdict = status === 401 ? "keep" : "stale";
@@ -225,18 +212,6 @@ export class Proposer {
     this.#lastFailure = "";
     this.#o.log.info("propose_recovered", { pending: this.#pending.size });
   }
-}
-
-/** One index per stroke, in request order, ids matching; anything else is not trusted. */
-function parseResults(body: unknown, strokes: Stroke[]): number[] | null {
-  if (!isObject(body) || !Array.isArray(body.results)) return null;
-  if (body.results.length !== strokes.length) return null;
-  const indexes: number[] = [];
-  for (const [i, r] of body.results.entries()) {
-    if (!isObject(r) || r.id !== strokes[i].id || !isIndex(r.index) || r.index === 0) return null;
-    indexes.push(r.index);
-  }
-  return indexes;
 }
 
 function errorName(e: unknown): string {

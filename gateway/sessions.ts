@@ -1,17 +1,21 @@
 /**
  * Per-client WebSocket state: replay then live stream from a cursor into the board's committed
  * strokes (no per-client queue), backpressure on `bufferedAmount`, input validation and a rate
- * limit. Nothing here throws out of a socket handler; a failing session is closed alone.
+ * limit. Sessions that are in step share one encoding of each batch. Nothing here throws out of
+ * a socket handler; a failing session is closed alone.
  */
 import {
   type ClusterStatus,
   type CommittedStroke,
+  decodeClientMessage,
   ErrorCode,
+  parseJson,
   PROTOCOL_VERSION,
+  refusalCode,
   type ServerMessage,
   type Stroke,
+  strokeIdOf,
 } from "../protocol/mod.ts";
-import { checkStroke, isObject, isStrokeId } from "../protocol/validate.ts";
 import type { CommitStream } from "./commit_stream.ts";
 import type { Logger } from "../common/log.ts";
 import { ProposeRefused } from "./proposer.ts";
@@ -68,18 +72,29 @@ export const CloseCode = {
   tryAgainLater: 1013,
 } as const;
 
+/** Encoded batches kept per board; sessions in step hit the newest, a lagging one its own. */
+const ENCODED_BATCHES_PER_BOARD = 8;
+
 /** All sessions of the gateway, grouped by board. */
 export class Hub {
   readonly #boards = new Map<string, Set<Session>>();
+  /** Board to `start:end` positions to the encoded `strokes` message of that slice. */
+  readonly #encoded = new Map<string, Map<string, string>>();
   readonly #prefix = crypto.randomUUID().slice(0, 8);
   #nextId = 1;
   #count = 0;
+  #encodings = 0;
 
   constructor(readonly deps: HubDeps) {}
 
   /** Connected clients. */
   get clientCount(): number {
     return this.#count;
+  }
+
+  /** `strokes` messages encoded so far (each sent to one or more sessions). */
+  get encodedBatches(): number {
+    return this.#encodings;
   }
 
   /** Registers an open socket and sends `hello` and the replay after `since`. */
@@ -98,7 +113,35 @@ export class Hub {
     const set = this.#boards.get(session.board);
     if (!set?.delete(session)) return;
     this.#count--;
-    if (set.size === 0) this.#boards.delete(session.board);
+    if (set.size === 0) {
+      this.#boards.delete(session.board);
+      this.#encoded.delete(session.board);
+    }
+  }
+
+  /**
+   * The `strokes` message of positions [start, end) of a board's committed list, encoded once
+   * for every session that sends the same slice (the list only grows at its end, so a slice's
+   * encoding never changes).
+   */
+  encodedBatch(
+    board: string,
+    list: readonly CommittedStroke[],
+    start: number,
+    end: number,
+  ): string {
+    let cache = this.#encoded.get(board);
+    if (!cache) this.#encoded.set(board, cache = new Map());
+    const key = `${start}:${end}`;
+    let text = cache.get(key);
+    if (text === undefined) {
+      const msg: ServerMessage = { type: "strokes", entries: list.slice(start, end) };
+      text = JSON.stringify(msg);
+      this.#encodings++;
+      if (cache.size >= ENCODED_BATCHES_PER_BOARD) cache.delete(cache.keys().next().value!);
+      cache.set(key, text);
+    }
+    return text;
   }
 
   /** New committed strokes on these boards: every session there streams what it lacks. */
@@ -214,27 +257,20 @@ export class Session {
     if (isOversize(data, limits.maxMessageBytes)) {
       return this.close(CloseCode.tooBig, `message over ${limits.maxMessageBytes} bytes`);
     }
-    const msg = typeof data === "string" ? parseJson(data) : undefined;
-    const id = strokeIdOf(msg);
+    const parsed = typeof data === "string" ? parseJson(data) : undefined;
+    const raw = parsed?.ok ? parsed.value : undefined;
+    const id = strokeIdOf(raw);
     if (!this.#messages.take()) {
       if (!this.#refusals.take()) return this.close(CloseCode.policy, "rate limit exceeded");
       return this.#error(ErrorCode.rateLimited, "too many messages, slow down", id);
     }
-    if (!isObject(msg) || typeof msg.type !== "string") {
-      return this.#error(ErrorCode.badMessage, "expected a JSON object with a string type", id);
-    }
-    if (msg.type === "stroke") return this.#onStroke(msg.stroke);
-    if (msg.type === "ping") return;
-    this.#error(ErrorCode.badMessage, `unknown message type "${msg.type.slice(0, 32)}"`, id);
+    const msg = decodeClientMessage(raw);
+    if (!msg.ok) return this.#error(refusalCode(raw), msg.error, id);
+    if (msg.value.type === "stroke") this.#onStroke(msg.value.stroke);
   }
 
-  #onStroke(raw: unknown): void {
-    // The socket decides the board; a client's own `board` field is ignored, not judged.
-    const checked = checkStroke(isObject(raw) ? { ...raw, board: undefined } : raw);
-    if (!checked.ok) {
-      return this.#error(ErrorCode.badStroke, checked.error, strokeIdOf({ stroke: raw }));
-    }
-    const stroke: Stroke = { ...checked.value, board: this.board };
+  #onStroke(checked: Stroke): void {
+    const stroke: Stroke = { ...checked, board: this.board };
     this.hub.deps.proposer.submit(stroke).then(
       (index) => this.sendControl({ type: "ack", id: stroke.id, index }),
       (e: unknown) => {
@@ -264,11 +300,12 @@ export class Session {
       if (this.ws.bufferedAmount >= limits.sendHighWaterBytes) return this.#waitForDrain();
       const end = Math.min(list.length, this.#pos + limits.maxEntriesPerMessage);
       // Entries at or below `since` can still arrive while the gateway catches up after a restart.
-      const entries = list.slice(this.#pos, end).filter((e) => e.index > this.#sentIndex);
+      let start = this.#pos;
+      while (start < end && list[start].index <= this.#sentIndex) start++;
       this.#pos = end;
-      if (entries.length === 0) continue;
-      this.#sentIndex = entries[entries.length - 1].index;
-      if (!this.#send({ type: "strokes", entries })) return;
+      if (start === end) continue;
+      this.#sentIndex = list[end - 1].index;
+      if (!this.#sendText(this.hub.encodedBatch(this.board, list, start, end))) return;
     }
   }
 
@@ -289,14 +326,18 @@ export class Session {
     }, limits.drainCheckMs);
   }
 
-  /** False when the message could not be sent (closed, or closed now for a full buffer). */
   #send(msg: ServerMessage): boolean {
+    return this.#sendText(JSON.stringify(msg));
+  }
+
+  /** False when the message could not be sent (closed, or closed now for a full buffer). */
+  #sendText(text: string): boolean {
     if (this.#closed || this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.ws.bufferedAmount > this.hub.deps.limits.maxBufferedBytes) {
       this.close(CloseCode.tryAgainLater, "too slow: reconnect with since");
       return false;
     }
-    this.ws.send(JSON.stringify(msg));
+    this.ws.send(text);
     return true;
   }
 }
@@ -322,18 +363,4 @@ function isOversize(data: unknown, maxBytes: number): boolean {
   if (data instanceof ArrayBuffer) return data.byteLength > maxBytes;
   if (data instanceof Blob) return data.size > maxBytes;
   return false;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The stroke id of a message, if it has a valid one (echoed in errors so clients can match). */
-function strokeIdOf(msg: unknown): string | undefined {
-  if (!isObject(msg) || !isObject(msg.stroke)) return undefined;
-  return isStrokeId(msg.stroke.id) ? msg.stroke.id : undefined;
 }

@@ -9,7 +9,7 @@ import type { RaftNode } from "./raft/node.ts";
 import type { Message, RaftEvent, Ready, Role } from "./raft/types.ts";
 import type { DurableLog } from "./storage/durable_log.ts";
 import type { StrokeStore } from "./stroke_store.ts";
-import { isRequest, type RequestMessage, type ResponseMessage } from "./wire.ts";
+import { isRequest, type RequestMessage, type ResponseMessage } from "../protocol/rpc.ts";
 
 /** Sends request messages to peers. */
 export interface Sender {

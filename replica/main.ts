@@ -7,6 +7,7 @@
 import { ConfigError, envFrom, startOrExit } from "../common/config.ts";
 import { isReplicaId, loadConfig, type ReplicaConfig, toTicks } from "./config.ts";
 import { PeerDirectory } from "./peers.ts";
+import { ReplicaClient } from "./client.ts";
 import { Driver } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
 import { formatEvent } from "./log_line.ts";
@@ -52,10 +53,15 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     console.error(line);
     Deno.exit(e instanceof ConfigError ? 1 : 70);
   };
+  // `/status` is open, so a peer can be named before any token is checked.
+  const status = new ReplicaClient(null, cfg.electionTimeoutMinMs);
   const peers = new PeerDirectory(
     { id: cfg.replicaId, url: cfg.advertiseUrl },
     cfg.peers,
-    (url) => whoIs(url, cfg.electionTimeoutMinMs),
+    async (url) => {
+      const st = await status.status(url).catch(() => null);
+      return st && isReplicaId(st.replicaId) ? st.replicaId : null;
+    },
     (url, id) => {
       node.identifyPeer(url, id);
       print(`[${cfg.replicaId}] event=peer_identified id=${id} url=${url}`);
@@ -114,19 +120,6 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   };
   Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
   Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
-}
-
-/** Asks a URL's open `/status` which replica it is. */
-async function whoIs(url: string, timeoutMs: number): Promise<string | null> {
-  try {
-    const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = res.ok ? await res.json() : null;
-    return typeof body?.replicaId === "string" && isReplicaId(body.replicaId)
-      ? body.replicaId
-      : null;
-  } catch {
-    return null;
-  }
 }
 
 if (import.meta.main) await startOrExit("replica", () => run(loadConfig(envFrom("process"))));

@@ -8,7 +8,7 @@
  */
 import type { Message } from "./raft/types.ts";
 import type { PeerDirectory } from "./peers.ts";
-import { decodeResponse, encodeRequest, type RequestMessage } from "./wire.ts";
+import { decodeResponse, encodeRequest, type RequestMessage } from "../protocol/rpc.ts";
 
 /** Where answers and failures go. */
 export interface TransportSink {

@@ -19,7 +19,7 @@ import {
   testStroke,
   waitForHttp,
 } from "../tests/testing/local_cluster.ts";
-import type { ServerMessage } from "../protocol/mod.ts";
+import { GatewayClient } from "../gateway/client.ts";
 import { rollingRestart } from "../tests/testing/rolling_restart.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
@@ -37,48 +37,14 @@ function rssMiB(pid: number): number {
   return Number(new TextDecoder().decode(out.stdout).trim()) / 1024;
 }
 
-/** A WebSocket client of the gateway that records acks and committed strokes. */
-class Client {
-  readonly ws: WebSocket;
-  readonly acks = new Map<string, (index: number) => void>();
-  onCommitted: (id: string, at: number) => void = () => {};
-  ready: Promise<void>;
+/** Load clients keep nothing and skip full decoding: their CPU is the system's CPU here. */
+const LOAD = { record: false, validate: false } as const;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
-    this.ready = new Promise((resolve, reject) => {
-      this.ws.onerror = () => reject(new Error("websocket error"));
-      this.ws.onmessage = (ev) => {
-        const m = JSON.parse(ev.data) as ServerMessage;
-        if (m.type === "hello") resolve();
-        else if (m.type === "ack") this.acks.get(m.id)?.(m.index);
-        else if (m.type === "strokes") {
-          const now = performance.now();
-          for (const e of m.entries) this.onCommitted(e.stroke.id, now);
-        }
-      };
-    });
-  }
-
-  /** Sends a stroke; resolves with its index on ack. */
-  send(id: string, n: number): Promise<number> {
-    return new Promise((resolve) => {
-      this.acks.set(id, (index) => {
-        this.acks.delete(id);
-        resolve(index);
-      });
-      this.ws.send(JSON.stringify({ type: "stroke", stroke: testStroke(id, n) }));
-    });
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-}
-
-async function connect(url: string, n: number): Promise<Client[]> {
-  const clients = Array.from({ length: n }, () => new Client(url));
-  await Promise.all(clients.map((c) => c.ready));
+async function connect(url: string, n: number): Promise<GatewayClient[]> {
+  const clients = await Promise.all(
+    Array.from({ length: n }, () => GatewayClient.connect(url, LOAD)),
+  );
+  await Promise.all(clients.map((c) => c.hello()));
   return clients;
 }
 
@@ -89,9 +55,11 @@ async function load(wsUrl: string, clients: number, window: number, tag: string)
   const sentAt = new Map<string, number>();
   const ackMs: number[] = [];
   const drawMs: number[] = [];
-  observer.onCommitted = (id, at) => {
-    const t = sentAt.get(id);
-    if (t !== undefined) drawMs.push(at - t);
+  observer.onStrokes = (entries, at) => {
+    for (const e of entries) {
+      const t = sentAt.get(e.stroke.id);
+      if (t !== undefined) drawMs.push(at - t);
+    }
   };
   let acked = 0;
   const end = performance.now() + SECONDS * 1000;
@@ -101,14 +69,14 @@ async function load(wsUrl: string, clients: number, window: number, tag: string)
         const id = `${tag}-${wi}-${lane}-${i}`;
         const t0 = performance.now();
         sentAt.set(id, t0);
-        await w.send(id, i);
+        await w.draw(testStroke(id, i));
         ackMs.push(performance.now() - t0);
         acked++;
       }
     })
   ));
   await new Promise((r) => setTimeout(r, 300));
-  for (const c of [...writers, observer]) c.close();
+  await Promise.all([...writers, observer].map((c) => c.close()));
   return {
     rate: acked / SECONDS,
     ackP50: pct(ackMs, 0.5),
@@ -123,10 +91,10 @@ async function failovers(c: LocalCluster, wsUrl: string): Promise<number[]> {
   const [client] = await connect(wsUrl, 1);
   for (let t = 0; t < TRIALS; t++) {
     const leader = await c.waitForLeader();
-    await client.send(`warm-${t}`, t);
+    await client.draw(testStroke(`warm-${t}`, t));
     const t0 = performance.now();
     await c.kill(leader.id);
-    await client.send(`failover-${t}`, t);
+    await client.draw(testStroke(`failover-${t}`, t));
     times.push(performance.now() - t0);
     await c.restart(leader.id);
     // Let it rejoin before the next trial kills someone again.
@@ -135,7 +103,7 @@ async function failovers(c: LocalCluster, wsUrl: string): Promise<number[]> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  client.close();
+  await client.close();
   return times;
 }
 
@@ -151,7 +119,7 @@ async function reloadGap(
   let strokes = 0;
   const writer = (async () => {
     for (let i = 0; drawing; i++) {
-      await client.send(`reload-${i}`, i);
+      await client.draw(testStroke(`reload-${i}`, i));
       const now = performance.now();
       longestMs = Math.max(longestMs, now - last);
       last = now;
@@ -173,7 +141,7 @@ async function reloadGap(
   await new Promise((r) => setTimeout(r, 300));
   drawing = false;
   await writer;
-  client.close();
+  await client.close();
   return { longestMs, strokes };
 }
 

@@ -13,7 +13,7 @@
  * partitions. A local "partition" is approximated by a pause (SIGSTOP), and
  * says so: loopback processes cannot be cut apart without namespaces.
  */
-import type { StatusResponse } from "../protocol/mod.ts";
+import { findLeader, ReplicaClient } from "../replica/client.ts";
 import { mulberry32 } from "../tests/sim/prng.ts";
 
 const args = [...Deno.args];
@@ -35,16 +35,8 @@ const REPLICAS = ["replica1", "replica2", "replica3"];
 const PORTS: Record<string, number> = { replica1: 9001, replica2: 9002, replica3: 9003 };
 const NETWORK = Deno.env.get("COMPOSE_NETWORK") ?? "whiteboard";
 
-async function status(id: string): Promise<StatusResponse | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${PORTS[id]}/status`, {
-      signal: AbortSignal.timeout(400),
-    });
-    return res.ok ? await res.json() : null;
-  } catch {
-    return null;
-  }
-}
+const replicas = new ReplicaClient();
+const status = (id: string) => replicas.status(`http://127.0.0.1:${PORTS[id]}`, { timeoutMs: 400 });
 
 /** One line per replica: role, term, commit; "down" when unreachable. */
 async function report(): Promise<string> {
@@ -56,8 +48,7 @@ async function report(): Promise<string> {
 }
 
 async function leader(): Promise<string | null> {
-  const sts = await Promise.all(REPLICAS.map(status));
-  return sts.find((s) => s?.state === "leader")?.replicaId ?? null;
+  return findLeader(await Promise.all(REPLICAS.map(status)))?.replicaId ?? null;
 }
 
 async function run(cmd: string, ...a: string[]): Promise<void> {

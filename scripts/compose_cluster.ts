@@ -3,13 +3,9 @@
  * containers by service, replica status from the host or from inside a
  * container, a small client of the gateway's WebSocket, and a step report.
  */
-import type {
-  EntriesResponse,
-  LogEntry,
-  ServerMessage,
-  StatusResponse,
-  Stroke,
-} from "../protocol/mod.ts";
+import { GatewayClient } from "../gateway/client.ts";
+import type { LogEntry, StatusResponse, Stroke } from "../protocol/mod.ts";
+import { findLeader as leaderOf, ReplicaClient, type Reply } from "../replica/client.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 /** Compose project name (v1 cannot read `name:` from the file). */
@@ -136,23 +132,26 @@ export class Compose {
   }
 }
 
+const clients = new Map<string, ReplicaClient>();
+
+/** The replica client for `token` ("" for none). */
+function replicaClient(token = ""): ReplicaClient {
+  let c = clients.get(token);
+  if (!c) clients.set(token, c = new ReplicaClient(token));
+  return c;
+}
+
+/** Base URL of a replica through its published port. */
+export const replicaUrl = (id: string): string => `http://${hostAddr(id)}`;
+
 /** `GET /status` of a replica through its published port; null when it does not answer. */
-export async function status(id: string, timeoutMs = 500): Promise<StatusResponse | null> {
-  try {
-    const res = await fetch(`http://${hostAddr(id)}/status`, {
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return res.ok ? await res.json() : (await res.body?.cancel(), null);
-  } catch {
-    return null;
-  }
+export function status(id: string, timeoutMs = 500): Promise<StatusResponse | null> {
+  return replicaClient().status(replicaUrl(id), { timeoutMs });
 }
 
 /** The leader among `ids` with the highest term, or null. */
 export async function findLeader(ids = REPLICAS): Promise<StatusResponse | null> {
-  const all = await Promise.all(ids.map((id) => status(id)));
-  const leaders = all.filter((s): s is StatusResponse => s?.state === "leader");
-  return leaders.sort((a, b) => b.term - a.term)[0] ?? null;
+  return leaderOf(await Promise.all(ids.map((id) => status(id))));
 }
 
 /** One line for the report: `replica1=leader@t3/c47 replica2=down ...`. */
@@ -182,23 +181,9 @@ export async function waitFor<T>(
   }
 }
 
-function authHeaders(token: string): Record<string, string> {
-  return token ? { authorization: `Bearer ${token}` } : {};
-}
-
 /** Every committed entry of a replica (paged `GET /entries`). */
 export async function allEntries(id: string, token: string): Promise<LogEntry[]> {
-  const out: LogEntry[] = [];
-  for (;;) {
-    const res = await fetch(`http://${hostAddr(id)}/entries?from=${out.length + 1}`, {
-      headers: authHeaders(token),
-      signal: AbortSignal.timeout(5000),
-    });
-    if (!res.ok) throw new Error(`${id} /entries: HTTP ${res.status} ${await res.text()}`);
-    const page: EntriesResponse = await res.json();
-    out.push(...page.entries);
-    if (page.entries.length === 0 || out.length >= page.commitIndex) return out;
-  }
+  return (await replicaClient(token).allEntries(replicaUrl(id), { timeoutMs: 5000 })).entries;
 }
 
 /** Deep equality of JSON values, ignoring key order (a restored replica orders keys differently). */
@@ -229,15 +214,14 @@ export function compareLogsOf(logs: LogEntry[][]): { same: boolean; detail: stri
   return { same: true, detail: counts };
 }
 
-/** `POST /propose` to a replica's published port; the HTTP status and parsed body. */
-export async function propose(id: string, strokes: Stroke[], token: string, timeoutMs = 5000) {
-  const res = await fetch(`http://${hostAddr(id)}/propose`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...authHeaders(token) },
-    body: JSON.stringify({ strokes }),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  return { status: res.status, body: await res.json() };
+/** `POST /propose` to a replica's published port. */
+export function propose(
+  id: string,
+  strokes: Stroke[],
+  token: string,
+  timeoutMs = 5000,
+): Promise<Reply<number[]>> {
+  return replicaClient(token).propose(replicaUrl(id), strokes, { timeoutMs });
 }
 
 /** An HTTP request made inside a container with scripts/http_probe.ts (works while it is cut off). */
@@ -285,74 +269,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A client of the gateway's WebSocket that records every committed stroke it is sent. */
-export class GatewayClient {
-  /** Stroke id to the index it arrived with. */
-  readonly seen = new Map<string, number>();
-  /** Stroke ids that arrived more than once. */
-  readonly repeats: string[] = [];
-  /** Indexes in arrival order (must increase). */
-  readonly indexes: number[] = [];
-  closedEarly = false;
-  private readonly pending = new Map<string, (r: { index?: number; error?: string }) => void>();
-  private closing = false;
-
-  private constructor(private readonly ws: WebSocket) {
-    ws.onmessage = (e) => this.onMessage(JSON.parse(e.data) as ServerMessage);
-    ws.onclose = () => {
-      if (!this.closing) this.closedEarly = true;
-      for (const done of this.pending.values()) done({ error: "socket closed" });
-    };
-  }
-
-  /** Connects and waits for `hello`. */
-  static connect(board: string, timeoutMs = 5000): Promise<GatewayClient> {
-    const ws = new WebSocket(`ws://${hostAddr("gateway")}/ws?board=${board}`);
-    return withTimeout(
-      new Promise((resolve, reject) => {
-        ws.onerror = () => reject(new Error("gateway WebSocket failed"));
-        ws.onmessage = (e) => {
-          if (JSON.parse(e.data).type === "hello") resolve(new GatewayClient(ws));
-        };
-      }),
-      timeoutMs,
-      "gateway hello",
-    );
-  }
-
-  private onMessage(m: ServerMessage): void {
-    if (m.type === "strokes") {
-      for (const e of m.entries) {
-        if (this.seen.has(e.stroke.id)) this.repeats.push(e.stroke.id);
-        this.seen.set(e.stroke.id, e.index);
-        this.indexes.push(e.index);
-      }
-    } else if (m.type === "ack") this.pending.get(m.id)?.({ index: m.index });
-    else if (m.type === "error" && m.id) this.pending.get(m.id)?.({ error: m.message });
-  }
-
-  /** Sends a stroke; resolves with its committed index once acked. */
-  send(stroke: Stroke): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.pending.set(stroke.id, (r) => {
-        this.pending.delete(stroke.id);
-        if (r.index !== undefined) resolve(r.index);
-        else reject(new Error(`stroke ${stroke.id}: ${r.error}`));
-      });
-      this.ws.send(JSON.stringify({ type: "stroke", stroke }));
-    });
-  }
-
-  /** True when indexes arrived in strictly increasing order. */
-  inOrder(): boolean {
-    return this.indexes.every((v, i) => i === 0 || v > this.indexes[i - 1]);
-  }
-
-  /** Closes the socket. */
-  close(): void {
-    this.closing = true;
-    this.ws.close();
-  }
+/** A client of the gateway's WebSocket on `board`, once it said hello. */
+export async function connectGateway(board: string, timeoutMs = 5000): Promise<GatewayClient> {
+  const client = await GatewayClient.connect(`ws://${hostAddr("gateway")}/ws`, { board });
+  await client.hello(timeoutMs);
+  return client;
 }
 
 /** Prints timed steps and checks; remembers failed checks for the exit code. */

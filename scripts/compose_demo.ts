@@ -22,11 +22,11 @@ import {
   clusterLine,
   compareLogsOf,
   Compose,
+  connectGateway,
   demoEnv,
   demoStroke,
   findLeader,
   gatewayAddr,
-  GatewayClient,
   hostAddr,
   propose,
   REPLICAS,
@@ -37,6 +37,7 @@ import {
   waitFor,
   withTimeout,
 } from "./compose_cluster.ts";
+import type { GatewayClient } from "../gateway/client.ts";
 import type { StatusResponse, Stroke } from "../protocol/mod.ts";
 
 const graceful = Deno.args.includes("--graceful");
@@ -56,7 +57,7 @@ async function draw(client: GatewayClient | null, n: number): Promise<Map<string
   const acked = new Map<string, number>();
   if (client) {
     const indexes = await withTimeout(
-      Promise.all(strokes.map((s) => client.send(s))),
+      Promise.all(strokes.map((s) => client.draw(s))),
       20_000,
       `acks for ${n} strokes`,
     );
@@ -65,10 +66,8 @@ async function draw(client: GatewayClient | null, n: number): Promise<Map<string
   }
   const leader = await waitFor("a leader", 20_000, () => findLeader());
   const res = await propose(leader.replicaId, strokes, token, 10_000);
-  if (res.status !== 200) {
-    throw new Error(`propose: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-  }
-  for (const r of res.body.results) acked.set(r.id, r.index);
+  if (!res.ok) throw new Error(`propose: HTTP ${res.status} ${res.error}`);
+  strokes.forEach((s, i) => acked.set(s.id, res.value[i]));
   return acked;
 }
 
@@ -87,7 +86,7 @@ async function drawThroughFailover(
   while (!done && performance.now() - t0 < 30_000) {
     const s = nextStroke();
     const afterElection = newLeaderSeen();
-    const p = client ? client.send(s) : proposeAnywhere(s);
+    const p = client ? client.draw(s) : proposeAnywhere(s);
     sent.push(p.then((index) => {
       if (afterElection) done = true;
       return [s.id, { index, ms: performance.now() - t0 }];
@@ -103,7 +102,7 @@ async function proposeAnywhere(s: Stroke): Promise<number> {
     const leader = await findLeader();
     if (leader) {
       const res = await propose(leader.replicaId, [s], token, 3000).catch(() => null);
-      if (res?.status === 200) return res.body.results[0].index;
+      if (res?.ok) return res.value[0];
     }
     await sleep(100);
   }
@@ -197,13 +196,13 @@ async function compareLogs(): Promise<void> {
 
 function checkWatcher(watcher: GatewayClient | null, acked: Map<string, number>): void {
   if (!watcher) return;
-  const missing = [...acked].filter(([id, index]) => watcher.seen.get(id) !== index);
+  const missing = [...acked].filter(([id, index]) => watcher.indexOf(id) !== index);
+  const { violations } = watcher;
   report.check(
-    missing.length === 0 && watcher.repeats.length === 0 && watcher.inOrder() &&
-      !watcher.closedEarly,
+    missing.length === 0 && violations.length === 0 && !watcher.closedByServer,
     `watching client saw all ${acked.size} acked strokes at their acked index, ` +
-      `${watcher.repeats.length} repeats, in order: ${watcher.inOrder()}, socket kept: ${!watcher
-        .closedEarly}${missing.length ? `, ${missing.length} missing` : ""}`,
+      `protocol violations (repeats, order, shape): ${violations.length}, socket kept: ${!watcher
+        .closedByServer}${missing.length ? `, ${missing.length} missing` : ""}`,
   );
 }
 
@@ -222,8 +221,8 @@ async function demo(compose: Compose): Promise<void> {
   if (!viaGateway) {
     report.step(`${direct ? "--direct" : "gateway not ready"}: drawing by POST /propose instead`);
   }
-  const drawer = viaGateway ? await GatewayClient.connect(tag) : null;
-  const watcher = viaGateway ? await GatewayClient.connect(tag) : null;
+  const drawer = viaGateway ? await connectGateway(tag) : null;
+  const watcher = viaGateway ? await connectGateway(tag) : null;
   facts.push([
     "strokes sent via",
     viaGateway ? "gateway WebSocket" : "POST /propose to the leader",
@@ -256,8 +255,8 @@ async function demo(compose: Compose): Promise<void> {
   );
   await sleep(300);
   checkWatcher(watcher, all);
-  drawer?.close();
-  watcher?.close();
+  await drawer?.close();
+  await watcher?.close();
   report.step(`final: ${await clusterLine()}`);
 }
 

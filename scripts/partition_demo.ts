@@ -20,12 +20,12 @@ import {
   clusterLine,
   compareLogsOf,
   Compose,
+  connectGateway,
   CONTAINER_PORTS,
   demoEnv,
   demoStroke,
   findLeader,
   gatewayAddr,
-  GatewayClient,
   hostAddr,
   NETWORK,
   probeInside,
@@ -139,17 +139,17 @@ async function drawThroughGateway(): Promise<string | null> {
     report.step("gateway not running: skipped the WebSocket stroke during the cut");
     return null;
   }
-  const client = await GatewayClient.connect(tag);
+  const client = await connectGateway(tag);
   const stroke = demoStroke(tag, 2);
   try {
-    const index = await withTimeout(client.send(stroke), 10_000, "gateway ack");
+    const index = await withTimeout(client.draw(stroke), 10_000, "gateway ack");
     report.check(true, `gateway acked a stroke during the cut at index ${index}`);
     return stroke.id;
   } catch (e) {
     report.check(false, `gateway stroke during the cut: ${(e as Error).message}`);
     return null;
   } finally {
-    client.close();
+    await client.close();
   }
 }
 
@@ -188,8 +188,8 @@ async function partition(cid: string, old: StatusResponse, token: string) {
   );
   const res = await propose(healthy.replicaId, [demoStroke(tag, 1)], token);
   report.check(
-    res.status === 200,
-    `majority commits: HTTP ${res.status}, index ${res.body.results?.[0]?.index}`,
+    res.ok,
+    `majority commits: ${res.ok ? `index ${res.value[0]}` : `HTTP ${res.status} ${res.error}`}`,
   );
   facts.push(["majority leader after", `${ms} ms (${healthy.replicaId}, term ${healthy.term})`]);
   const viaGateway = await drawThroughGateway();
@@ -267,8 +267,8 @@ async function demo(compose: Compose, token: string): Promise<void> {
   report.step(`leader ${old.replicaId}, term ${old.term}   ${await clusterLine()}`);
   const base = await propose(old.replicaId, [demoStroke(tag, 0)], token);
   report.check(
-    base.status === 200,
-    `baseline stroke committed at index ${base.body.results?.[0]?.index}`,
+    base.ok,
+    base.ok ? `baseline stroke committed at index ${base.value[0]}` : `baseline: ${base.error}`,
   );
   const cid = await compose.container(old.replicaId);
   const { t0, watching, lonely, acked, healthy } = await partition(cid, old, token);

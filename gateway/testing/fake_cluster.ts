@@ -5,8 +5,12 @@
  * behind a TCP relay, so a kill breaks open connections the way a crashed process does.
  */
 import { Hono } from "hono";
-import type { LogEntry, StatusResponse, Stroke } from "../../protocol/mod.ts";
-import { checkStroke, isObject } from "../../protocol/validate.ts";
+import {
+  decodeProposeRequest,
+  type LogEntry,
+  type StatusResponse,
+  type Stroke,
+} from "../../protocol/mod.ts";
 import { TcpProxy } from "./tcp_proxy.ts";
 
 /** Construction options. */
@@ -196,15 +200,9 @@ export class FakeCluster {
       };
       return Response.json(hint, { status: 421 });
     }
-    if (!isObject(body) || !Array.isArray(body.strokes) || body.strokes.length === 0) {
-      return Response.json({ error: "strokes must be a non-empty array" }, { status: 400 });
-    }
-    const strokes: Stroke[] = [];
-    for (const raw of body.strokes) {
-      const checked = checkStroke(raw);
-      if (!checked.ok) return Response.json({ error: checked.error }, { status: 400 });
-      strokes.push(checked.value);
-    }
+    const proposal = decodeProposeRequest(body);
+    if (!proposal.ok) return Response.json({ error: proposal.error }, { status: 400 });
+    const { strokes } = proposal.value;
     this.stats.proposedStrokes += strokes.length;
     const indexes = this.#append(strokes);
     const outcome = await this.#waitCommit(i, Math.max(...indexes));

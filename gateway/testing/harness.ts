@@ -3,7 +3,7 @@ import type { ClusterStatus } from "../../protocol/mod.ts";
 import { type Gateway, type GatewayOptions, startGateway } from "../gateway.ts";
 import { createLogger } from "../../common/log.ts";
 import { FakeCluster, type FakeClusterOptions } from "./fake_cluster.ts";
-import { TestClient } from "./ws_client.ts";
+import { GatewayClient } from "../client.ts";
 
 /** A running fake cluster + gateway. */
 export interface Harness {
@@ -11,7 +11,7 @@ export interface Harness {
   gateway: Gateway;
   /** Every log line the gateway wrote (all levels). */
   logLines: string[];
-  connect(board?: string, since?: number): Promise<TestClient>;
+  connect(board?: string, since?: number): Promise<GatewayClient>;
   status(): Promise<ClusterStatus>;
   close(): Promise<void>;
 }
@@ -40,15 +40,14 @@ export function setup(opts: HarnessOptions = {}): Harness {
     stream: { pollWaitMs: 2000 },
     ...opts.gateway,
   });
-  const clients: TestClient[] = [];
+  const clients: GatewayClient[] = [];
   const base = `127.0.0.1:${gateway.port}`;
   return {
     fake,
     gateway,
     logLines,
     async connect(board = "default", since?: number) {
-      const query = `board=${board}${since === undefined ? "" : `&since=${since}`}`;
-      const client = await TestClient.connect(`ws://${base}/ws?${query}`);
+      const client = await GatewayClient.connect(`ws://${base}/ws`, { board, since });
       clients.push(client);
       return client;
     },
@@ -57,8 +56,11 @@ export function setup(opts: HarnessOptions = {}): Harness {
     },
     async close() {
       await Promise.all(clients.map((c) => c.close()));
+      // Whatever a test did, the gateway must never have sent a client anything off-protocol.
+      const violations = clients.flatMap((c) => c.violations);
       await gateway.close();
       await fake.close();
+      if (violations.length > 0) throw new Error(`protocol violations: ${violations.join("; ")}`);
     },
   };
 }

@@ -8,7 +8,7 @@
  * without knowing its id, name it once it is up, and it catches up.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../../gateway/testing/ws_client.ts";
+import { GatewayClient } from "../../gateway/client.ts";
 import { freePorts, Proc, waitForHttp } from "../testing/supervisor.ts";
 import { testStroke } from "../testing/local_cluster.ts";
 
@@ -51,7 +51,7 @@ Deno.test({
     task: "gateway",
     env: { GATEWAY_PORT: String(gwPort), REPLICA_URLS: urls.join(",") },
   });
-  let client: TestClient | null = null;
+  let client: GatewayClient | null = null;
   try {
     for (const r of replicas) r.start();
     gateway.start();
@@ -59,7 +59,7 @@ Deno.test({
       (await Promise.all(group.map(status))).some((s) => s.state === "leader");
     await eventually(() => leaderOf(urls), 15_000, "a leader of three");
     await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
-    client = await TestClient.connect(`ws://127.0.0.1:${gwPort}/ws?board=contract`);
+    client = await GatewayClient.connect(`ws://127.0.0.1:${gwPort}/ws?board=contract`);
     client.sendStroke(testStroke("contract-1"));
     await client.waitForAcks(["contract-1"], 15_000);
 
@@ -92,7 +92,7 @@ Deno.test({
     const noise = /NotCapable|PermissionDenied|error|legacy behavior/i;
     assert.ok(!lines.some((l) => noise.test(l)), lines.join("\n"));
   } finally {
-    client?.ws.close();
+    await client?.close();
     await Promise.all([...replicas, gateway].map((p) => p.kill()));
     await Deno.remove(dir, { recursive: true });
   }

@@ -12,13 +12,18 @@ import {
   testStroke,
   waitForHttp,
 } from "../testing/local_cluster.ts";
-import { TestClient } from "../../gateway/testing/ws_client.ts";
+import { GatewayClient } from "../../gateway/client.ts";
 import type { CommittedStroke } from "../../protocol/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 /** Draws `n` strokes one after another (each waits for its ack), like a person who keeps drawing. */
-async function draw(client: TestClient, prefix: string, n: number, sent: string[]): Promise<void> {
+async function draw(
+  client: GatewayClient,
+  prefix: string,
+  n: number,
+  sent: string[],
+): Promise<void> {
   for (let i = 0; i < n; i++) {
     const id = `${prefix}-${i}`;
     sent.push(id);
@@ -44,12 +49,12 @@ Deno.test({
   const cluster = await new LocalCluster({ dir }).start();
   const [port] = freePorts(1);
   const gateway = startGateway(port, cluster.urls());
-  const clients: TestClient[] = [];
+  const clients: GatewayClient[] = [];
   try {
     await cluster.waitForLeader();
     await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     const url = `ws://127.0.0.1:${port}/ws?board=failover`;
-    for (let i = 0; i < 3; i++) clients.push(await TestClient.connect(url));
+    for (let i = 0; i < 3; i++) clients.push(await GatewayClient.connect(url));
     const sent: string[] = [];
     const drawing = clients.map((c, i) => draw(c, `c${i}`, 300, sent));
 
@@ -68,10 +73,11 @@ Deno.test({
 
     // No client was disconnected by the failover.
     for (const c of clients) assert.equal(c.ws.readyState, WebSocket.OPEN);
-    const late = await TestClient.connect(url);
+    const late = await GatewayClient.connect(url);
     clients.push(late);
     const streams = await Promise.all(clients.map((c) => c.waitForStrokes(sent, 20_000)));
     streams.forEach((s, i) => assertStream(`client ${i}`, s));
+    clients.forEach((c, i) => assert.deepEqual(c.violations, [], `client ${i}: off-protocol`));
 
     // Every client saw the same strokes at the same indexes, and acks agree with them.
     const reference = streams[0].map((e) => `${e.index}:${e.stroke.id}`);

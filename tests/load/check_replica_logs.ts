@@ -9,31 +9,15 @@
  * Env: REPLICA_URLS (the three local replicas), CLUSTER_TOKEN (when the cluster uses one).
  */
 import { type EntriesResponse, isStrokeEntry, type LogEntry } from "../../protocol/mod.ts";
+import { ReplicaClient } from "../../replica/client.ts";
 
-const PAGE_LIMIT = 10_000;
 const URLS = (Deno.env.get("REPLICA_URLS") ??
   "http://127.0.0.1:9001,http://127.0.0.1:9002,http://127.0.0.1:9003").split(",");
-const TOKEN = Deno.env.get("CLUSTER_TOKEN");
+const client = new ReplicaClient(Deno.env.get("CLUSTER_TOKEN"));
 
-/** The committed log of one replica, page by page, checking indexes are contiguous. */
-async function readLog(url: string): Promise<{ entries: LogEntry[]; commitIndex: number }> {
-  const entries: LogEntry[] = [];
-  let commitIndex = 0;
-  for (;;) {
-    const from = entries.length + 1;
-    const res = await fetch(`${url}/entries?from=${from}&limit=${PAGE_LIMIT}`, {
-      headers: TOKEN ? { authorization: `Bearer ${TOKEN}` } : {},
-    });
-    if (!res.ok) throw new Error(`${url}/entries answered ${res.status}: ${await res.text()}`);
-    const page = await res.json() as EntriesResponse;
-    commitIndex = page.commitIndex;
-    page.entries.forEach((e, i) => {
-      if (e.index !== from + i) throw new Error(`${url}: index ${e.index} where ${from + i} due`);
-    });
-    entries.push(...page.entries);
-    if (page.entries.length === 0 || entries.length >= commitIndex) break;
-  }
-  return { entries, commitIndex };
+/** The committed log of one replica (the client checks that indexes are contiguous). */
+function readLog(url: string): Promise<EntriesResponse> {
+  return client.allEntries(url, { timeoutMs: 10_000 });
 }
 
 /** Stroke ids committed more than once, with their indexes. */

@@ -4,7 +4,8 @@
  * data dir anywhere): start, SIGKILL, SIGTERM, restart (optionally with a
  * wiped disk), and a few helpers over the replica API.
  */
-import type { EntriesResponse, LogEntry, StatusResponse, Stroke } from "../../protocol/mod.ts";
+import type { LogEntry, StatusResponse, Stroke } from "../../protocol/mod.ts";
+import { ReplicaClient } from "../../replica/client.ts";
 import { freePorts, Proc } from "./supervisor.ts";
 
 export { freePorts, waitForHttp } from "./supervisor.ts";
@@ -35,9 +36,12 @@ export interface ReplicaProc {
 /** A set of replica processes on this machine. */
 export class LocalCluster {
   readonly replicas: ReplicaProc[];
+  /** The typed replica client, with the cluster's token. */
+  readonly client: ReplicaClient;
   readonly #logs = new Map<string, Deno.FsFile>();
 
   constructor(private readonly opts: ClusterOptions) {
+    this.client = new ReplicaClient(opts.token);
     const size = opts.size ?? 3;
     const ports = opts.ports ?? freePorts(size);
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
@@ -97,15 +101,8 @@ export class LocalCluster {
   }
 
   /** `/status` of one replica, or null when unreachable. */
-  async status(id: string): Promise<StatusResponse | null> {
-    try {
-      const res = await fetch(`${this.replica(id).url}/status`, {
-        signal: AbortSignal.timeout(1000),
-      });
-      return res.ok ? await res.json() : (await res.body?.cancel(), null);
-    } catch {
-      return null;
-    }
+  status(id: string): Promise<StatusResponse | null> {
+    return this.client.status(this.replica(id).url);
   }
 
   /** Waits until exactly one live replica leads and a majority agrees on its term; returns it. */
@@ -142,19 +139,9 @@ export class LocalCluster {
     while (Date.now() < deadline) {
       const leader = await this.waitForLeader(Math.max(1, deadline - Date.now())).catch(() => null);
       if (!leader) break;
-      try {
-        const res = await fetch(`${leader.url}/propose`, {
-          method: "POST",
-          headers: this.headers(),
-          body: JSON.stringify({ strokes }),
-          signal: AbortSignal.timeout(5000),
-        });
-        if (res.ok) {
-          const body = await res.json();
-          return body.results.map((r: { index: number }) => r.index);
-        }
-        await res.body?.cancel();
-      } catch { /* leader died: find the next one */ }
+      const reply = await this.client.propose(leader.url, strokes, { timeoutMs: 5000 })
+        .catch(() => null); // the leader died: find the next one
+      if (reply?.ok) return reply.value;
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error("proposal did not commit in time");
@@ -162,16 +149,7 @@ export class LocalCluster {
 
   /** Every committed entry a replica serves, paging through `/entries`. */
   async entries(id: string): Promise<LogEntry[]> {
-    const out: LogEntry[] = [];
-    for (;;) {
-      const res = await fetch(
-        `${this.replica(id).url}/entries?from=${out.length + 1}&limit=10000`,
-        { headers: this.headers() },
-      );
-      const body: EntriesResponse = await res.json();
-      out.push(...body.entries);
-      if (body.entries.length < 10000) return out;
-    }
+    return (await this.client.allEntries(this.replica(id).url)).entries;
   }
 
   /** Authorization header when the cluster has a token. */

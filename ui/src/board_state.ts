@@ -4,7 +4,7 @@
  * No I/O here; the connection feeds messages in, the renderer reads it out.
  */
 import type { CommittedStroke, Stroke } from "../../protocol/mod.ts";
-import { ErrorCode } from "../../protocol/mod.ts";
+import { ErrorCode } from "../../protocol/ws.ts";
 
 /** A stroke drawn here that has not come back in the committed log yet. */
 export interface PendingStroke {

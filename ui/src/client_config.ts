@@ -1,5 +1,5 @@
 /** Where the page finds its gateway and which board it shows. */
-import { isBoardName } from "../../protocol/validate.ts";
+import { isBoardName } from "../../protocol/stroke.ts";
 
 /** The gateway's default port (CONTRACT.md). */
 export const GATEWAY_PORT = 8080;

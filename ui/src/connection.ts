@@ -6,7 +6,7 @@
  */
 import type { ClientMessage, ServerMessage, Stroke } from "../../protocol/mod.ts";
 import { needsReset, resendList } from "./board_state.ts";
-import { isClusterStatus, parseServerMessage } from "./messages.ts";
+import { decodeServerMessage, isClusterStatus } from "../../protocol/ws.ts";
 import * as store from "./store.ts";
 
 /** Delay before reconnect attempt `attempt` (0-based): doubling from 250 ms up to 5 s, jittered. */
@@ -101,12 +101,12 @@ class GatewayLink implements Connection {
   }
 
   #handle(text: string): void {
-    const parsed = parseServerMessage(text);
+    const parsed = decodeServerMessage(text);
     if (!parsed.ok) {
       console.warn(`gateway message ignored: ${parsed.error}`);
       return;
     }
-    const msg: ServerMessage = parsed.msg;
+    const msg: ServerMessage = parsed.value;
     switch (msg.type) {
       case "hello":
         return this.#onHello(msg.commitIndex);

@@ -5,7 +5,8 @@
  * drop every socket (a gateway restart).
  */
 import type { ClusterStatus, CommittedStroke, ServerMessage, Stroke } from "../../protocol/mod.ts";
-import { checkStroke, isIndex, isObject } from "../../protocol/validate.ts";
+import { isIndex, parseJson } from "../../protocol/validate.ts";
+import { decodeClientMessage, refusalCode, strokeIdOf } from "../../protocol/ws.ts";
 
 /** A running fake gateway. */
 export interface FakeGateway {
@@ -65,21 +66,18 @@ export function startFakeGateway(): FakeGateway {
   };
 
   const onMessage = (ws: WebSocket, data: unknown) => {
-    let msg: unknown;
-    try {
-      msg = JSON.parse(String(data));
-    } catch {
-      return send(ws, { type: "error", code: "bad_message", message: "not JSON" });
+    const parsed = parseJson(String(data));
+    const raw = parsed.ok ? parsed.value : undefined;
+    const msg = decodeClientMessage(raw);
+    if (!msg.ok) {
+      const code = refusalCode(raw);
+      return send(ws, { type: "error", id: strokeIdOf(raw), code, message: msg.error });
     }
-    if (!isObject(msg) || msg.type !== "stroke") return;
-    const checked = checkStroke(msg.stroke);
-    if (!checked.ok) {
-      const id = isObject(msg.stroke) ? String(msg.stroke.id) : undefined;
-      return send(ws, { type: "error", id, code: "bad_stroke", message: checked.error });
-    }
-    gw.received.push(checked.value);
-    if (gw.holdStrokes) held.push({ stroke: checked.value, from: ws });
-    else commit(checked.value, ws);
+    if (msg.value.type !== "stroke") return;
+    const { stroke } = msg.value;
+    gw.received.push(stroke);
+    if (gw.holdStrokes) held.push({ stroke, from: ws });
+    else commit(stroke, ws);
   };
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {

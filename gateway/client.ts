@@ -1,0 +1,259 @@
+/**
+ * The one client of the gateway's WebSocket, for tests, scripts and the
+ * bench: connects with `board`/`since`/`name`, checks every server message
+ * with the protocol decoder (as the page does) and the stream's promises
+ * (index order, each stroke once), records what arrived, and draws strokes
+ * that resolve with their acked index.
+ */
+import {
+  type ClientMessage,
+  type CommittedStroke,
+  decodeServerMessage,
+  parseJson,
+  type ServerMessage,
+  type Stroke,
+} from "../protocol/mod.ts";
+
+/** How the socket was closed. */
+export interface CloseInfo {
+  code: number;
+  reason: string;
+}
+
+/** Where and how to connect. */
+export interface GatewayClientOptions {
+  board?: string;
+  /** Resume after this committed index. */
+  since?: number;
+  /** Display name for presence. */
+  name?: string;
+  /** Keep every message and stroke (default); load runs turn it off and use `onStrokes`. */
+  record?: boolean;
+  /**
+   * Decode each message fully (default). The bench turns it off so that the clients' CPU,
+   * which shares the machine with the system under test, stays small.
+   */
+  validate?: boolean;
+}
+
+type Hello = Extract<ServerMessage, { type: "hello" }>;
+type ErrorMessage = Extract<ServerMessage, { type: "error" }>;
+type Outcome = { index: number } | { error: string };
+
+/** One connection; `connect` resolves once the socket is open. */
+export class GatewayClient {
+  /** Every message received, in order (empty unless `record`). */
+  readonly messages: ServerMessage[] = [];
+  /** Messages that failed decoding, strokes out of index order or repeated. */
+  readonly violations: string[] = [];
+  /** Resolves when the socket has closed, from either side. */
+  readonly closed: Promise<CloseInfo>;
+  /** Called with each `strokes` message and `performance.now()` at its arrival. */
+  onStrokes: (entries: CommittedStroke[], atMs: number) => void = () => {};
+  #closeInfo: CloseInfo | null = null;
+  #closing = false;
+  #lastIndex = 0;
+  readonly #record: boolean;
+  readonly #validate: boolean;
+  readonly #seen = new Map<string, number>();
+  readonly #acks = new Map<string, number>();
+  readonly #pending = new Map<string, (outcome: Outcome) => void>();
+  readonly #listeners = new Set<() => void>();
+  #hello: Hello | null = null;
+
+  private constructor(readonly ws: WebSocket, opts: GatewayClientOptions) {
+    this.#record = opts.record ?? true;
+    this.#validate = opts.validate ?? true;
+    this.#lastIndex = opts.since ?? 0;
+    ws.onmessage = (e) => this.#receive(String(e.data));
+    this.closed = new Promise((resolve) => {
+      ws.onclose = (e) => {
+        this.#closeInfo = { code: e.code, reason: e.reason };
+        for (const done of this.#pending.values()) done({ error: `socket closed (${e.code})` });
+        this.#pending.clear();
+        resolve(this.#closeInfo);
+        this.#notify();
+      };
+    });
+  }
+
+  /** Opens `url` (`ws://host:port/ws`) with the options as query and waits until it is open. */
+  static connect(url: string, opts: GatewayClientOptions = {}): Promise<GatewayClient> {
+    const u = new URL(url);
+    if (opts.board !== undefined) u.searchParams.set("board", opts.board);
+    if (opts.since !== undefined) u.searchParams.set("since", String(opts.since));
+    if (opts.name !== undefined) u.searchParams.set("name", opts.name);
+    const ws = new WebSocket(u);
+    const client = new GatewayClient(ws, opts);
+    return new Promise((resolve, reject) => {
+      ws.onopen = () => resolve(client);
+      ws.onerror = () => reject(new Error(`cannot connect to ${u}`));
+    });
+  }
+
+  /** True when the server (or the network) closed the socket, not `close()`. */
+  get closedByServer(): boolean {
+    return this.#closeInfo !== null && !this.#closing;
+  }
+
+  /** Resolves with the `hello` message. */
+  hello(timeoutMs = 10_000): Promise<Hello> {
+    return this.waitFor("hello", () => this.#hello ?? undefined, timeoutMs);
+  }
+
+  /** Sends an object as JSON, or a raw string as is. */
+  send(msg: ClientMessage | unknown): void {
+    this.ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
+  }
+
+  /** Sends a stroke message without waiting. */
+  sendStroke(stroke: Stroke): void {
+    this.send({ type: "stroke", stroke } satisfies ClientMessage);
+  }
+
+  /** Sends a stroke; resolves with its committed index once acked, rejects on its error. */
+  draw(stroke: Stroke): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#pending.set(stroke.id, (outcome) => {
+        this.#pending.delete(stroke.id);
+        if ("index" in outcome) resolve(outcome.index);
+        else reject(new Error(`stroke ${stroke.id}: ${outcome.error}`));
+      });
+      this.sendStroke(stroke);
+    });
+  }
+
+  /** Every committed stroke received, in arrival order (needs `record`). */
+  strokes(): CommittedStroke[] {
+    return this.messages.flatMap((m) => m.type === "strokes" ? m.entries : []);
+  }
+
+  /** The index a stroke arrived with, if it did (needs `record`). */
+  indexOf(id: string): number | undefined {
+    return this.#seen.get(id);
+  }
+
+  /** Acks by stroke id, the last one if acked twice (needs `record`). */
+  acks(): Map<string, number> {
+    return new Map(this.#acks);
+  }
+
+  /** Error messages received (needs `record`). */
+  errors(): ErrorMessage[] {
+    return this.messages.flatMap((m) => m.type === "error" ? [m] : []);
+  }
+
+  /** Resolves with the condition's first non-undefined value; rejects on close or timeout. */
+  waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        this.#listeners.delete(listener);
+        fn();
+      };
+      const listener = () => {
+        const value = check();
+        if (value !== undefined) return done(() => resolve(value));
+        if (this.#closeInfo) {
+          const { code, reason } = this.#closeInfo;
+          done(() => reject(new Error(`socket closed (${code} ${reason}) waiting for ${what}`)));
+        }
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`timed out waiting for ${what}`))),
+        timeoutMs,
+      );
+      this.#listeners.add(listener);
+      listener();
+    });
+  }
+
+  /** Waits until strokes with all these ids have arrived; returns all strokes received. */
+  waitForStrokes(ids: Iterable<string>, timeoutMs = 10_000): Promise<CommittedStroke[]> {
+    const wanted = [...ids];
+    return this.waitFor(`${wanted.length} strokes`, () => {
+      return wanted.every((id) => this.#seen.has(id)) ? this.strokes() : undefined;
+    }, timeoutMs);
+  }
+
+  /** Waits until all these ids are acked; returns the acks. */
+  waitForAcks(ids: Iterable<string>, timeoutMs = 10_000): Promise<Map<string, number>> {
+    const wanted = [...ids];
+    return this.waitFor(`${wanted.length} acks`, () => {
+      return wanted.every((id) => this.#acks.has(id)) ? this.acks() : undefined;
+    }, timeoutMs);
+  }
+
+  /** Closes from the client side and waits for the close to complete. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000, "client done");
+    await this.closed;
+  }
+
+  #receive(text: string): void {
+    const msg = this.#decode(text);
+    if (!msg) return;
+    if (this.#record) this.messages.push(msg);
+    switch (msg.type) {
+      case "hello":
+        this.#hello = msg;
+        break;
+      case "strokes":
+        this.#onStrokes(msg.entries);
+        break;
+      case "ack":
+        if (this.#record) this.#acks.set(msg.id, msg.index);
+        this.#pending.get(msg.id)?.({ index: msg.index });
+        break;
+      case "error":
+        if (msg.id !== undefined) this.#pending.get(msg.id)?.({ error: msg.message });
+        break;
+    }
+    this.#notify();
+  }
+
+  #decode(text: string): ServerMessage | null {
+    if (this.#validate) {
+      const r = decodeServerMessage(text);
+      if (!r.ok) this.violations.push(`bad message: ${r.error}`);
+      return r.ok ? r.value : null;
+    }
+    const r = parseJson(text);
+    return r.ok ? r.value as ServerMessage : null;
+  }
+
+  #onStrokes(entries: CommittedStroke[]): void {
+    this.onStrokes(entries, performance.now());
+    for (const e of entries) {
+      if (e.index <= this.#lastIndex) {
+        this.violations.push(`index ${e.index} after ${this.#lastIndex}`);
+      }
+      this.#lastIndex = e.index;
+      if (!this.#record) continue;
+      if (this.#seen.has(e.stroke.id)) this.violations.push(`stroke ${e.stroke.id} twice`);
+      this.#seen.set(e.stroke.id, e.index);
+    }
+  }
+
+  #notify(): void {
+    this.#listeners.forEach((l) => l());
+  }
+}
+
+let counter = 0;
+
+/** A valid stroke with a unique id (prefix + counter). */
+export function makeStroke(prefix = "s", extra: Partial<Stroke> = {}): Stroke {
+  counter++;
+  return {
+    id: `${prefix}-${counter}`,
+    x0: counter % 1000,
+    y0: 1,
+    x1: 2,
+    y1: 3,
+    color: "#e63946",
+    width: 3,
+    ...extra,
+  };
+}

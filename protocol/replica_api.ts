@@ -1,0 +1,149 @@
+/**
+ * The replica's client API (CONTRACT.md): `/status`, `/entries`, `/propose`
+ * and the 421 answer of a follower, with their decoders. Answers come from
+ * replicas, so the decoders check only the shape their readers rely on;
+ * the proposal itself is the door into the log and is validated fully.
+ */
+import { checkStroke, type LogEntry, type Stroke } from "./stroke.ts";
+import { badIndex, fail, isIndex, isObject, ok, type Result } from "./validate.ts";
+
+/** Replica role as the seed names it. */
+export type ReplicaState = "leader" | "follower" | "candidate";
+
+/** `GET /status`. */
+export interface StatusResponse {
+  replicaId: string;
+  state: ReplicaState;
+  term: number;
+  commitIndex: number;
+  logLength: number;
+  leaderId: string | null;
+  leaderUrl?: string | null;
+  appliedIndex?: number;
+  /** True while a replica whose disk was empty is not yet allowed to vote. */
+  recovering?: boolean;
+  /** False while a replica that joined is not yet a voter (absent: a voter). */
+  voter?: boolean;
+  protocolVersion?: number;
+}
+
+/** `GET /entries?from=N&limit=M[&waitMs=W]`: committed entries from index N. */
+export interface EntriesResponse {
+  entries: LogEntry[];
+  commitIndex: number;
+}
+
+/** `POST /propose`: strokes to append; answered once all are committed. */
+export interface ProposeRequest {
+  strokes: Stroke[];
+}
+export interface ProposeResponse {
+  /** One per stroke, in request order; a repeated id gets the index of its first commit. */
+  results: { id: string; index: number }[];
+  commitIndex: number;
+}
+
+/** A follower's answer to `/propose` (status 421): where the leader is. */
+export interface NotLeaderResponse {
+  error: string;
+  leaderId: string | null;
+  leaderUrl: string | null;
+}
+
+/** Every 4xx/5xx body. */
+export interface ErrorResponse {
+  error: string;
+}
+
+/** Largest number of strokes in one proposal. */
+export const MAX_PROPOSE_STROKES = 1000;
+
+const STATES: readonly string[] = ["leader", "follower", "candidate"];
+
+const stringOrNull = (v: unknown): string | null => typeof v === "string" ? v : null;
+
+/** A `/status` body whose seed fields are well-typed; the extensions are kept when typed. */
+export function decodeStatus(body: unknown): Result<StatusResponse> {
+  if (!isObject(body) || typeof body.replicaId !== "string") return fail("status.replicaId");
+  if (!STATES.includes(body.state as string)) return fail("status.state");
+  const bad = badIndex(body, ["term", "commitIndex", "logLength"]);
+  if (bad) return fail(`status.${bad}`);
+  const s: StatusResponse = {
+    replicaId: body.replicaId,
+    state: body.state as ReplicaState,
+    term: body.term as number,
+    commitIndex: body.commitIndex as number,
+    logLength: body.logLength as number,
+    leaderId: stringOrNull(body.leaderId),
+    leaderUrl: stringOrNull(body.leaderUrl),
+  };
+  if (isIndex(body.appliedIndex)) s.appliedIndex = body.appliedIndex;
+  if (typeof body.recovering === "boolean") s.recovering = body.recovering;
+  if (typeof body.voter === "boolean") s.voter = body.voter;
+  if (isIndex(body.protocolVersion)) s.protocolVersion = body.protocolVersion;
+  return ok(s);
+}
+
+/**
+ * An `/entries` page that must start at `from`: contiguous indexes and terms
+ * are checked, payloads not at all. Every replica holds the same entries, so
+ * refusing a page for one odd payload would stall its reader forever: the
+ * reader skips what it cannot use (`hasStrokeShape`) and keeps its place.
+ */
+export function decodeEntries(body: unknown, from: number): Result<EntriesResponse> {
+  if (!isObject(body) || !Array.isArray(body.entries)) return fail("entries must be an array");
+  if (!isIndex(body.commitIndex)) return fail("commitIndex must be an index");
+  const entries = body.entries as unknown[];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (!isObject(e) || e.index !== from + i || !isIndex(e.term)) {
+      return fail(`entries[${i}]: expected index ${from + i} with a term`);
+    }
+  }
+  return ok({ entries: entries as LogEntry[], commitIndex: body.commitIndex });
+}
+
+/** A `/propose` body, every stroke validated fully (what is committed is replayed forever). */
+export function decodeProposeRequest(body: unknown): Result<ProposeRequest> {
+  if (!isObject(body) || !Array.isArray(body.strokes)) return fail("body must be {strokes: [...]}");
+  if (body.strokes.length === 0) return fail("strokes must not be empty");
+  if (body.strokes.length > MAX_PROPOSE_STROKES) {
+    return fail(`at most ${MAX_PROPOSE_STROKES} strokes per proposal`);
+  }
+  const strokes: Stroke[] = [];
+  for (let i = 0; i < body.strokes.length; i++) {
+    const s = checkStroke(body.strokes[i]);
+    if (!s.ok) return fail(`strokes[${i}]: ${s.error}`);
+    strokes.push(s.value);
+  }
+  return ok({ strokes });
+}
+
+/** A `/propose` answer for `ids`: one positive index per id, in request order, ids matching. */
+export function decodeProposeResponse(body: unknown, ids: readonly string[]): Result<number[]> {
+  if (!isObject(body) || !Array.isArray(body.results)) return fail("results must be an array");
+  if (body.results.length !== ids.length) return fail("one result per stroke expected");
+  const indexes: number[] = [];
+  for (const [i, r] of body.results.entries()) {
+    if (!isObject(r) || r.id !== ids[i] || !isIndex(r.index) || r.index === 0) {
+      return fail(`results[${i}] does not match stroke ${ids[i]}`);
+    }
+    indexes.push(r.index);
+  }
+  return ok(indexes);
+}
+
+/** A 421 body: the hint may name the leader by id, by URL, both or neither. */
+export function decodeNotLeader(body: unknown): NotLeaderResponse {
+  const b = isObject(body) ? body : {};
+  return {
+    error: typeof b.error === "string" ? b.error : "not the leader",
+    leaderId: stringOrNull(b.leaderId),
+    leaderUrl: stringOrNull(b.leaderUrl),
+  };
+}
+
+/** The `error` of a 4xx/5xx body, or a stand-in naming the status. */
+export function errorOf(body: unknown, status: number): string {
+  return isObject(body) && typeof body.error === "string" ? body.error : `HTTP ${status}`;
+}

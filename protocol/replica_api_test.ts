@@ -1,0 +1,43 @@
+/** Decoders of the replica API: the proposal fully, the answers by shape. */
+import assert from "node:assert/strict";
+import {
+  decodeEntries,
+  decodeProposeRequest,
+  decodeStatus,
+  MAX_PROPOSE_STROKES,
+} from "./replica_api.ts";
+
+const stroke = { id: "s1", x0: 0, y0: 0, x1: 1, y1: 1, color: "#ABCDEF", width: 1 };
+
+Deno.test("a proposal is validated stroke by stroke, with a bound on its size", () => {
+  const good = decodeProposeRequest({ strokes: [stroke] });
+  assert.ok(good.ok && good.value.strokes[0].color === "#abcdef");
+  const bad: unknown[] = [
+    [],
+    { strokes: [] },
+    { strokes: [{ ...stroke, x0: 1e300 }] },
+    { strokes: [{ ...stroke, x0: "1" }] },
+    { strokes: Array(MAX_PROPOSE_STROKES + 1).fill(stroke) },
+  ];
+  for (const body of bad) {
+    assert.ok(!decodeProposeRequest(body).ok, JSON.stringify(body).slice(0, 60));
+  }
+});
+
+Deno.test("an entries page must start where asked, without gaps; payloads pass as they are", () => {
+  const odd = { index: 3, term: 1, erase: { id: "e", targets: ["s1"] } };
+  const page = decodeEntries({ entries: [{ index: 2, term: 1, stroke }, odd], commitIndex: 3 }, 2);
+  assert.ok(page.ok && page.value.entries.length === 2, "unknown kinds are the reader's to skip");
+  assert.ok(!decodeEntries({ entries: [odd], commitIndex: 3 }, 2).ok);
+  assert.ok(!decodeEntries({ entries: [], commitIndex: -1 }, 2).ok);
+  assert.ok(!decodeEntries({ entries: {} }, 2).ok);
+});
+
+Deno.test("a status needs the seed's fields well-typed; extensions are kept when typed", () => {
+  const s = { replicaId: "r", state: "follower", term: 1, commitIndex: 0, logLength: 0 };
+  const ok = decodeStatus({ ...s, leaderId: 5, recovering: true, voter: "no" });
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.value, { ...s, leaderId: null, leaderUrl: null, recovering: true });
+  assert.ok(!decodeStatus({ ...s, state: "pre-candidate" }).ok);
+  assert.ok(!decodeStatus({ ...s, commitIndex: 1.5 }).ok);
+});

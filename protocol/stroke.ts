@@ -1,0 +1,143 @@
+/**
+ * The stroke and the log entry that carries it, with their two levels of
+ * checking: `checkStroke` validates everything (the trust edges: browser to
+ * gateway, gateway to browser, `/propose`, any request without the cluster
+ * token), `entriesOf(..., "shape")` only what the receiver needs to work
+ * (peers that proved the token, whose strokes all passed `/propose`).
+ */
+import { fail, isIndex, isObject, ok, type Result } from "./validate.ts";
+
+/** One straight segment of a drawing. `id` is chosen by the client and unique. */
+export interface Stroke {
+  id: string;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  color: string;
+  width: number;
+  /** Board (room) the stroke belongs to; the gateway fills it, default "default". */
+  board?: string;
+}
+
+/** What a log entry carries besides its index and term. */
+export type EntryPayload =
+  | { stroke: Stroke }
+  /** A new leader's first entry of its term (Raft's no-op). */
+  | { noop: true };
+
+/** One entry of the replicated log. Indexes start at 1; 0 means "before the first". */
+export type LogEntry = { index: number; term: number } & EntryPayload;
+
+/** True when the entry carries a stroke. */
+export function isStrokeEntry(e: LogEntry): e is LogEntry & { stroke: Stroke } {
+  return "stroke" in e;
+}
+
+/** Coordinates are world units; anything beyond this is a bug or an attack. */
+export const MAX_COORDINATE = 1_000_000;
+export const MIN_WIDTH = 0.5;
+export const MAX_WIDTH = 200;
+export const MAX_ID_LENGTH = 128;
+export const MAX_BOARD_LENGTH = 64;
+const ID_PATTERN = /^[A-Za-z0-9_.:-]+$/;
+const BOARD_PATTERN = /^[A-Za-z0-9_.-]+$/;
+const COLOR_PATTERN = /^#[0-9a-fA-F]{6}$/;
+
+/** A stroke id: bounded, printable, no spaces. */
+export function isStrokeId(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= MAX_ID_LENGTH && ID_PATTERN.test(v);
+}
+
+/** A board (room) name. */
+export function isBoardName(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0 && v.length <= MAX_BOARD_LENGTH &&
+    BOARD_PATTERN.test(v);
+}
+
+function isCoordinate(v: unknown): v is number {
+  return typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= MAX_COORDINATE;
+}
+
+/** Validates a stroke fully and returns a copy holding only the known fields. */
+export function checkStroke(v: unknown): Result<Stroke> {
+  if (!isObject(v)) return fail("stroke must be an object");
+  if (!isStrokeId(v.id)) {
+    return fail(`stroke.id must be 1-${MAX_ID_LENGTH} chars of [A-Za-z0-9_.:-]`);
+  }
+  for (const k of ["x0", "y0", "x1", "y1"] as const) {
+    if (!isCoordinate(v[k])) {
+      return fail(`stroke.${k} must be a finite number within ±${MAX_COORDINATE}`);
+    }
+  }
+  if (typeof v.color !== "string" || !COLOR_PATTERN.test(v.color)) {
+    return fail("stroke.color must be #rrggbb");
+  }
+  if (
+    typeof v.width !== "number" || !Number.isFinite(v.width) || v.width < MIN_WIDTH ||
+    v.width > MAX_WIDTH
+  ) {
+    return fail(`stroke.width must be between ${MIN_WIDTH} and ${MAX_WIDTH}`);
+  }
+  if (v.board !== undefined && !isBoardName(v.board)) {
+    return fail(`stroke.board must be 1-${MAX_BOARD_LENGTH} chars of [A-Za-z0-9_.-]`);
+  }
+  const stroke: Stroke = {
+    id: v.id,
+    x0: v.x0 as number,
+    y0: v.y0 as number,
+    x1: v.x1 as number,
+    y1: v.y1 as number,
+    color: v.color.toLowerCase(),
+    width: v.width,
+  };
+  if (v.board !== undefined) stroke.board = v.board as string;
+  return ok(stroke);
+}
+
+/**
+ * What a stroke must have for a trusted receiver to file it: an id and, if
+ * any, a string board. No copy: the object is passed on as it came.
+ */
+export function hasStrokeShape(v: unknown): v is Stroke {
+  return isObject(v) && typeof v.id === "string" &&
+    (v.board === undefined || typeof v.board === "string");
+}
+
+/** `full` at a trust edge, `shape` for input from a party that proved the cluster token. */
+export type Trust = "full" | "shape";
+
+/** Validates one log entry (stroke or no-op). */
+export function checkEntry(v: unknown, trust: Trust = "full"): Result<LogEntry> {
+  if (!isObject(v)) return fail("entry must be an object");
+  if (!isIndex(v.index) || v.index === 0) return fail("entry.index must be a positive integer");
+  if (!isIndex(v.term)) return fail("entry.term must be a non-negative integer below 2^48");
+  if (v.noop === true) {
+    return ok(trust === "shape" ? v as LogEntry : { index: v.index, term: v.term, noop: true });
+  }
+  if (trust === "shape") {
+    return hasStrokeShape(v.stroke) ? ok(v as LogEntry) : fail("entry.stroke must have an id");
+  }
+  const s = checkStroke(v.stroke);
+  if (!s.ok) return s;
+  return ok({ index: v.index, term: v.term, stroke: s.value });
+}
+
+/** Validates a list of entries that must be contiguous and start right after `prevIndex`. */
+export function checkEntries(
+  v: unknown,
+  prevIndex: number,
+  trust: Trust = "full",
+): Result<LogEntry[]> {
+  if (!Array.isArray(v)) return fail("entries must be an array");
+  const out: LogEntry[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const e = checkEntry(v[i], trust);
+    if (!e.ok) return fail(`entries[${i}]: ${e.error}`);
+    if (e.value.index !== prevIndex + 1 + i) {
+      return fail(`entries[${i}].index must be ${prevIndex + 1 + i}`);
+    }
+    out.push(e.value);
+  }
+  return ok(out);
+}

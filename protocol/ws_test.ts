@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { decodeClientMessage, decodeServerMessage, refusalCode, strokeIdOf } from "./ws.ts";
+
+const stroke = { id: "a:1", x0: 0, y0: 0, x1: 1, y1: 1, color: "#E63946", width: 3 };
+
+Deno.test("server messages", async (t) => {
+  await t.step("valid messages pass, strokes are normalized", () => {
+    const hello = decodeServerMessage(
+      '{"type":"hello","clientId":"c","board":"default","commitIndex":4}',
+    );
+    assert.equal(hello.ok && hello.value.type, "hello");
+    const strokes = decodeServerMessage(
+      JSON.stringify({ type: "strokes", entries: [{ index: 2, stroke }] }),
+    );
+    assert.ok(strokes.ok && strokes.value.type === "strokes");
+    assert.equal(strokes.value.entries[0].stroke.color, "#e63946");
+    const ack = decodeServerMessage('{"type":"ack","id":"a:1","index":2}');
+    assert.deepEqual(ack, { ok: true, value: { type: "ack", id: "a:1", index: 2 } });
+    const cluster = decodeServerMessage(
+      '{"type":"cluster","status":{"leaderId":null,"term":null,"commitIndex":0,"replicas":[],"clients":1,"leaderUrl":null}}',
+    );
+    assert.equal(cluster.ok, true);
+  });
+
+  await t.step("malformed messages are rejected with a reason", () => {
+    const bad = [
+      "not json",
+      "[]",
+      '{"type":"nope"}',
+      '{"type":"hello","clientId":"c","board":"b","commitIndex":-1}',
+      '{"type":"hello","commitIndex":1}',
+      '{"type":"ack","id":"a","index":1.5}',
+      '{"type":"cluster","status":{"leaderId":3,"term":1}}',
+      JSON.stringify({ type: "strokes", entries: [{ index: 2, stroke: { ...stroke, width: 0 } }] }),
+      JSON.stringify({ type: "strokes", entries: [{ index: 3, stroke }, { index: 2, stroke }] }),
+      JSON.stringify({ type: "strokes", entries: {} }),
+    ];
+    for (const text of bad) {
+      const r = decodeServerMessage(text);
+      assert.equal(r.ok, false, text);
+      assert.ok(!r.ok && r.error.length > 0);
+    }
+  });
+});
+
+Deno.test("client messages", async (t) => {
+  await t.step("a stroke is validated fully; its own board is dropped, not judged", () => {
+    const r = decodeClientMessage({ type: "stroke", stroke: { ...stroke, board: "bad board!" } });
+    assert.ok(r.ok && r.value.type === "stroke");
+    assert.deepEqual(r.value.stroke, { ...stroke, color: "#e63946" });
+    assert.deepEqual(decodeClientMessage({ type: "ping" }), { ok: true, value: { type: "ping" } });
+  });
+
+  await t.step("refusals carry a reason, a code and, when valid, the stroke id", () => {
+    const cases: [unknown, string][] = [
+      [undefined, "bad_message"],
+      [[1], "bad_message"],
+      [{ stroke }, "bad_message"],
+      [{ type: "launch" }, "bad_message"],
+      [{ type: "stroke", stroke: { ...stroke, x0: 1e12 } }, "bad_stroke"],
+      [{ type: "stroke", stroke: { ...stroke, id: "has space" } }, "bad_stroke"],
+      [{ type: "stroke", stroke: { ...stroke, x1: "1" } }, "bad_stroke"],
+    ];
+    for (const [msg, code] of cases) {
+      const r = decodeClientMessage(msg);
+      assert.ok(!r.ok && r.error.length > 0, JSON.stringify(msg));
+      assert.equal(refusalCode(msg), code, JSON.stringify(msg));
+    }
+    assert.equal(strokeIdOf({ type: "stroke", stroke: { ...stroke, x0: 1e12 } }), "a:1");
+    assert.equal(strokeIdOf({ type: "stroke", stroke: { id: "has space" } }), undefined);
+  });
+});

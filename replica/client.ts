@@ -1,0 +1,152 @@
+/**
+ * The one typed client of the replica API (`/status`, `/entries`,
+ * `/propose`): the gateway, the scripts, the bench and the tests all talk to
+ * replicas through it. It carries the cluster token, a timeout per call, and
+ * decodes every answer with the protocol's decoders.
+ */
+import {
+  decodeEntries,
+  decodeProposeResponse,
+  decodeStatus,
+  type EntriesResponse,
+  errorOf,
+  type LogEntry,
+  type Result,
+  type StatusResponse,
+  type Stroke,
+} from "../protocol/mod.ts";
+
+/** A decoded 200 answer, or the status and error of any other (the body is kept for hints). */
+export type Reply<T> =
+  | { ok: true; value: T }
+  | { ok: false; status: number; error: string; body: unknown };
+
+/** Per-call options; times in milliseconds. */
+export interface CallOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Where `/entries` should start, how much to return, how long to wait for a first entry. */
+export interface EntriesQuery {
+  from: number;
+  limit?: number;
+  /** Long poll: the replica holds the answer up to this long until entry `from` is applied. */
+  waitMs?: number;
+}
+
+/** Largest page the replica serves. */
+export const MAX_ENTRIES_PAGE = 10_000;
+
+/** Talks to any replica; one instance per process (or per token). */
+export class ReplicaClient {
+  readonly #headers: Record<string, string>;
+
+  constructor(token?: string | null, readonly defaultTimeoutMs = 1000) {
+    this.#headers = token ? { authorization: `Bearer ${token}` } : {};
+  }
+
+  /**
+   * One call to `url + path`. Throws on network failure, timeout or abort,
+   * never because of an HTTP status; a 200 whose body fails `decode` is
+   * reported with status 200 and the decoder's error.
+   */
+  async call<T>(
+    url: string,
+    path: string,
+    decode: (body: unknown) => Result<T>,
+    opts: CallOptions & { body?: unknown } = {},
+  ): Promise<Reply<T>> {
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs);
+    const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+    const post = opts.body !== undefined;
+    const res = await fetch(url + path, {
+      method: post ? "POST" : "GET",
+      headers: post ? { ...this.#headers, "content-type": "application/json" } : this.#headers,
+      body: post ? JSON.stringify(opts.body) : undefined,
+      signal,
+    });
+    const text = await res.text();
+    let body: unknown = null;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // A proxy's HTML error page or a truncated body: no answer to decode.
+    }
+    if (res.status !== 200) {
+      return { ok: false, status: res.status, error: errorOf(body, res.status), body };
+    }
+    const decoded = decode(body);
+    return decoded.ok
+      ? decoded
+      : { ok: false, status: 200, error: `malformed answer: ${decoded.error}`, body };
+  }
+
+  /** `GET /status`, or null when the replica does not answer well in time. Never throws. */
+  async status(url: string, opts: CallOptions = {}): Promise<StatusResponse | null> {
+    try {
+      const reply = await this.call(url, "/status", decodeStatus, opts);
+      return reply.ok ? reply.value : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** `/status` of each URL, in order (null for those that did not answer). */
+  statuses(urls: readonly string[], opts: CallOptions = {}): Promise<(StatusResponse | null)[]> {
+    return Promise.all(urls.map((u) => this.status(u, opts)));
+  }
+
+  /** `GET /entries`: committed entries from `q.from`, checked to start there without gaps. */
+  entries(url: string, q: EntriesQuery, opts: CallOptions = {}): Promise<Reply<EntriesResponse>> {
+    const params = new URLSearchParams({ from: String(q.from) });
+    if (q.limit !== undefined) params.set("limit", String(q.limit));
+    if (q.waitMs !== undefined) params.set("waitMs", String(q.waitMs));
+    // A long poll must outlive its wait.
+    const timeoutMs = (opts.timeoutMs ?? this.defaultTimeoutMs) + (q.waitMs ?? 0);
+    return this.call(url, `/entries?${params}`, (b) => decodeEntries(b, q.from), {
+      ...opts,
+      timeoutMs,
+    });
+  }
+
+  /**
+   * Every committed entry a replica serves, from index 1, paging through `/entries`, with the
+   * commit index of the last page. Throws on failure.
+   */
+  async allEntries(url: string, opts: CallOptions = {}): Promise<EntriesResponse> {
+    const entries: LogEntry[] = [];
+    for (;;) {
+      const from = entries.length + 1;
+      const page = await this.entries(url, { from, limit: MAX_ENTRIES_PAGE }, opts);
+      if (!page.ok) throw new Error(`${url}/entries: HTTP ${page.status} ${page.error}`);
+      entries.push(...page.value.entries);
+      const { commitIndex } = page.value;
+      if (page.value.entries.length === 0 || entries.length >= commitIndex) {
+        return { entries, commitIndex };
+      }
+    }
+  }
+
+  /**
+   * `POST /propose`: the committed index of each stroke, in order. A
+   * follower answers 421 (`decodeNotLeader(reply.body)` says where the
+   * leader is), a bad stroke 400, an unknown outcome 503.
+   */
+  propose(url: string, strokes: Stroke[], opts: CallOptions = {}): Promise<Reply<number[]>> {
+    const ids = strokes.map((s) => s.id);
+    return this.call(url, "/propose", (b) => decodeProposeResponse(b, ids), {
+      ...opts,
+      body: { strokes },
+    });
+  }
+}
+
+/** The leader with the highest term among the answers (two claim it while an old one lags). */
+export function findLeader(statuses: readonly (StatusResponse | null)[]): StatusResponse | null {
+  let best: StatusResponse | null = null;
+  for (const s of statuses) {
+    if (s?.state === "leader" && (best === null || s.term > best.term)) best = s;
+  }
+  return best;
+}
