@@ -1,7 +1,7 @@
 /** Bad, oversize, flooding and never-reading clients: each is handled alone, others unaffected. */
 import assert from "node:assert/strict";
-import { setup } from "./testing/harness.ts";
-import { RawWsClient } from "./testing/raw_ws.ts";
+import { setup } from "../tests/testing/gateway_harness.ts";
+import { RawWsClient } from "../tests/testing/raw_ws.ts";
 import { makeStroke } from "./client.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

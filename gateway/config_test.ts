@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, envFrom } from "../common/config.ts";
 import { loadConfig } from "./config.ts";
-import { FakeCluster } from "./testing/fake_cluster.ts";
+import { FakeCluster } from "../tests/testing/fake_cluster.ts";
 
 const envOf = (vars: Record<string, string>) => envFrom(vars);
 

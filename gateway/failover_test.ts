@@ -1,7 +1,7 @@
 /** Leader crashes and leadership changes while strokes are in flight: nothing lost or repeated. */
 import assert from "node:assert/strict";
 import type { Stroke } from "../protocol/mod.ts";
-import { type Harness, setup } from "./testing/harness.ts";
+import { type Harness, setup } from "../tests/testing/gateway_harness.ts";
 import { type GatewayClient, makeStroke } from "./client.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,7 @@
 /** The WebSocket protocol against a fake cluster, over real sockets. */
 import assert from "node:assert/strict";
 import type { ServerMessage } from "../protocol/mod.ts";
-import { setup } from "./testing/harness.ts";
+import { setup } from "../tests/testing/gateway_harness.ts";
 import { makeStroke } from "./client.ts";
 
 /** Waits until the gateway has taken in the fake cluster's whole committed log. */

@@ -5,7 +5,7 @@
  *
  *   deno run -A ui/perf_bench.ts [N]
  */
-import { buildUi, launchChromium, startUiServer } from "./testing/processes.ts";
+import { buildUi, launchChromium, startUiServer } from "../tests/testing/ui_processes.ts";
 
 const n = Number(Deno.args[0] ?? 100_000);
 if (!Number.isSafeInteger(n) || n <= 0) {

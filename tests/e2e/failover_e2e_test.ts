@@ -29,8 +29,8 @@ import {
   probe,
   type Pt,
   type StrokeTrace,
-} from "../../ui/testing/board_page.ts";
-import { buildUi, launchChromium, startUiServer } from "../../ui/testing/processes.ts";
+} from "../testing/board_page.ts";
+import { buildUi, launchChromium, startUiServer } from "../testing/ui_processes.ts";
 
 /** Path `i` of page A: a horizontal zigzag, one segment per corner. */
 function rowZigzag(i: number): Pt[] {

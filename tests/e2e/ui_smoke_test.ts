@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { startFakeGateway } from "../../ui/testing/fake_gateway.ts";
-import { buildUi, launchChromium, startUiServer } from "../../ui/testing/processes.ts";
+import { startFakeGateway } from "../testing/fake_gateway.ts";
+import { buildUi, launchChromium, startUiServer } from "../testing/ui_processes.ts";
 import type { BoardProbe } from "../../ui/src/test_hooks.ts";
-import { drawPath, layers, type Pt } from "../../ui/testing/board_page.ts";
+import { drawPath, layers, type Pt } from "../testing/board_page.ts";
 const RED = [0xe6, 0x39, 0x46];
 
 /** A wavy line from (x, y) going right: a curve the segmenter must follow. */

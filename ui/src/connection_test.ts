@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Stroke } from "../../protocol/mod.ts";
-import { startFakeGateway } from "../testing/fake_gateway.ts";
+import { startFakeGateway } from "../../tests/testing/fake_gateway.ts";
 import { backoffMs, connect, statusUrlOf } from "./connection.ts";
 import * as store from "./store.ts";
 

@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from "playwright-core";
 import type { CommittedStroke as Entry, Stroke } from "../../protocol/mod.ts";
-import type { BoardProbe } from "../src/test_hooks.ts";
+import type { BoardProbe } from "../../ui/src/test_hooks.ts";
 
 declare global {
   // The page's read-only test hook (ui/src/test_hooks.ts); callbacks that read it run in the page.

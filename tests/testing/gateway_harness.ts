@@ -1,9 +1,9 @@
 /** Starts a fake cluster and a gateway in-process for one test, and tears both down. */
 import type { ClusterStatus } from "../../protocol/mod.ts";
-import { type Gateway, type GatewayOptions, startGateway } from "../gateway.ts";
+import { type Gateway, type GatewayOptions, startGateway } from "../../gateway/gateway.ts";
 import { createLogger } from "../../common/log.ts";
 import { FakeCluster, type FakeClusterOptions } from "./fake_cluster.ts";
-import { GatewayClient } from "../client.ts";
+import { GatewayClient } from "../../gateway/client.ts";
 
 /** A running fake cluster + gateway. */
 export interface Harness {

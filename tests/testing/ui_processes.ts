@@ -3,13 +3,14 @@
  * UI server on a free port, and headless Chromium from /usr/bin/chromium.
  */
 import { type Browser, chromium } from "playwright-core";
+import { taskArgs } from "./supervisor.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
 /** Runs ui/build.ts (the `ui:build` task) and fails loudly if it does. */
 export async function buildUi(): Promise<void> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "ui/build.ts"],
+    args: taskArgs("ui:build"),
     cwd: REPO,
     stdout: "piped",
     stderr: "piped",
@@ -24,16 +25,11 @@ export interface UiServer {
   stop(): Promise<void>;
 }
 
-/** Starts ui/server.ts with the `ui` task's permissions on a free port. */
+/** Starts ui/server.ts with the `ui` permission set on a free port. */
 export async function startUiServer(env: Record<string, string>): Promise<UiServer> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=0.0.0.0,127.0.0.1,localhost",
-      "--allow-read=ui",
-      "--allow-env=UI_PORT,GATEWAY_URL",
-      "ui/server.ts",
-    ],
+    // The `ui` task is "build && serve"; the tests build once, then serve with its permission set.
+    args: ["run", "-P=ui", "ui/server.ts"],
     cwd: REPO,
     env: { UI_PORT: "0", ...env },
     stdout: "piped",
