@@ -5,7 +5,7 @@
  * for milliseconds rather than an election timeout.
  */
 import { ConfigError, loadConfig, type ReplicaConfig, toTicks } from "./config.ts";
-import { Driver } from "./driver.ts";
+import { Driver, realClock } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
 import { formatEvent } from "./log_line.ts";
 import { replicaApp } from "./routes.ts";
@@ -70,15 +70,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   print(
     `[${cfg.replicaId}] term=${st.term} state=FOLLOWER event=started port=${cfg.port} log=${st.lastIndex} recovering=${st.recovering}`,
   );
-  const driver = new Driver(node, storage, new StrokeStore(), (role, term, e) => {
-    const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
-    if (e.event === "entry_committed") printCommit(line);
-    else print(line);
-  }, (e) => {
-    console.error(`[${cfg.replicaId}] event=fatal error=${JSON.stringify(String(e))}`);
-    Deno.exit(70);
-  });
-  driver.sender = new HttpTransport(
+  const transport = new HttpTransport(
     cfg.peers,
     {
       onResponse: (m) => driver.receive(m),
@@ -87,6 +79,21 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     cfg.clusterToken,
     cfg.electionTimeoutMinMs,
   );
+  const driver = new Driver(node, {
+    storage,
+    transport,
+    stateMachine: new StrokeStore(),
+    clock: realClock,
+    onEvent: (role, term, e) => {
+      const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
+      if (e.event === "entry_committed") printCommit(line);
+      else print(line);
+    },
+    onFatal: (e) => {
+      console.error(`[${cfg.replicaId}] event=fatal error=${JSON.stringify(String(e))}`);
+      Deno.exit(70);
+    },
+  });
   const server = Deno.serve(
     { port: cfg.port, hostname: "0.0.0.0", onListen: () => {} },
     replicaApp(cfg, driver).fetch,

@@ -37,6 +37,7 @@ import { type LeaderContext, Leadership } from "./leader.ts";
 import {
   type EntryPayload,
   type HardState,
+  isRequest,
   type LogEntry,
   type Message,
   type NodeStatus,
@@ -206,11 +207,17 @@ export class RaftNode {
     const hs = this.hardState();
     const hardState = sameHardState(hs, this.persisted) ? null : hs;
     const entries = this.log.unstable();
+    const messages: Message[] = [];
+    const messagesAfterPersist: Message[] = [];
+    for (const m of this.msgs) {
+      (this.mayLeaveBeforePersist(m) ? messages : messagesAfterPersist).push(m);
+    }
     const rd: Ready = {
       hardState,
       entries,
       mustSync: hardState !== null || entries.length > 0,
-      messages: this.msgs,
+      messages,
+      messagesAfterPersist,
       committedEntries: this.log.toApply(),
       softState: { role: this.role, leaderId: this.leaderId },
       events: this.events,
@@ -261,6 +268,17 @@ export class RaftNode {
   /** Raft 5.4.2 (Figure 8): only entries of the leader's own term commit by counting replicas. */
   protected mayCommit(index: number): boolean {
     return this.log.term(index) === this.term;
+  }
+
+  /**
+   * Which messages may leave before the Ready that carries them is durable
+   * (see `Ready`). A request promises nothing about this node's disk, as long
+   * as its term is already durable; a pre-vote's term is adopted by nobody.
+   * Answers always wait: a vote or an ack promises what is being persisted.
+   */
+  protected mayLeaveBeforePersist(m: Message): boolean {
+    if (!isRequest(m)) return false;
+    return m.term <= this.persisted.term || (m.type === "requestVote" && m.preVote);
   }
 
   // ---- roles ----------------------------------------------------------------

@@ -28,7 +28,7 @@ function entries(terms: number[]): LogEntry[] {
 function drain(n: RaftNode): Message[] {
   const rd = n.ready();
   n.advance(rd);
-  return rd.messages;
+  return [...rd.messages, ...rd.messagesAfterPersist];
 }
 
 function append(
@@ -96,7 +96,11 @@ Deno.test("5.2: after an election timeout a follower runs a pre-vote, then campa
   assert.equal(n.status().votedFor, "a");
   const rd = n.ready();
   assert.deepEqual(rd.hardState, { term: 3, votedFor: "a", recovering: false });
-  assert.ok(rd.messages.some((m) => m.type === "requestVote" && !m.preVote && m.term === 3));
+  // The new term is not durable yet: the requests wait for the fsync.
+  assert.deepEqual(rd.messages, []);
+  assert.ok(
+    rd.messagesAfterPersist.some((m) => m.type === "requestVote" && !m.preVote && m.term === 3),
+  );
 });
 
 Deno.test("5.2: a candidate with a majority of votes becomes leader and appends a no-op of its term", () => {
@@ -142,7 +146,11 @@ Deno.test("5.2: one vote per term, persisted before the answer leaves", () => {
   n.step(vote("b"));
   const rd = n.ready();
   assert.deepEqual(rd.hardState, { term: 2, votedFor: "b", recovering: false });
-  assert.deepEqual(rd.messages.map((m) => (m as { voteGranted: boolean }).voteGranted), [true]);
+  assert.deepEqual(rd.messages, [], "a vote promises what is being persisted");
+  assert.deepEqual(
+    rd.messagesAfterPersist.map((m) => (m as { voteGranted: boolean }).voteGranted),
+    [true],
+  );
   n.advance(rd);
   n.step(vote("c"));
   assert.deepEqual(drain(n).map((m) => (m as { voteGranted: boolean }).voteGranted), [false]);

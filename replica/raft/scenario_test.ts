@@ -213,6 +213,8 @@ Deno.test("pipelining: several appends are in flight per follower before any ans
   const a = net.node("a");
   for (let i = 0; i < 100; i++) a.propose([stroke(`s${i}`)]);
   const rd = a.ready();
+  // The leader's appends leave before its own fsync (thesis 10.2.1).
+  assert.deepEqual(rd.messagesAfterPersist, []);
   const toB = rd.messages.filter((m) => m.type === "appendEntries" && m.to === "b");
   assert.equal(toB.length, 4, "maxInflight messages of maxEntriesPerAppend each");
   a.advance(rd);

@@ -166,7 +166,7 @@ export class Network {
       disk.entries.push(...rd.entries);
     }
     if (rd.hardState || rd.entries.length > 0) this.disks.set(id, disk);
-    for (const m of rd.messages) {
+    for (const m of [...rd.messages, ...rd.messagesAfterPersist]) {
       const msg = isRequest(m) ? { ...m, reqId: ++this.reqId } : m;
       this.sent.push(msg);
       this.queue.push(msg);
