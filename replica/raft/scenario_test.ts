@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { RaftLog } from "./log.ts";
 import { Network, stroke } from "./testing/network.ts";
 import { NotLeaderError, RaftInvariantError } from "./types.ts";
-import { VOTE_FORGOTTEN } from "./node.ts";
+import { VOTE_FORGOTTEN } from "./recovery.ts";
 
 const ELECTION_MAX = 20;
 
