@@ -54,6 +54,8 @@ export class SimReplica implements Storage, Transport {
   /** Since the last sync: the writes that need one. */
   #needsSync: string | null = null;
   #syncs: { at: number; done: () => void }[] = [];
+  /** Readies taken in the current tick: a core that never runs out of them hangs its driver. */
+  #readies = { tick: -1, count: 0 };
 
   constructor(readonly world: World, readonly slot: Slot, readonly node: RaftNode) {
     this.clock = new SimClock(world.now * TICK_MS);
@@ -184,6 +186,10 @@ export class SimReplica implements Storage, Transport {
     if (!this.alive) return;
     const s = this.slot;
     const w = this.world;
+    if (this.#readies.tick !== w.now) this.#readies = { tick: w.now, count: 0 };
+    if (++this.#readies.count > 1000) {
+      throw new SimViolation("ready-contract", `${s.id} never runs out of Readies`);
+    }
     for (const ev of rd.events) w.trace.add(w.now, () => `${s.id} ${describeEvent(ev)}`);
     this.#crashPlanned = w.hooks.crashBeforeSend(s, rd);
     const wasLeader = s.role === "leader";
@@ -205,6 +211,7 @@ export class SimReplica implements Storage, Transport {
    */
   #checkLeaves(m: Message): void {
     const s = this.slot;
+    if (m.from !== s.id) throw new SimViolation("ready-contract", `${s.id} sends as ${m.from}`);
     const hs = s.disk.syncedHardState();
     const term = hs?.term ?? 0;
     const fail = (what: string) => {
