@@ -206,6 +206,11 @@ export class Driver<S extends StateMachine = StrokeStore> {
     return this.node.status().role !== "leader";
   }
 
+  /** Runs the loop for work put into the core directly (a test's `node.propose`, an admin call). */
+  flush(): void {
+    this.kick();
+  }
+
   /** Requests handed to the core and not answered yet, and appends parked until they fit. */
   backlog(): { unanswered: number; parked: number; looping: boolean } {
     return { unanswered: this.answers.size, parked: this.parked.length, looping: this.looping };
