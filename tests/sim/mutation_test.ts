@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { RaftNode } from "../../replica/raft/node.ts";
-import { RaftInvariantError } from "../../replica/raft/types.ts";
+import {
+  type Message,
+  type RaftConfig,
+  RaftInvariantError,
+  type RestoredState,
+} from "../../replica/raft/types.ts";
 import { ciSeeds } from "./profile.ts";
 import { runSeed, type SimResult } from "./run.ts";
 import type { NodeFactory } from "./world.ts";
@@ -84,6 +89,34 @@ Deno.test("mutant: answers before they are durable (votes, acks) is caught", asy
   const r = await firstCatch((config, restored) => new AnswersBeforePersisting(config, restored));
   assert.ok(r, `not caught in ${ciSeeds} seeds`);
   console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
+});
+
+/** Steps some heartbeats twice (two answers to one request) or not at all (none). */
+class MisanswersHeartbeats extends RaftNode {
+  constructor(config: RaftConfig, restored: RestoredState | undefined, readonly twice: boolean) {
+    super(config, restored);
+  }
+  override step(m: Message): void {
+    if (m.type !== "heartbeat" || m.leaderCommit <= 3) return super.step(m);
+    if (!this.twice) return;
+    super.step(m);
+    super.step(m);
+  }
+}
+
+Deno.test("mutants: a request answered twice, or never, breaks the RPC contract", async () => {
+  for (const twice of [true, false]) {
+    let caught: SimResult | null = null;
+    for (let seed = 1; seed <= 20 && !caught; seed++) {
+      const r = await runSeed({
+        seed,
+        factory: (config, restored) => new MisanswersHeartbeats(config, restored, twice),
+      });
+      if (r.violation) caught = r;
+    }
+    assert.ok(caught, `${twice ? "double" : "missing"} answers not caught`);
+    assert.match(caught.violation!.message, twice ? /answer to no pending request/ : /unanswered/);
+  }
 });
 
 Deno.test("core assertions surface as violations with a trace", async () => {
