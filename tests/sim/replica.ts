@@ -138,8 +138,7 @@ export class SimReplica implements Storage, Transport {
   send(m: RequestMessage): void {
     if (!this.alive) return;
     this.#checkLeaves(m);
-    m.reqId = this.world.nextReqId();
-    if (!this.#crashPlanned) this.world.network.send(m, this.world.now);
+    if (!this.#crashPlanned) this.world.sendRequest(this, m);
   }
 
   /** Hands an arrived request to the driver; its answer goes back over the network. */
@@ -157,8 +156,7 @@ export class SimReplica implements Storage, Transport {
           `${s.id} answers ${m.from}'s request to ${answer.to}`,
         );
       }
-      answer.reqId = reqId;
-      if (!this.#crashPlanned) this.world.network.send(answer, this.world.now);
+      if (!this.#crashPlanned) this.world.sendAnswer(answer, reqId);
     });
   }
 

@@ -19,6 +19,8 @@ import {
   type RaftConfig,
   RaftInvariantError,
   type Ready,
+  type RequestMessage,
+  type ResponseMessage,
   type RestoredState,
   type Role,
 } from "../../replica/raft/types.ts";
@@ -81,6 +83,10 @@ export class World {
   maxSyncTicks = 0;
   #nextReqId = 1;
   #violation: SimViolation | null = null;
+  /** Requests whose call (an HTTP request and its answer) has not completed, by reqId. */
+  #calls = new Map<number, { from: SimReplica; m: RequestMessage }>();
+  /** Failed calls whose sender is told so at `at` (as fetch fails on a refused or timed-out call). */
+  #failures: { at: number; from: SimReplica; m: RequestMessage }[] = [];
   hooks: WorldHooks = {
     onApplied() {},
     onLeader() {},
@@ -125,9 +131,27 @@ export class World {
     return s.io !== null && s.pausedUntil <= this.now;
   }
 
-  /** A fresh request id for the network (the rpc contract is checked per request). */
-  nextReqId(): number {
-    return this.#nextReqId++;
+  /** Sends a request as `from`'s call: a fresh reqId, and the sender hears if the call fails. */
+  sendRequest(from: SimReplica, m: RequestMessage): void {
+    m.reqId = this.#nextReqId++;
+    this.#calls.set(m.reqId, { from, m });
+    if (!this.network.send(m, this.now)) this.failCall(m.reqId, this.baseConfig.electionTicksMin);
+  }
+
+  /** Sends `answer` to the call `reqId`; a lost answer fails the call. */
+  sendAnswer(answer: ResponseMessage, reqId: number | undefined): void {
+    answer.reqId = reqId;
+    if (!this.network.send(answer, this.now)) {
+      this.failCall(reqId, this.baseConfig.electionTicksMin);
+    }
+  }
+
+  /** The call `reqId` failed (refused now, or timed out): its sender hears it after `afterTicks`. */
+  failCall(reqId: number | undefined, afterTicks: number): void {
+    const c = reqId === undefined ? undefined : this.#calls.get(reqId);
+    if (!c) return;
+    this.#calls.delete(reqId!);
+    this.#failures.push({ at: this.now + afterTicks, ...c });
   }
 
   /** How long the next fsync takes, in ticks. */
@@ -186,6 +210,13 @@ export class World {
 
   /** Advances the clock of every running node to now: ticks, timers, fsyncs that completed. */
   tickNodes(): void {
+    const due = this.#failures.filter((f) => f.at <= this.now);
+    if (due.length > 0) this.#failures = this.#failures.filter((f) => f.at > this.now);
+    for (const f of due) {
+      if (!f.from.alive) continue;
+      this.trace.add(this.now, () => `${f.m.from} hears its ${f.m.type} to ${f.m.to} failed`);
+      f.from.driver.unreachable(f.m);
+    }
     for (const s of this.slots) if (this.running(s)) s.io!.advance(this.now);
   }
 
@@ -195,6 +226,11 @@ export class World {
       const s = this.slot(m.to);
       if (s.io === null || !this.network.connected(m.from, m.to)) {
         this.trace.add(this.now, () => `lost ${describeMessage(m)}`);
+        // Refused at once by a dead process; a cut link times out.
+        this.failCall(
+          m.reqId,
+          s.io === null && isRequest(m) ? 0 : this.baseConfig.electionTicksMin,
+        );
         continue;
       }
       if (s.pausedUntil > this.now) {
@@ -203,7 +239,10 @@ export class World {
       }
       this.trace.add(this.now, () => `deliver ${describeMessage(m)}`);
       if (isRequest(m)) s.io.request(m);
-      else s.io.driver.receive(m);
+      else {
+        this.#calls.delete(m.reqId!);
+        s.io.driver.receive(m);
+      }
     }
   }
 
