@@ -75,6 +75,8 @@ export class RaftNode extends NodeState {
     if (m.to !== this.id) {
       throw new RaftInvariantError(`message for ${m.to} stepped into ${this.id}`);
     }
+    // A probe is answered for anyone: it moves nothing here, and a peer known
+    // only by its URL so far must still be able to learn our term.
     if (m.type === "probe") {
       return this.reply(m, { type: "probeResponse", empty: this.isEmpty(), nonce: m.nonce });
     }
