@@ -8,19 +8,26 @@
  * fully at the trust edge and by shape for a peer that proved the cluster
  * token, whose strokes all passed `/propose`.
  */
-import type { Message } from "../replica/raft/types.ts";
+import type {
+  Message,
+  RequestMessage,
+  RequestType,
+  ResponseMessage,
+} from "../replica/raft/types.ts";
 import { checkEntries, type Trust } from "./stroke.ts";
 import { badIndex, fail, isIndex, isObject, ok, type Result } from "./validate.ts";
 import type * as B from "./rpc_bodies.ts";
 
-/** Core message types that travel as HTTP requests; each has a `${type}Response`. */
-export type RequestType = Exclude<Message["type"], `${string}Response`>;
+// The core owns which messages are requests; this module owns how they travel.
+export {
+  isRequest,
+  REQUEST_TYPES,
+  type RequestMessage,
+  type RequestType,
+  type ResponseMessage,
+} from "../replica/raft/types.ts";
 type Req<T extends RequestType> = Extract<Message, { type: T }>;
 type Resp<T extends RequestType> = Extract<Message, { type: `${T}Response` }>;
-/** Request messages, the ones that travel as HTTP requests. */
-export type RequestMessage = Req<RequestType>;
-/** Response messages, the ones that travel as HTTP answers. */
-export type ResponseMessage = Resp<RequestType>;
 
 type Body = Record<string, unknown>;
 
@@ -272,13 +279,8 @@ const TABLE = Object.entries(RPCS) as [RpcPath, AnyRpc][];
 
 /** The paths of the table, for route registration. */
 export const RPC_PATHS: readonly RpcPath[] = TABLE.map(([path]) => path);
-/** The request types of the table. */
-export const REQUEST_TYPES: ReadonlySet<string> = new Set(TABLE.map(([, r]) => r.type));
-
-/** True for messages that are HTTP requests. */
-export function isRequest(m: Message): m is RequestMessage {
-  return REQUEST_TYPES.has(m.type);
-}
+/** The request types the table carries (a test compares them with the core's). */
+export const TABLE_TYPES: ReadonlySet<string> = new Set(TABLE.map(([, r]) => r.type));
 
 /** The path that carries a request message. */
 export function pathOf(m: RequestMessage): RpcPath {

@@ -10,6 +10,7 @@ import {
   REQUEST_TYPES,
   type RequestMessage,
   RPC_PATHS,
+  TABLE_TYPES,
 } from "./rpc.ts";
 
 const append = {
@@ -60,6 +61,7 @@ Deno.test("the path list and the request types come from the one table", () => {
     [...REQUEST_TYPES].sort(),
     ["appendEntries", "heartbeat", "probe", "requestVote", "timeoutNow"],
   );
+  assert.deepEqual([...TABLE_TYPES].sort(), [...REQUEST_TYPES].sort());
   assert.ok(isRequest({ type: "probe", from: "a", to: "b", term: 1, nonce: 3 }));
   assert.ok(
     !isRequest({ type: "probeResponse", from: "a", to: "b", term: 1, empty: true, nonce: 3 }),

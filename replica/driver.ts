@@ -1,19 +1,84 @@
 /**
  * The driver loop around the pure core: timer ticks in, and for every Ready
- * persist (one fsync per batch: group commit), then send, then apply, then
- * advance. It also answers RPCs once what they promise is durable, and holds
- * client proposals until they commit.
+ * send what may leave at once, persist (one fsync per batch: group commit),
+ * send what had to wait for the fsync, apply, advance (the order is the
+ * core's, see `Ready`). It also answers RPCs and holds client proposals until
+ * they commit. Storage, transport, state machine and clock are interfaces:
+ * the replica plugs in its durable log, HTTP and timers, the simulator its
+ * simulated disk, network and time.
  */
 import type { LogEntry, Stroke } from "../protocol/mod.ts";
 import type { RaftNode } from "./raft/node.ts";
-import type { Message, RaftEvent, Ready, Role } from "./raft/types.ts";
-import type { DurableLog } from "./storage/durable_log.ts";
+import {
+  type HardState,
+  isRequest,
+  type Message,
+  type RaftEvent,
+  RaftInvariantError,
+  type Ready,
+  type RequestMessage,
+  type ResponseMessage,
+  type Role,
+} from "./raft/types.ts";
 import type { StrokeStore } from "./stroke_store.ts";
-import { isRequest, type RequestMessage, type ResponseMessage } from "../protocol/rpc.ts";
 
-/** Sends request messages to peers. */
-export interface Sender {
+/** Where a Ready's durable state goes (the replica's DurableLog). */
+export interface Storage {
+  /** Buffers a hard state and entries (truncating the stored log from `entries[0].index`). */
+  save(hardState: HardState | null, entries: LogEntry[]): void;
+  /**
+   * Makes everything saved so far durable (fsync) when `mustSync`. A storage
+   * that is durable at once may return nothing: the loop then goes on
+   * without yielding, which keeps a simulation free of extra turns.
+   */
+  sync(mustSync: boolean): Promise<void> | void;
+}
+
+/** Sends request messages to peers; their answers come back through `Driver.receive`. */
+export interface Transport {
   send(m: RequestMessage): void;
+}
+
+/** The replicated state machine (the replica's StrokeStore). */
+export interface StateMachine {
+  /** Applies committed entries in order; returns them as applied. */
+  apply(entries: LogEntry[]): LogEntry[];
+  /** Index where stroke `id` was first committed, if it was (proposals are never repeated). */
+  indexOf(id: string): number | undefined;
+}
+
+/** A timer's handle, opaque to its user. */
+export type TimerId = unknown;
+
+/** Time, in milliseconds, and timers. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): TimerId;
+  setInterval(fn: () => void, ms: number): TimerId;
+  /** Cancels a timeout or an interval. */
+  clear(id: TimerId): void;
+}
+
+/** The process's own clock and timers. */
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clear: (id) => clearTimeout(id as number),
+};
+
+/** Everything the driver talks to. */
+export interface DriverIo<S extends StateMachine> {
+  storage: Storage;
+  transport: Transport;
+  stateMachine: S;
+  clock: Clock;
+  /** A core event, with the role and term it happened in (the replica's log lines). */
+  onEvent(role: Role, term: number, e: RaftEvent): void;
+  /** The core or the storage failed: what is durable is unknown, the replica must restart. */
+  onFatal(e: unknown): void;
+  /** Each Ready as it is taken, before any of it is done (the simulator's checks and faults). */
+  onReady?(rd: Ready): void;
 }
 
 /** The proposal's entry was overwritten or leadership was lost: outcome unknown, retry elsewhere. */
@@ -26,69 +91,71 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-/** Longest an append waits for an earlier one that HTTP delivered out of order. */
+type Append = Extract<RequestMessage, { type: "appendEntries" }>;
+
+/** Longest an append waits for an earlier one that the network delivered out of order. */
 const PARK_MS = 30;
 
-/** Runs one replica's core against real storage, network and clock. */
-export class Driver {
+/** Runs one replica's core against a storage, a transport, a state machine and a clock. */
+export class Driver<S extends StateMachine = StrokeStore> {
   private looping = false;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private drained: (() => void)[] = [];
+  private timer: TimerId | undefined;
   private nextReqId = 1;
   private readonly answers = new Map<number, (m: ResponseMessage) => void>();
   private readonly waiters = new Map<number, Waiter>();
   private readonly proposedIds = new Map<string, Promise<number>>();
-  private parked: Extract<RequestMessage, { type: "appendEntries" }>[] = [];
+  private parked: Append[] = [];
   private role: Role = "follower";
-  sender: Sender | null = null;
+  readonly store: S;
 
-  constructor(
-    readonly node: RaftNode,
-    private readonly storage: DurableLog,
-    readonly store: StrokeStore,
-    private readonly log: (role: Role, term: number, e: RaftEvent) => void,
-    private readonly onFatal: (e: unknown) => void,
-  ) {}
+  constructor(readonly node: RaftNode, private readonly io: DriverIo<S>) {
+    this.store = io.stateMachine;
+  }
 
   /** Starts the clock. */
   start(tickMs: number): void {
-    this.timer = setInterval(() => {
-      this.node.tick();
-      this.kick();
-    }, tickMs);
+    this.timer = this.io.clock.setInterval(() => this.guard(() => this.node.tick()), tickMs);
   }
 
   /** Stops the clock and waits for the loop to drain. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    while (this.looping) await new Promise((r) => setTimeout(r, 5));
+  stop(): Promise<void> {
+    if (this.timer !== undefined) this.io.clock.clear(this.timer);
+    if (!this.looping) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
   }
 
   /** Steps a peer's answer (from the transport). */
   receive(m: Message): void {
-    this.node.step(m);
-    this.kick();
+    this.guard(() => this.node.step(m));
   }
 
   /** The transport could not reach a peer. */
   unreachable(req: RequestMessage): void {
-    if (req.type === "appendEntries") this.node.reportUnreachable(req.to);
-    this.kick();
+    this.guard(() => {
+      if (req.type === "appendEntries") this.node.reportUnreachable(req.to);
+    });
   }
 
   /** Steps an incoming RPC; resolves with the answer once it may leave (after persistence). */
   handleRpc(req: RequestMessage): Promise<ResponseMessage> {
+    return new Promise((resolve) => this.request(req, resolve));
+  }
+
+  /** Steps an incoming RPC; `answer` is called once with its response, when it may leave. */
+  request(req: RequestMessage, answer: (m: ResponseMessage) => void): void {
     const reqId = this.nextReqId++;
-    const answer = new Promise<ResponseMessage>((resolve) => this.answers.set(reqId, resolve));
+    this.answers.set(reqId, answer);
     const m = { ...req, reqId };
-    if (m.type === "appendEntries" && this.arrivedEarly(m)) {
-      this.parked.push(m);
-      setTimeout(() => this.unpark(true), PARK_MS);
-    } else {
-      this.node.step(m);
-      if (m.type === "appendEntries") this.unpark(false);
-    }
-    this.kick();
-    return answer;
+    this.guard(() => {
+      if (m.type === "appendEntries" && this.arrivedEarly(m)) {
+        this.parked.push(m);
+        this.io.clock.setTimeout(() => this.guard(() => this.unpark(true)), PARK_MS);
+      } else {
+        this.node.step(m);
+        if (m.type === "appendEntries") this.unpark(false);
+      }
+    });
   }
 
   /**
@@ -118,24 +185,48 @@ export class Driver {
     let k = 0;
     const all = results.map((r) => r ?? promises[k++]);
     this.kick();
-    return withTimeout(Promise.all(all), timeoutMs);
+    return this.withTimeout(Promise.all(all), timeoutMs);
   }
 
-  /** Hands leadership to the most up-to-date peer and waits (bounded) until it took over. */
-  async transferLeadership(waitMs: number): Promise<boolean> {
-    const st = this.node.status();
-    if (st.role !== "leader") return true;
-    const best = this.node.bestTransferTarget();
-    if (!best) return false;
-    this.node.transferLeadership(best);
+  /**
+   * Hands leadership to `to` (by default the most up-to-date peer) and waits
+   * (bounded) until it took over.
+   */
+  async transferLeadership(waitMs: number, to?: string): Promise<boolean> {
+    if (this.node.status().role !== "leader") return true;
+    const target = to ?? this.node.bestTransferTarget();
+    if (!target) return false;
+    this.node.transferLeadership(target);
     this.kick();
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline && this.node.status().role === "leader") {
-      await new Promise((r) => setTimeout(r, 10));
+    const { clock } = this.io;
+    const deadline = clock.now() + waitMs;
+    while (clock.now() < deadline && this.node.status().role === "leader") {
+      await new Promise((r) => clock.setTimeout(() => r(undefined), 10));
     }
     return this.node.status().role !== "leader";
   }
 
+  /** Runs the loop for work put into the core directly (a test's `node.propose`, an admin call). */
+  flush(): void {
+    this.kick();
+  }
+
+  /** Requests handed to the core and not answered yet, and appends parked until they fit. */
+  backlog(): { unanswered: number; parked: number; looping: boolean } {
+    return { unanswered: this.answers.size, parked: this.parked.length, looping: this.looping };
+  }
+
+  /** Runs an input into the core, then the loop; a failure of the core is fatal. */
+  private guard(input: () => void): void {
+    try {
+      input();
+    } catch (e) {
+      return this.io.onFatal(e);
+    }
+    this.kick();
+  }
+
+  /** One loop at a time, started after the current task so that its inputs batch. */
   private kick(): void {
     if (this.looping) return;
     this.looping = true;
@@ -146,30 +237,28 @@ export class Driver {
     try {
       while (this.node.hasReady()) {
         const rd = this.node.ready();
-        // The leader may replicate while it writes its own disk (Raft thesis
-        // 10.2.1): it counts itself towards commit only once its entries are
-        // stable. Everything else (votes, acks) promises what is being
-        // persisted, so it waits for the fsync.
-        const early = rd.hardState === null && rd.softState.role === "leader";
-        if (early) { for (const m of rd.messages) if (m.type === "appendEntries") this.deliver(m); }
-        this.storage.save(rd.hardState, rd.entries);
-        await this.storage.sync(rd.mustSync);
-        for (const m of rd.messages) if (!(early && m.type === "appendEntries")) this.deliver(m);
+        this.io.onReady?.(rd);
+        for (const m of rd.messages) this.deliver(m);
+        this.io.storage.save(rd.hardState, rd.entries);
+        const durable = this.io.storage.sync(rd.mustSync);
+        if (durable) await durable;
+        for (const m of rd.messagesAfterPersist) this.deliver(m);
         this.settle(this.store.apply(rd.committedEntries));
         this.observe(rd);
         this.node.advance(rd);
       }
     } catch (e) {
-      this.onFatal(e);
+      this.io.onFatal(e);
     } finally {
       this.looping = false;
+      for (const resolve of this.drained.splice(0)) resolve();
     }
   }
 
   private deliver(m: Message): void {
-    if (isRequest(m)) return this.sender?.send(m);
+    if (isRequest(m)) return this.io.transport.send(m);
     const answer = m.reqId === undefined ? undefined : this.answers.get(m.reqId);
-    if (!answer) return;
+    if (!answer) throw new RaftInvariantError(`answer to no pending request: ${m.type} to ${m.to}`);
     this.answers.delete(m.reqId!);
     answer(m);
   }
@@ -186,7 +275,7 @@ export class Driver {
 
   private observe(rd: Ready): void {
     const term = this.node.status().term;
-    for (const e of rd.events) this.log(rd.softState.role, term, e);
+    for (const e of rd.events) this.io.onEvent(rd.softState.role, term, e);
     if (this.role === "leader" && rd.softState.role !== "leader") {
       // Entries we proposed may still commit under the next leader; the client
       // retries with the same ids and the id check makes that safe.
@@ -196,7 +285,7 @@ export class Driver {
     this.role = rd.softState.role;
   }
 
-  private arrivedEarly(m: Extract<RequestMessage, { type: "appendEntries" }>): boolean {
+  private arrivedEarly(m: Append): boolean {
     const st = this.node.status();
     return m.term === st.term && m.prevLogIndex > st.lastIndex && this.parked.length < 64;
   }
@@ -211,14 +300,17 @@ export class Driver {
       this.parked.shift();
       this.node.step(next);
     }
-    this.kick();
   }
-}
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProposalLostError(`not committed within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  private withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+    const { clock } = this.io;
+    let timer: TimerId;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(
+        () => reject(new ProposalLostError(`not committed within ${ms} ms`)),
+        ms,
+      );
+    });
+    return Promise.race([p, timeout]).finally(() => clock.clear(timer));
+  }
 }

@@ -8,7 +8,7 @@ import { ConfigError, envFrom, startOrExit } from "../common/config.ts";
 import { isReplicaId, loadConfig, type ReplicaConfig, toTicks } from "./config.ts";
 import { PeerDirectory } from "./peers.ts";
 import { ReplicaClient } from "./client.ts";
-import { Driver } from "./driver.ts";
+import { Driver, realClock } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
 import { formatEvent } from "./log_line.ts";
 import { replicaApp } from "./routes.ts";
@@ -81,12 +81,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   print(
     `[${cfg.replicaId}] term=${st.term} state=FOLLOWER event=started port=${cfg.port} log=${st.lastIndex} recovering=${st.recovering}`,
   );
-  const driver = new Driver(node, storage, new StrokeStore(), (role, term, e) => {
-    const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
-    if (e.event === "entry_committed") printCommit(line);
-    else print(line);
-  }, fatal);
-  driver.sender = new HttpTransport(
+  const transport = new HttpTransport(
     peers,
     {
       onResponse: (m) => driver.receive(m),
@@ -95,6 +90,18 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     cfg.clusterToken,
     cfg.electionTimeoutMinMs,
   );
+  const driver = new Driver(node, {
+    storage,
+    transport,
+    stateMachine: new StrokeStore(),
+    clock: realClock,
+    onEvent: (role, term, e) => {
+      const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
+      if (e.event === "entry_committed") printCommit(line);
+      else print(line);
+    },
+    onFatal: fatal,
+  });
   const server = Deno.serve(
     { port: cfg.port, hostname: "0.0.0.0", onListen: () => {} },
     replicaApp(cfg, driver, peers, fatal).fetch,

@@ -6,6 +6,7 @@
  */
 import type { RaftLog } from "./log.ts";
 import { Progress } from "./progress.ts";
+import { hasQuorum, quorumIndex } from "./quorum.ts";
 import type { FollowerProgress, Message, OutgoingMessage, RaftConfig } from "./types.ts";
 
 type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
@@ -19,7 +20,6 @@ export interface LeaderContext {
   readonly log: RaftLog;
   readonly peers: readonly string[];
   now(): number;
-  quorum(): number;
   send(m: OutgoingMessage): void;
   emit(event: string, fields: Record<string, string | number | boolean>): void;
   /** The node's (overridable) Figure 8 rule. */
@@ -53,7 +53,7 @@ export class Leadership {
     // Check quorum: a leader cut off from the majority steps down instead of
     // believing it leads (it could never commit, but clients would wait on it).
     const active = 1 + [...this.progress.values()].filter((p) => this.isActive(p)).length;
-    if (active < this.ctx.quorum()) return false;
+    if (!hasQuorum(active, this.progress.size + 1)) return false;
     if (this.heartbeatElapsed >= cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const [to, pr] of this.progress) {
@@ -72,6 +72,16 @@ export class Leadership {
     this.transferElapsed = 0;
     this.ctx.emit("transfer_started", { to });
     if (pr.match === this.ctx.log.lastIndex()) this.ctx.send({ type: "timeoutNow", to });
+  }
+
+  /** The peer known as `from` is now known as `to` (see `RaftNode.identifyPeer`). */
+  rename(from: string, to: string): void {
+    const pr = this.progress.get(from);
+    if (pr) {
+      this.progress.delete(from);
+      this.progress.set(to, pr);
+    }
+    if (this.transferTarget === from) this.transferTarget = to;
   }
 
   /** Delivery to `peer` failed. */
@@ -126,9 +136,7 @@ export class Leadership {
   /** Commits the highest index a majority holds, if it is of this term (Figure 8). */
   maybeCommit(): void {
     const { log } = this.ctx;
-    const matches = [log.stabled, ...[...this.progress.values()].map((p) => p.match)];
-    matches.sort((a, b) => b - a);
-    const index = matches[this.ctx.quorum() - 1];
+    const index = quorumIndex([log.stabled, ...[...this.progress.values()].map((p) => p.match)]);
     if (index <= log.committed || !this.ctx.mayCommit(index)) return;
     log.commitTo(index);
     this.ctx.emit("entry_committed", { index });
@@ -145,14 +153,6 @@ export class Leadership {
     let best: [string, number] | null = null;
     for (const [id, pr] of this.progress) if (!best || pr.match > best[1]) best = [id, pr.match];
     return best?.[0] ?? null;
-  }
-
-  /** A follower known by a placeholder key is now known by its id. */
-  renamePeer(from: string, to: string): void {
-    const pr = this.progress.get(from);
-    if (!pr) return;
-    this.progress.delete(from);
-    this.progress.set(to, pr);
   }
 
   /** Read-only progress per follower. */

@@ -4,111 +4,44 @@
  * output is the `Ready` the driver collects. See `Ready` for the order in
  * which the driver must act on it.
  *
- * Disk loss. The seed restarts replicas with an empty log. A replica that
- * forgot its vote could vote twice in one term, and one that forgot its log
- * could vote for a candidate lacking committed entries (its empty log makes
- * every candidate look up to date); a replica that forgot its term can be
- * reached first by a stale leader (one that just woke from a pause) and its
- * acks would let that leader commit over entries a later term committed
- * (found by the simulator, seed 50). Each of these loses acknowledged
- * strokes. So a replica that starts from an empty disk is `recovering`:
- *  1. It first learns the cluster's term: it probes every peer and waits,
- *     answering nothing else, until all of them answered after this start.
- *     Every majority it ever voted or acked in shared a member with that
- *     answer set (it is everyone else), and terms never go back, so the
- *     highest term T among the answers is at least any term it acted in. It
- *     adopts T with its vote of T counted as used (`VOTE_FORGOTTEN`), and
- *     from then on refuses anything of an older term. (With n - majority + 1
- *     answers a 5-replica cluster would still have a race with a vote that
- *     was in flight when the disk was lost; all peers closes it.)
- *  2. It then replicates (its acks are durable, so they count towards
- *     commit) but neither votes nor campaigns until a leader of its term or
- *     later has caught it up: its log matches the leader's through an entry
- *     of the leader's term and reaches the leader's commit index.
- * If every peer answers that it has no term, vote or log either, nothing can
- * have been committed unless a majority lost its disks, which no protocol
- * survives: the cluster is new and the replica votes at once (bootstrap).
- * Learning the leader of a term also counts as the vote of that term.
- * This is the thesis' "rejoin as a new member" idea without a membership
- * change. The price: a wiped replica rejoins only once all peers answer.
+ * A replica that starts from an empty disk first learns the cluster's term
+ * and may not vote until caught up: see `recovery.ts`. Majorities are
+ * counted in `quorum.ts`, the leader's side of replication is `leader.ts`.
  */
-import { RaftLog } from "./log.ts";
+import { NodeState } from "./node_state.ts";
 import { type LeaderContext, Leadership } from "./leader.ts";
+import { electionResult } from "./quorum.ts";
+import { Recovery, VOTE_FORGOTTEN } from "./recovery.ts";
 import {
   type EntryPayload,
-  type HardState,
-  type LogEntry,
   type Message,
-  type NodeStatus,
   NotLeaderError,
-  type OutgoingMessage,
   type RaftConfig,
-  type RaftEvent,
   RaftInvariantError,
-  type Ready,
   type RestoredState,
-  type Role,
 } from "./types.ts";
 
 type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
-type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** The vote of a term a wiped replica may have voted in before it lost its disk. */
-export const VOTE_FORGOTTEN = "?";
-
-const DEFAULTS = {
-  maxEntriesPerAppend: 1024,
-  maxEntriesPerSync: 8192,
-  maxInflight: 8,
-  syncThreshold: 2048,
-};
 
 /** One Raft replica as a pure state machine. */
-export class RaftNode {
-  readonly id: string;
-  private readonly peers: string[];
-  private readonly cfg: Required<RaftConfig>;
-  protected readonly log: RaftLog;
-  private term: number;
-  private votedFor: string;
-  private recovering: boolean;
-  private persisted: HardState;
-  private role: Role = "follower";
-  private leaderId: string | null = null;
-  private now = 0;
-  private electionElapsed = 0;
-  private electionTimeout = 0;
-  private votes = new Map<string, boolean>();
-  /** Present exactly while this node leads. */
-  private leader: Leadership | null = null;
-  /** Follower: last index verified to match the current leader in this term. */
-  private verifiedIndex = 0;
-  /** Recovering: the cluster's term was learnt from every peer (see disk loss above). */
-  private fenced: boolean;
-  private probeNonce = -1;
-  private probeAnswers = new Map<string, { term: number; empty: boolean }>();
-  /** Drawn per start and echoed in answers: a leader sees a restart and resets its view. */
-  private readonly incarnation: number;
-  private msgs: Message[] = [];
-  private events: RaftEvent[] = [];
-  private readyOut = false;
-  /** Role and leader as last handed out in a Ready (etcd's prevSoftSt). */
-  private reportedRole: Role = "follower";
-  private reportedLeader: string | null = null;
+export class RaftNode extends NodeState {
+  /** Learns the cluster's term after a start from an empty disk. */
+  private readonly recovery: Recovery;
 
   constructor(config: RaftConfig, restored?: RestoredState) {
-    this.cfg = { ...DEFAULTS, ...config };
-    checkConfig(this.cfg);
-    this.id = config.id;
-    this.peers = [...config.peers];
-    const hs = restored?.hardState ?? { term: 0, votedFor: "", recovering: true };
-    this.term = hs.term;
-    this.votedFor = hs.votedFor;
-    this.recovering = hs.recovering;
-    this.fenced = !hs.recovering;
-    this.incarnation = Math.floor(config.random() * 2 ** 31);
-    this.persisted = { ...hs };
-    this.log = new RaftLog(restored?.entries ?? []);
-    this.resetElectionTimeout();
+    super(config, restored);
+    this.recovery = new Recovery({
+      peers: () => this.peers,
+      random: () => this.cfg.random(),
+      isEmpty: () => this.isEmpty(),
+      send: (m) => this.send(m),
+      emit: (e, f) => this.emit(e, f),
+      bootstrap: () => this.recovering = false,
+      adoptTerm: (term) => {
+        if (term > this.term) this.setTerm(term);
+        if (this.votedFor === "") this.votedFor = VOTE_FORGOTTEN;
+      },
+    }, !this.recovering);
   }
 
   // ---- inputs -------------------------------------------------------------
@@ -125,9 +58,9 @@ export class RaftNode {
     }
     this.electionElapsed++;
     if (this.recovering) {
-      if (!this.fenced && this.electionElapsed >= this.cfg.heartbeatTicks) {
+      if (!this.recovery.fenced && this.electionElapsed >= this.cfg.heartbeatTicks) {
         this.electionElapsed = 0;
-        this.sendProbes();
+        this.recovery.sendProbes();
       }
       return;
     }
@@ -142,11 +75,15 @@ export class RaftNode {
     if (m.to !== this.id) {
       throw new RaftInvariantError(`message for ${m.to} stepped into ${this.id}`);
     }
+    // A probe is answered for anyone: it moves nothing here, and a peer known
+    // only by its URL so far must still be able to learn our term.
     if (m.type === "probe") {
       return this.reply(m, { type: "probeResponse", empty: this.isEmpty(), nonce: m.nonce });
     }
-    if (m.type === "probeResponse") return this.onProbeResponse(m);
-    if (!this.fenced) return this.answerStale(m, "learning_term");
+    // Only members move this node: a stranger's term, leadership or answers change nothing.
+    if (!this.peers.includes(m.from)) return this.answerStale(m, "not_a_member");
+    if (m.type === "probeResponse") return this.recovery.onProbeResponse(m);
+    if (!this.recovery.fenced) return this.answerStale(m, "learning_term");
     if (m.term > this.term) {
       if (m.type === "requestVote") {
         if (!m.transfer && this.inLease()) return this.answerVote(m, false, "leader_alive");
@@ -188,78 +125,30 @@ export class RaftNode {
     this.leader?.unreachable(peer);
   }
 
-  /** The peer known so far by its URL (`placeholder`) turns out to be `id`. */
+  /**
+   * The peer known so far as `placeholder` (its URL, before its id was
+   * learnt) is from now on known as `id`: in the peer list, the leader's
+   * progress, votes, probe answers, the vote and leader of this term, and
+   * messages not yet handed out. A vote renamed this way is persisted with
+   * the next Ready (it is the same replica).
+   */
   identifyPeer(placeholder: string, id: string): void {
     const i = this.peers.indexOf(placeholder);
-    if (i < 0) throw new Error(`identifyPeer: ${placeholder} is not a peer`);
+    if (i < 0) throw new Error(`identifyPeer: no peer is known as ${placeholder}`);
     if (id === this.id || this.peers.includes(id)) {
-      throw new Error(`identifyPeer: ${id} is already a member`);
+      throw new Error(`identifyPeer: ${id} is already ${id === this.id ? "this node" : "a peer"}`);
     }
     this.peers[i] = id;
-    this.leader?.renamePeer(placeholder, id);
-  }
-
-  // ---- outputs ------------------------------------------------------------
-
-  /** True when `ready()` has work for the driver. */
-  hasReady(): boolean {
-    return this.msgs.length > 0 || this.events.length > 0 ||
-      this.role !== this.reportedRole || this.leaderId !== this.reportedLeader ||
-      this.log.stabled < this.log.lastIndex() || this.log.applied < this.log.committed ||
-      !sameHardState(this.hardState(), this.persisted) ||
-      (this.leader?.wantsSend() ?? false);
-  }
-
-  /** Collects the work to do; call `advance` with it when done. */
-  ready(): Ready {
-    if (this.readyOut) throw new RaftInvariantError("ready() called again before advance()");
-    this.leader?.replicateAll();
-    const hs = this.hardState();
-    const hardState = sameHardState(hs, this.persisted) ? null : hs;
-    const entries = this.log.unstable();
-    const rd: Ready = {
-      hardState,
-      entries,
-      mustSync: hardState !== null || entries.length > 0,
-      messages: this.msgs,
-      committedEntries: this.log.toApply(),
-      softState: { role: this.role, leaderId: this.leaderId },
-      events: this.events,
-    };
-    this.msgs = [];
-    this.events = [];
-    this.readyOut = true;
-    this.reportedRole = this.role;
-    this.reportedLeader = this.leaderId;
-    return rd;
-  }
-
-  /** Tells the node the driver persisted, sent and applied `rd`. */
-  advance(rd: Ready): void {
-    this.readyOut = false;
-    if (rd.hardState) this.persisted = { ...rd.hardState };
-    const last = rd.entries.at(-1);
-    if (last) this.log.stableTo(last.index, last.term);
-    const applied = rd.committedEntries.at(-1);
-    if (applied) this.log.appliedTo(applied.index);
-    this.leader?.maybeCommit();
-  }
-
-  /** A read-only picture of the node. */
-  status(): NodeStatus {
-    return {
-      id: this.id,
-      role: this.role,
-      term: this.term,
-      votedFor: this.votedFor,
-      leaderId: this.leaderId,
-      commitIndex: this.log.committed,
-      appliedIndex: this.log.applied,
-      lastIndex: this.log.lastIndex(),
-      recovering: this.recovering,
-      transferringTo: this.leader?.transferTarget ?? null,
-      progress: this.leader?.view() ?? {},
-    };
+    const vote = this.votes.get(placeholder);
+    if (vote !== undefined) {
+      this.votes.delete(placeholder);
+      this.votes.set(id, vote);
+    }
+    this.leader?.rename(placeholder, id);
+    this.recovery.rename(placeholder, id);
+    if (this.votedFor === placeholder) this.votedFor = id;
+    if (this.leaderId === placeholder) this.leaderId = id;
+    for (const m of this.msgs) if (m.to === placeholder) m.to = id;
   }
 
   // ---- rules that mutation tests override ----------------------------------
@@ -294,7 +183,7 @@ export class RaftNode {
     this.electionElapsed = 0;
     this.resetElectionTimeout();
     this.emit("election_started", { timeoutTicks: this.electionTimeout, transfer });
-    if (this.quorum() === 1) return this.becomeLeader();
+    if (electionResult(this.votes, this.peers.length + 1) === "won") return this.becomeLeader();
     this.requestVotes(false, transfer);
   }
 
@@ -321,7 +210,6 @@ export class RaftNode {
       log: this.log,
       peers: this.peers,
       now: () => this.now,
-      quorum: () => this.quorum(),
       send: (m) => this.send(m),
       emit: (e, f) => this.emit(e, f),
       mayCommit: (i) => this.mayCommit(i),
@@ -355,15 +243,6 @@ export class RaftNode {
       this.emit("leader_known", { leader: leaderId });
     }
     if (this.votedFor === "") this.votedFor = leaderId;
-  }
-
-  private setTerm(term: number): void {
-    if (term <= this.term) {
-      throw new RaftInvariantError(`term going back from ${this.term} to ${term}`);
-    }
-    this.term = term;
-    this.votedFor = "";
-    this.verifiedIndex = 0;
   }
 
   // ---- message handling -------------------------------------------------------
@@ -426,11 +305,11 @@ export class RaftNode {
       (this.role === "candidate" && !m.preVote);
     if (!counting) return;
     this.votes.set(m.from, m.voteGranted);
-    const granted = [...this.votes.values()].filter(Boolean).length;
-    if (granted >= this.quorum()) {
+    const result = electionResult(this.votes, this.peers.length + 1);
+    if (result === "won") {
       return this.role === "preCandidate" ? this.campaign(false) : this.becomeLeader();
     }
-    if (this.votes.size - granted >= this.quorum()) this.becomeFollower(this.term, null);
+    if (result === "lost") this.becomeFollower(this.term, null);
   }
 
   private onAppend(m: Msg<"appendEntries">): void {
@@ -494,41 +373,7 @@ export class RaftNode {
     if (ok) this.campaign(true);
   }
 
-  private onProbeResponse(m: Msg<"probeResponse">): void {
-    if (this.fenced || m.nonce !== this.probeNonce) return;
-    this.probeAnswers.set(m.from, { term: m.term, empty: m.empty });
-    if (this.probeAnswers.size === this.peers.length) this.fence();
-  }
-
-  /** Every peer answered: bootstrap a new cluster, or adopt its term (disk loss, step 1). */
-  private fence(): void {
-    const answers = [...this.probeAnswers.values()];
-    this.fenced = true;
-    if (this.isEmpty() && answers.every((a) => a.empty)) {
-      this.recovering = false;
-      return this.emit("bootstrap", { reason: "all_replicas_empty" });
-    }
-    const term = Math.max(this.term, ...answers.map((a) => a.term));
-    if (term > this.term) this.setTerm(term);
-    if (this.votedFor === "") this.votedFor = VOTE_FORGOTTEN;
-    this.emit("term_learnt", { from: "all_peers" });
-  }
-
-  /**
-   * One nonce per incarnation: an "empty" answer only has to be sent after
-   * this start to count, so answers accumulate across rounds and each round
-   * asks only the peers that have not answered yet (a slow peer must not
-   * keep a fresh cluster from ever bootstrapping).
-   */
-  private sendProbes(): void {
-    if (this.probeNonce < 0) this.probeNonce = Math.floor(this.cfg.random() * 2 ** 31);
-    if (this.peers.length === 0) this.fence();
-    for (const to of this.peers) {
-      if (!this.probeAnswers.has(to)) this.send({ type: "probe", to, nonce: this.probeNonce });
-    }
-  }
-
-  /** A request from an older term (or before the term is learnt): refuse it, telling our term. */
+  /** A request from an older term, a stranger, or before the term is learnt: refuse it, telling our term. */
   private answerStale(m: Message, reason = "stale_term"): void {
     switch (m.type) {
       case "requestVote":
@@ -548,75 +393,11 @@ export class RaftNode {
     }
   }
 
-  // ---- replication --------------------------------------------------------------
-
-  private appendLocal(payloads: EntryPayload[]): LogEntry[] {
-    const first = this.log.lastIndex() + 1;
-    const entries = payloads.map((p, i) =>
-      ({ ...p, index: first + i, term: this.term }) as LogEntry
-    );
-    this.log.append(entries);
-    return entries;
-  }
-
   // ---- helpers -------------------------------------------------------------------
-
-  private quorum(): number {
-    return Math.floor((this.peers.length + 1) / 2) + 1;
-  }
 
   /** Pre-vote and votes are refused while a leader is known to be alive (check-quorum's lease). */
   private inLease(): boolean {
     return this.role === "leader" ||
       (this.leaderId !== null && this.electionElapsed < this.cfg.electionTicksMin);
-  }
-
-  private isEmpty(): boolean {
-    return this.term === 0 && this.votedFor === "" && this.log.lastIndex() === 0;
-  }
-
-  private hardState(): HardState {
-    return { term: this.term, votedFor: this.votedFor, recovering: this.recovering };
-  }
-
-  private resetElectionTimeout(): void {
-    const { electionTicksMin: min, electionTicksMax: max, random } = this.cfg;
-    this.electionTimeout = min + Math.floor(random() * (max - min + 1));
-  }
-
-  private send(m: OutgoingMessage, term = this.term): void {
-    this.msgs.push({ ...m, from: this.id, term } as Message);
-  }
-
-  private reply(
-    req: Message,
-    m: DistOmit<Message, "from" | "term" | "to">,
-    term = this.term,
-  ): void {
-    this.msgs.push({ ...m, to: req.from, from: this.id, term, reqId: req.reqId } as Message);
-  }
-
-  private emit(event: string, fields: Record<string, string | number | boolean>): void {
-    this.events.push({ event, ...fields });
-  }
-}
-
-function sameHardState(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.votedFor === b.votedFor && a.recovering === b.recovering;
-}
-
-function checkConfig(c: Required<RaftConfig>): void {
-  const ints = [c.electionTicksMin, c.electionTicksMax, c.heartbeatTicks, c.maxInflight];
-  if (!ints.every((n) => Number.isSafeInteger(n) && n >= 1)) {
-    throw new Error("raft config: tick counts and maxInflight must be positive integers");
-  }
-  if (c.electionTicksMax < c.electionTicksMin) {
-    throw new Error("raft config: electionTicksMax must be >= electionTicksMin");
-  }
-  if (c.heartbeatTicks >= c.electionTicksMin) {
-    throw new Error("raft config: heartbeatTicks must be below electionTicksMin");
-  }
-  if (c.peers.includes(c.id) || new Set(c.peers).size !== c.peers.length) {
-    throw new Error("raft config: peers must be distinct and exclude the node itself");
   }
 }

@@ -28,7 +28,7 @@ function entries(terms: number[]): LogEntry[] {
 function drain(n: RaftNode): Message[] {
   const rd = n.ready();
   n.advance(rd);
-  return rd.messages;
+  return [...rd.messages, ...rd.messagesAfterPersist];
 }
 
 function append(
@@ -54,9 +54,9 @@ function append(
   };
 }
 
-Deno.test("5.1: a replica that sees a higher term adopts it and becomes follower", () => {
+Deno.test("5.1: a replica that sees a higher term adopts it and becomes follower", async () => {
   const net = new Network(["a", "b", "c"]);
-  net.campaign("a");
+  await net.campaign("a");
   const a = net.node("a");
   assert.equal(a.status().role, "leader");
   a.step(append("b", "a", a.status().term + 5, 0, 0, []));
@@ -96,12 +96,16 @@ Deno.test("5.2: after an election timeout a follower runs a pre-vote, then campa
   assert.equal(n.status().votedFor, "a");
   const rd = n.ready();
   assert.deepEqual(rd.hardState, { term: 3, votedFor: "a", recovering: false });
-  assert.ok(rd.messages.some((m) => m.type === "requestVote" && !m.preVote && m.term === 3));
+  // The new term is not durable yet: the requests wait for the fsync.
+  assert.deepEqual(rd.messages, []);
+  assert.ok(
+    rd.messagesAfterPersist.some((m) => m.type === "requestVote" && !m.preVote && m.term === 3),
+  );
 });
 
-Deno.test("5.2: a candidate with a majority of votes becomes leader and appends a no-op of its term", () => {
+Deno.test("5.2: a candidate with a majority of votes becomes leader and appends a no-op of its term", async () => {
   const net = new Network(["a", "b", "c"]);
-  net.campaign("a");
+  await net.campaign("a");
   const st = net.node("a").status();
   assert.equal(st.role, "leader");
   assert.equal(net.disks.get("a")!.entries.at(-1)!.term, st.term);
@@ -142,7 +146,11 @@ Deno.test("5.2: one vote per term, persisted before the answer leaves", () => {
   n.step(vote("b"));
   const rd = n.ready();
   assert.deepEqual(rd.hardState, { term: 2, votedFor: "b", recovering: false });
-  assert.deepEqual(rd.messages.map((m) => (m as { voteGranted: boolean }).voteGranted), [true]);
+  assert.deepEqual(rd.messages, [], "a vote promises what is being persisted");
+  assert.deepEqual(
+    rd.messagesAfterPersist.map((m) => (m as { voteGranted: boolean }).voteGranted),
+    [true],
+  );
   n.advance(rd);
   n.step(vote("c"));
   assert.deepEqual(drain(n).map((m) => (m as { voteGranted: boolean }).voteGranted), [false]);
@@ -174,28 +182,28 @@ Deno.test("5.2: election timeouts are randomized within the bounds and re-drawn 
   for (const t of timeouts) assert.ok(t >= CFG.electionTicksMin && t <= CFG.electionTicksMax);
 });
 
-Deno.test("5.3: a proposal is replicated at once, committed on a majority, and applied everywhere", () => {
+Deno.test("5.3: a proposal is replicated at once, committed on a majority, and applied everywhere", async () => {
   const net = new Network(["a", "b", "c"]);
-  net.campaign("a");
+  await net.campaign("a");
   net.cut("a", "c");
-  const [{ index }] = net.propose("a", stroke("s1"));
+  const [{ index }] = await net.propose("a", stroke("s1"));
   // No tick happened: replication started on the proposal, not on a heartbeat.
   assert.equal(net.node("a").status().commitIndex, index);
   assert.equal(net.node("b").status().lastIndex, index);
   net.recover();
   // The append to c was lost: the leader notices the stalled pipeline at a heartbeat and re-probes.
-  net.tick(CFG.heartbeatTicks * 3);
+  await net.tick(CFG.heartbeatTicks * 3);
   for (const id of ["a", "b", "c"]) {
     assert.ok(net.applied.get(id)!.some((e) => e.index === index && "stroke" in e), id);
   }
 });
 
-Deno.test("5.3: idle followers learn the commit index from heartbeats", () => {
+Deno.test("5.3: idle followers learn the commit index from heartbeats", async () => {
   const net = new Network(["a", "b", "c"]);
-  net.campaign("a");
-  net.propose("a", stroke("s1"));
+  await net.campaign("a");
+  await net.propose("a", stroke("s1"));
   const commit = net.node("a").status().commitIndex;
-  net.tick(CFG.heartbeatTicks * 2);
+  await net.tick(CFG.heartbeatTicks * 2);
   for (const id of ["b", "c"]) assert.equal(net.node(id).status().commitIndex, commit);
 });
 
@@ -218,7 +226,7 @@ Deno.test("5.3: conflicting entries are truncated and replaced by the leader's",
   assert.equal(n.status().lastIndex, 3);
 });
 
-Deno.test("5.3: the leader backs a diverged follower up one term per round trip", () => {
+Deno.test("5.3: the leader backs a diverged follower up one term per round trip", async () => {
   // Follower holds 50 entries of term 2 and 50 of term 3 that the leader never had.
   const common = entries([1, 1, 1]);
   const followerLog = [
@@ -241,7 +249,7 @@ Deno.test("5.3: the leader backs a diverged follower up one term per round trip"
     entries: leaderLog,
   });
   for (const id of net.ids) net.start(id);
-  net.campaign("a");
+  await net.campaign("a");
   const toB = net.sent.filter((m) => m.type === "appendEntries" && m.to === "b");
   assert.ok(toB.length <= 4, `took ${toB.length} appends to converge`);
   assert.deepEqual(

@@ -7,37 +7,37 @@ import assert from "node:assert/strict";
 import { RaftLog } from "./log.ts";
 import { Network, stroke } from "./testing/network.ts";
 import { NotLeaderError, RaftInvariantError } from "./types.ts";
-import { VOTE_FORGOTTEN } from "./node.ts";
+import { VOTE_FORGOTTEN } from "./recovery.ts";
 
 const ELECTION_MAX = 20;
 
-function elected(net: Network, id = "a"): void {
-  net.campaign(id);
+async function elected(net: Network, id = "a"): Promise<void> {
+  await net.campaign(id);
   assert.equal(net.node(id).status().role, "leader");
 }
 
-Deno.test("pre-vote: an isolated replica does not bump its term, and on healing does not depose the leader", () => {
+Deno.test("pre-vote: an isolated replica does not bump its term, and on healing does not depose the leader", async () => {
   const net = new Network(["a", "b", "c"]);
-  elected(net);
+  await elected(net);
   const term = net.node("a").status().term;
   net.isolate("c");
-  net.tick(ELECTION_MAX * 5);
+  await net.tick(ELECTION_MAX * 5);
   assert.equal(net.node("c").status().term, term, "pre-votes failed, so no term was bumped");
   net.recover();
-  net.tick(ELECTION_MAX * 2);
+  await net.tick(ELECTION_MAX * 2);
   assert.equal(net.node("a").status().role, "leader");
   assert.equal(net.node("a").status().term, term);
 });
 
-Deno.test("check-quorum: a leader cut off from the majority steps down within an election timeout and commits nothing", () => {
+Deno.test("check-quorum: a leader cut off from the majority steps down within an election timeout and commits nothing", async () => {
   const net = new Network(["a", "b", "c"]);
-  elected(net);
+  await elected(net);
   net.isolate("a");
   const before = net.node("a").status().commitIndex;
   const [{ index }] = net.node("a").propose([stroke("lost")]);
   let ticks = 0;
   while (net.node("a").status().role === "leader" && ticks < 100) {
-    net.tick(1, ["a"]);
+    await net.tick(1, ["a"]);
     ticks++;
   }
   assert.equal(net.node("a").status().role, "follower");
@@ -45,27 +45,27 @@ Deno.test("check-quorum: a leader cut off from the majority steps down within an
   assert.equal(net.node("a").status().commitIndex, before);
   assert.ok(!net.applied.get("a")!.some((e) => e.index === index));
   // The majority elects a new leader; the healed old leader follows it.
-  net.tick(ELECTION_MAX * 3, ["b", "c"]);
+  await net.tick(ELECTION_MAX * 3, ["b", "c"]);
   net.recover();
-  net.tick(ELECTION_MAX * 2);
+  await net.tick(ELECTION_MAX * 2);
   const leader = net.leader()!;
   assert.notEqual(leader.id, "a");
   assert.equal(net.node("a").status().leaderId, leader.id);
 });
 
-Deno.test("transfer: the target is caught up, campaigns at once, and wins without an election timeout", () => {
+Deno.test("transfer: the target is caught up, campaigns at once, and wins without an election timeout", async () => {
   const net = new Network(["a", "b", "c"]);
-  elected(net);
+  await elected(net);
   net.cut("a", "b");
-  net.propose("a", stroke("s1"), stroke("s2"));
+  await net.propose("a", stroke("s1"), stroke("s2"));
   net.recover();
   net.node("a").transferLeadership("b");
   assert.throws(() => net.node("a").propose([stroke("x")]), NotLeaderError);
-  net.stabilize();
+  await net.stabilize();
   // Less than an election timeout (10 ticks) even though b first has to notice its lost append.
   let ticks = 0;
   while (net.node("b").status().role !== "leader" && ticks < 9) {
-    net.tick();
+    await net.tick();
     ticks++;
   }
   assert.equal(net.node("b").status().role, "leader");
@@ -74,32 +74,32 @@ Deno.test("transfer: the target is caught up, campaigns at once, and wins withou
   assert.deepEqual(ids, ["s1", "s2"]);
 });
 
-Deno.test("sync-log: a far-behind follower gets committed entries in bulk, then follows normally", () => {
+Deno.test("sync-log: a far-behind follower gets committed entries in bulk, then follows normally", async () => {
   const net = new Network(["a", "b", "c"], {
     config: { syncThreshold: 100, maxEntriesPerSync: 500 },
   });
-  elected(net);
+  await elected(net);
   net.crash("c");
   for (let i = 0; i < 20; i++) {
-    net.propose("a", ...Array.from({ length: 100 }, (_, j) => stroke(`s${i}-${j}`)));
+    await net.propose("a", ...Array.from({ length: 100 }, (_, j) => stroke(`s${i}-${j}`)));
   }
   net.start("c");
-  net.tick(ELECTION_MAX);
+  await net.tick(ELECTION_MAX);
   const bulk = net.sent.filter((m) => m.type === "appendEntries" && m.to === "c" && m.bulk);
   assert.ok(bulk.length >= 4, `${bulk.length} bulk messages`);
   assert.equal(net.node("c").status().lastIndex, net.node("a").status().lastIndex);
-  net.propose("a", stroke("after"));
-  net.tick(2);
+  await net.propose("a", stroke("after"));
+  await net.tick(2);
   assert.equal(net.node("c").status().commitIndex, net.node("a").status().commitIndex);
 });
 
-Deno.test("the seed's catch-up: a restarted empty follower is refused, then synced from index 0", () => {
+Deno.test("the seed's catch-up: a restarted empty follower is refused, then synced from index 0", async () => {
   const net = new Network(["a", "b", "c"], { config: { syncThreshold: 10 } });
-  elected(net);
-  for (let i = 0; i < 30; i++) net.propose("a", stroke(`s${i}`));
+  await elected(net);
+  for (let i = 0; i < 30; i++) await net.propose("a", stroke(`s${i}`));
   net.crash("c", true);
   net.start("c");
-  net.tick(ELECTION_MAX);
+  await net.tick(ELECTION_MAX);
   const first = net.sent.find((m) => m.type === "appendEntries" && m.to === "c" && m.bulk);
   assert.ok(first && first.type === "appendEntries");
   assert.equal(first.prevLogIndex, 0);
@@ -107,40 +107,40 @@ Deno.test("the seed's catch-up: a restarted empty follower is refused, then sync
   assert.equal(net.node("c").status().recovering, false);
 });
 
-Deno.test("disk loss: a wiped replica votes for nobody until a leader caught it up", () => {
+Deno.test("disk loss: a wiped replica votes for nobody until a leader caught it up", async () => {
   // a and b commit entries while c is down; b then loses its disk; a is down.
   const net = new Network(["a", "b", "c"]);
-  elected(net);
+  await elected(net);
   net.crash("c");
-  net.propose("a", stroke("s1"), stroke("s2"));
+  await net.propose("a", stroke("s1"), stroke("s2"));
   const committed = net.node("a").status().commitIndex;
   net.crash("a");
   net.crash("b", true);
   net.start("b");
   net.start("c");
-  net.tick(ELECTION_MAX * 10);
+  await net.tick(ELECTION_MAX * 10);
   assert.equal(net.leader(), undefined, "c lacks committed entries and b may not vote for it");
   assert.equal(net.node("b").status().recovering, true);
   net.start("a");
-  net.tick(ELECTION_MAX * 10);
+  await net.tick(ELECTION_MAX * 10);
   const leader = net.leader()!;
   assert.equal(leader.id, "a");
   assert.ok(net.node("b").status().commitIndex >= committed);
   assert.equal(net.node("b").status().recovering, false);
 });
 
-Deno.test("disk loss: a wiped replica cannot vote twice in one term", () => {
+Deno.test("disk loss: a wiped replica cannot vote twice in one term", async () => {
   const net = new Network(["a", "b", "c"]);
-  elected(net);
+  await elected(net);
   const term = net.node("a").status().term;
   net.crash("b", true);
   net.start("b");
-  net.tick(ELECTION_MAX);
+  await net.tick(ELECTION_MAX);
   const b = net.node("b").status();
   assert.equal(b.recovering, false);
   assert.equal(b.term, term);
   assert.equal(b.votedFor, VOTE_FORGOTTEN, "the vote of the learnt term counts as used");
-  net.node("b").step({
+  await net.deliver({
     type: "requestVote",
     from: "c",
     to: "b",
@@ -149,29 +149,29 @@ Deno.test("disk loss: a wiped replica cannot vote twice in one term", () => {
     lastLogTerm: term,
     preVote: false,
     transfer: true,
+    reqId: 0,
   });
-  net.stabilize();
   const answer = net.sent.findLast((m) => m.type === "requestVoteResponse" && m.from === "b");
   assert.ok(answer && answer.type === "requestVoteResponse" && !answer.voteGranted);
 });
 
-Deno.test("disk loss (simulator seed 50): a wiped replica does not help a stale leader commit", () => {
+Deno.test("disk loss (simulator seed 50): a wiped replica does not help a stale leader commit", async () => {
   // c leads term 1, then stalls (a paused process); a and b move on to term 2
   // and commit x. b loses its disk; a is cut off; c wakes up and reaches b.
   const net = new Network(["a", "b", "c"]);
-  elected(net, "c");
+  await elected(net, "c");
   net.isolate("c");
-  net.tick(ELECTION_MAX * 3, ["a", "b"]);
+  await net.tick(ELECTION_MAX * 3, ["a", "b"]);
   const leader = net.leader()!;
   assert.notEqual(leader.id, "c");
-  net.propose(leader.id, stroke("x"));
+  await net.propose(leader.id, stroke("x"));
   const committed = net.node(leader.id).status().commitIndex;
   net.crash("b", true);
   net.start("b");
   net.recover();
   net.isolate("a");
   net.node("c").propose([stroke("stale")]);
-  net.tick(ELECTION_MAX, ["b", "c"]);
+  await net.tick(ELECTION_MAX, ["b", "c"]);
   assert.equal(net.node("b").status().term, 0, "b cannot learn the term without a's answer");
   assert.ok(
     net.node("c").status().commitIndex < committed + 1,
@@ -180,39 +180,41 @@ Deno.test("disk loss (simulator seed 50): a wiped replica does not help a stale 
   assert.ok(!net.applied.get("c")!.some((e) => "stroke" in e && e.stroke.id === "stale"));
   // Once a answers, b learns term 2, refuses c, and the cluster converges on x.
   net.recover();
-  net.tick(ELECTION_MAX * 4);
+  await net.tick(ELECTION_MAX * 4);
   const ids = (id: string) =>
     net.applied.get(id)!.flatMap((e) => ("stroke" in e ? [e.stroke.id] : []));
   for (const id of net.ids) assert.ok(ids(id).includes("x"), `${id} applied x`);
   assert.ok(!ids("a").includes("stale") || ids("a").indexOf("stale") > ids("a").indexOf("x"));
 });
 
-Deno.test("fresh cluster: empty replicas prove together that nothing exists, then elect", () => {
+Deno.test("fresh cluster: empty replicas prove together that nothing exists, then elect", async () => {
   const net = new Network(["a", "b", "c"], { fresh: true });
-  net.tick(ELECTION_MAX * 5);
+  await net.tick(ELECTION_MAX * 5);
   const leader = net.leader();
   assert.ok(leader, "a leader was elected");
   for (const id of net.ids) assert.equal(net.node(id).status().recovering, false);
 });
 
-Deno.test("batching: proposals made between two readies go out in one append per follower", () => {
+Deno.test("batching: proposals made between two readies go out in one append per follower", async () => {
   const net = new Network(["a", "b", "c"]);
-  elected(net);
+  await elected(net);
   const a = net.node("a");
   const sentBefore = net.sent.length;
   for (let i = 0; i < 200; i++) a.propose([stroke(`s${i}`)]);
-  net.stabilize();
+  await net.stabilize();
   const appends = net.sent.slice(sentBefore).filter((m) => m.type === "appendEntries");
   const withEntries = appends.filter((m) => m.type === "appendEntries" && m.entries.length > 0);
   assert.equal(withEntries.length, 2, "one batch per follower");
 });
 
-Deno.test("pipelining: several appends are in flight per follower before any answer", () => {
+Deno.test("pipelining: several appends are in flight per follower before any answer", async () => {
   const net = new Network(["a", "b", "c"], { config: { maxEntriesPerAppend: 10, maxInflight: 4 } });
-  elected(net);
+  await elected(net);
   const a = net.node("a");
   for (let i = 0; i < 100; i++) a.propose([stroke(`s${i}`)]);
   const rd = a.ready();
+  // The leader's appends leave before its own fsync (thesis 10.2.1).
+  assert.deepEqual(rd.messagesAfterPersist, []);
   const toB = rd.messages.filter((m) => m.type === "appendEntries" && m.to === "b");
   assert.equal(toB.length, 4, "maxInflight messages of maxEntriesPerAppend each");
   a.advance(rd);
@@ -234,9 +236,9 @@ Deno.test("assertions: truncating committed entries, committing past the log, ap
   assert.throws(() => a.ready(), RaftInvariantError);
 });
 
-Deno.test("a second leader in the same term is detected loudly", () => {
+Deno.test("a second leader in the same term is detected loudly", async () => {
   const net = new Network(["a", "b", "c"]);
-  elected(net);
+  await elected(net);
   const a = net.node("a");
   const term = a.status().term;
   assert.throws(() =>

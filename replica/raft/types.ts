@@ -112,13 +112,27 @@ export type OutgoingMessage = Message extends infer M
   ? M extends Message ? Omit<M, "from" | "term"> : never
   : never;
 
-/** Message types that expect an answer. */
-export type RequestType =
-  | "requestVote"
-  | "appendEntries"
-  | "heartbeat"
-  | "timeoutNow"
-  | "probe";
+/** Message types that expect an answer: every type without a `${type}Response` twin. */
+export type RequestType = Exclude<Message["type"], `${string}Response`>;
+
+/** Messages that expect an answer (they travel as HTTP requests). */
+export type RequestMessage = Extract<Message, { type: RequestType }>;
+/** Answers to requests. */
+export type ResponseMessage = Exclude<Message, RequestMessage>;
+
+/** The request types at run time (protocol/rpc.ts proves its table covers each). */
+export const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
+  "requestVote",
+  "appendEntries",
+  "heartbeat",
+  "timeoutNow",
+  "probe",
+]);
+
+/** True for messages that expect an answer. */
+export function isRequest(m: Message): m is RequestMessage {
+  return REQUEST_TYPES.has(m.type);
+}
 
 /** Something worth a log line, emitted as data so the core stays pure. */
 export interface RaftEvent {
@@ -134,17 +148,27 @@ export interface SoftState {
 
 /**
  * Work handed to the driver. The order is the contract:
- * 1. persist `hardState` (if set) and `entries` (truncating the stored log
+ * 1. send `messages` at once: they promise nothing about this node's disk
+ *    (requests of a term already durable, such as the leader's
+ *    AppendEntries, which it may send while it writes its own copy: Raft
+ *    thesis 10.2.1; the leader counts itself towards commit only once its
+ *    entries are stable);
+ * 2. persist `hardState` (if set) and `entries` (truncating the stored log
  *    from `entries[0].index` first), and fsync when `mustSync`;
- * 2. only then send `messages` (votes and acks promise what was just persisted);
- * 3. apply `committedEntries` to the state machine, in order;
- * 4. call `advance(ready)`.
+ * 3. only then send `messagesAfterPersist` (votes and acks promise what was
+ *    just persisted; a request of a new term waits so that no peer learns a
+ *    term this node could forget), as etcd's msgsAfterAppend;
+ * 4. apply `committedEntries` to the state machine, in order;
+ * 5. call `advance(ready)`.
  */
 export interface Ready {
   hardState: HardState | null;
   entries: LogEntry[];
   mustSync: boolean;
+  /** May leave before (or while) this Ready is persisted. */
   messages: Message[];
+  /** Leave only once `hardState` and `entries` of this Ready are durable. */
+  messagesAfterPersist: Message[];
   committedEntries: LogEntry[];
   softState: SoftState;
   events: RaftEvent[];

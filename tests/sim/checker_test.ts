@@ -34,11 +34,11 @@ Deno.test("checker: committed entries must agree, appear in later leaders and ke
   const c = new Checker();
   const log = [stroke(1, 1, "a"), stroke(2, 1, "b")];
   c.committedUpTo("n1", 1, log, 1, 2);
-  c.acknowledge(2, 1, "b");
+  c.acknowledge(2, "b");
   assert.throws(() => c.applied("n2", 3, stroke(2, 3, "z")), /state-machine-safety/);
   // A leader of a later term lacking entry 2 breaks leader completeness...
   assert.throws(() => c.leaderElected("n3", 2, [log[0]]), /leader-completeness/);
   // ...but a late leader of the commit's own term is not bound by it.
   c.leaderElected("n2", 1, [log[0]]);
-  assert.throws(() => c.acknowledge(1, 1, "b"), /acknowledged-lost/);
+  assert.throws(() => c.acknowledge(1, "b"), /acknowledged-lost/);
 });

@@ -2,25 +2,29 @@
  * Clients proposing strokes to whoever leads, retrying after failover, and
  * the bookkeeping that decides which proposals were acknowledged.
  */
-import type { EntryPayload, LogEntry } from "../../replica/raft/types.ts";
+import { ProposalLostError } from "../../replica/driver.ts";
+import type { LogEntry } from "../../replica/raft/types.ts";
 import { NotLeaderError } from "../../replica/raft/types.ts";
+import { TICK_MS } from "./replica.ts";
 import type { Slot, World } from "./world.ts";
 import { SimViolation } from "./violation.ts";
 
 interface Pending {
-  id: string;
+  ids: string[];
   slot: Slot;
   incarnation: number;
-  term: number;
 }
+
+/** How long a simulated client waits for its commit (the driver's proposal timeout). */
+const PROPOSE_TIMEOUT_MS = 100 * TICK_MS;
 
 /** Strokes proposed so far, where each was accepted, and which ones were acknowledged. */
 export class Clients {
   readonly proposed = new Set<string>();
   /** stroke id -> how many times it was acknowledged (re-proposals may commit twice). */
   readonly acked = new Map<string, number>();
-  /** "node|index" -> the proposal the leader accepted there. */
-  #pending = new Map<string, Pending>();
+  /** Proposals a driver accepted and has not settled yet. */
+  #pending = new Set<Pending>();
   #retry: string[] = [];
   #next = 1;
 
@@ -45,7 +49,7 @@ export class Clients {
     let target = w.prng.pick(leaders.length > 0 ? leaders : up);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        this.#accepted(target, ids, this.#call(target, ids));
+        this.#call(target, ids);
         return true;
       } catch (err) {
         if (!(err instanceof NotLeaderError)) throw err;
@@ -57,7 +61,7 @@ export class Clients {
     return this.#later(ids);
   }
 
-  /** A node applied `e`: if it accepted that proposal itself, at that term, the client hears "committed". */
+  /** A node applied `e`: only strokes some client proposed may ever be applied. */
   applied(slot: Slot, e: LogEntry): void {
     if ("stroke" in e && !this.proposed.has(e.stroke.id)) {
       throw new SimViolation(
@@ -65,66 +69,64 @@ export class Clients {
         `${slot.id} applied unknown stroke ${e.stroke.id}`,
       );
     }
-    const key = `${slot.id}|${e.index}`;
-    const p = this.#pending.get(key);
-    if (!p || p.incarnation !== slot.incarnation) return;
-    this.#pending.delete(key);
-    if (e.term !== p.term) {
-      this.#later([p.id]);
-      return;
-    }
-    if (!("stroke" in e) || e.stroke.id !== p.id) {
-      throw new SimViolation(
-        "log-matching",
-        `${slot.id} accepted ${p.id} at (${e.index},${e.term}) but applied something else there`,
-      );
-    }
-    this.world.checker.acknowledge(e.index, e.term, p.id);
-    this.acked.set(p.id, (this.acked.get(p.id) ?? 0) + 1);
-    this.world.trace.add(this.world.now, () => `ack ${p.id} at (${e.index},${e.term})`);
   }
 
-  /** A crashed node will never acknowledge what it accepted: the client retries those later. */
+  /** A crashed node will never answer what it accepted: the client retries those later. */
   crashed(slot: Slot): void {
-    for (const [key, p] of this.#pending) {
+    for (const p of this.#pending) {
       if (p.slot !== slot) continue;
-      this.#pending.delete(key);
-      this.#later([p.id]);
+      this.#pending.delete(p);
+      this.#later(p.ids);
     }
   }
 
-  /** True while some proposal has neither been acknowledged nor been given up on. */
-  outstanding(): number {
-    return this.#pending.size + this.#retry.length;
-  }
-
-  #call(s: Slot, ids: string[]): { index: number; term: number }[] {
-    const payloads: EntryPayload[] = ids.map((id, i) => ({
-      stroke: { id, x0: i, y0: 0, x1: i + 1, y1: 1, color: "#000000", width: 1 },
+  /** Through the driver, as the replica's /propose does: the answer comes once committed. */
+  #call(s: Slot, ids: string[]): void {
+    const strokes = ids.map((id, i) => ({
+      id,
+      x0: i,
+      y0: 0,
+      x1: i + 1,
+      y1: 1,
+      color: "#000000",
+      width: 1,
     }));
     for (const id of ids) this.proposed.add(id);
     const w = this.world;
-    try {
-      return w.call(s, () => s.node!.propose(payloads));
-    } finally {
-      w.trace.add(w.now, () => `propose ${ids.join(",")} to ${s.id}`);
-      w.drain(s);
-    }
+    w.trace.add(w.now, () => `propose ${ids.join(",")} to ${s.id}`);
+    const answer = w.call(s, () => s.io!.driver.propose(strokes, PROPOSE_TIMEOUT_MS));
+    const p: Pending = { ids, slot: s, incarnation: s.incarnation };
+    this.#pending.add(p);
+    answer.then(
+      (indexes) => this.#answered(p, indexes),
+      (err) => {
+        if (!this.#pending.delete(p)) return;
+        if (err instanceof ProposalLostError) this.#later(ids);
+        else w.fatal(s, err);
+      },
+    );
   }
 
-  #accepted(s: Slot, ids: string[], at: { index: number; term: number }[]): void {
-    if (s.node === null) { // it crashed while handling the proposal
-      this.#later(ids);
+  /** The driver said committed: every stroke must be where it said, for good. */
+  #answered(p: Pending, indexes: number[]): void {
+    if (!this.#pending.delete(p)) return;
+    const w = this.world;
+    if (indexes.length !== p.ids.length) {
+      w.fatal(
+        p.slot,
+        new SimViolation("ready-contract", `${p.ids.length} proposed, ${indexes.length} answered`),
+      );
       return;
     }
-    if (at.length !== ids.length) {
-      throw new SimViolation("ready-contract", `propose of ${ids.length} returned ${at.length}`);
-    }
-    at.forEach(({ index, term }, i) => {
-      const key = `${s.id}|${index}`;
-      const older = this.#pending.get(key);
-      if (older) this.#later([older.id]);
-      this.#pending.set(key, { id: ids[i], slot: s, incarnation: s.incarnation, term });
+    indexes.forEach((index, i) => {
+      const id = p.ids[i];
+      try {
+        w.checker.acknowledge(index, id);
+      } catch (err) {
+        return w.fatal(p.slot, err);
+      }
+      this.acked.set(id, (this.acked.get(id) ?? 0) + 1);
+      w.trace.add(w.now, () => `ack ${id} at ${index} by ${p.slot.id}`);
     });
   }
 

@@ -40,6 +40,21 @@ export class SimDisk {
     if (sync) this.#flush(this.#pending.length);
   }
 
+  /** Makes everything written so far durable (an fsync). */
+  sync(): void {
+    this.#flush(this.#pending.length);
+  }
+
+  /** The durable hard state (what a restart would read), null for none. */
+  syncedHardState(): HardState | null {
+    return this.#hardState;
+  }
+
+  /** The durable log (what a restart would read); not to be modified. */
+  syncedLog(): readonly LogEntry[] {
+    return this.#log;
+  }
+
   /** Power loss: a random prefix of the unsynced writes reaches the platter. Returns how many were lost. */
   crash(prng: Prng): number {
     const kept = prng.int(0, this.#pending.length);

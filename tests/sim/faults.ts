@@ -3,6 +3,7 @@
  * disks, paused processes and partitions, at the rates of the seed's profile.
  */
 import type { FaultProfile } from "./profile.ts";
+import { TICK_MS } from "./replica.ts";
 import type { Slot, World } from "./world.ts";
 
 /** Injects the faults of a profile into a world, and undoes them all for the liveness phase. */
@@ -20,8 +21,10 @@ export class Faults {
         this.#crashAt.set(s.id, world.now + world.prng.int(1, 3 * heartbeatTicks));
       }
     };
-    // Crashing between persisting and sending leaves entries on the leader alone:
-    // a new leader's first entry, or whatever follows a commit.
+    // Crashing once a Ready is durable but before its messages left the machine
+    // (a power cut loses what is still in the socket buffers too) leaves
+    // entries on the leader alone: a new leader's first entry, or whatever
+    // follows a commit.
     world.hooks.crashBeforeSend = (s, rd) => {
       if (!this.active || rd.softState.role !== "leader") return false;
       const won = s.role !== "leader";
@@ -42,12 +45,12 @@ export class Faults {
       const crash = this.#crashAt.get(s.id);
       if (crash !== undefined && crash <= w.now) {
         this.#crashAt.delete(s.id);
-        if (s.node && s.role === "leader") this.#crash(s, false);
+        if (s.io && s.role === "leader") this.#crash(s, false);
       }
     }
     if (!this.active) return;
     const p = this.profile;
-    const up = w.slots.filter((s) => s.node !== null);
+    const up = w.slots.filter((s) => s.io !== null);
     if (up.length > 0 && w.prng.chance(p.crashRate)) this.#crash(this.#victim(up), false);
     if (up.length > 0 && w.prng.chance(p.wipeRate)) {
       const s = w.prng.pick(w.slots);
@@ -76,7 +79,7 @@ export class Faults {
     w.network.quiet();
     for (const s of w.slots) {
       s.pausedUntil = 0;
-      if (s.node === null) this.#restart(s);
+      if (s.io === null) this.#restart(s);
     }
     w.trace.add(w.now, () => "faults stop: all up, network healed and quiet");
   }
@@ -102,13 +105,13 @@ export class Faults {
   }
 
   #recovering(s: Slot): boolean {
-    if (s.node !== null) return s.hard.recovering;
+    if (s.io !== null) return s.hard.recovering;
     return s.disk.restored()?.hardState.recovering ?? true;
   }
 
   #crash(s: Slot, wipe: boolean): void {
     const w = this.world;
-    if (s.node !== null) w.crash(s, wipe);
+    if (s.io !== null) w.crash(s, wipe);
     else if (wipe) {
       w.wipe(s);
       w.trace.add(w.now, () => `${s.id} loses its disk while down`);
@@ -129,8 +132,8 @@ export class Faults {
     const from = w.prng.pick(leaders);
     const to = w.prng.pick(w.slots.filter((s) => s !== from)).id;
     w.trace.add(w.now, () => `transfer leadership ${from.id} -> ${to}`);
-    w.call(from, () => from.node!.transferLeadership(to));
-    w.drain(from);
+    const waitMs = w.baseConfig.electionTicksMax * TICK_MS;
+    from.io!.driver.transferLeadership(waitMs, to).catch((e) => w.fatal(from, e));
   }
 
   #partition(): void {
@@ -140,7 +143,7 @@ export class Faults {
     w.network.heal();
     if (kind === 0 || kind === 1) {
       // Isolate one node; for kind 1, the leader if there is one.
-      const leaders = w.slots.filter((s) => s.role === "leader" && s.node);
+      const leaders = w.slots.filter((s) => s.role === "leader" && s.io);
       const lone = kind === 1 && leaders.length > 0 ? w.prng.pick(leaders).id : w.prng.pick(ids);
       w.network.split([lone], ids.filter((id) => id !== lone));
       w.trace.add(w.now, () => `partition: ${lone} isolated`);

@@ -39,7 +39,7 @@ const traceAll = Deno.env.get("SIM_TRACE") === "1";
 const started = performance.now();
 let violations = 0;
 for (const seed of seeds) {
-  const r = runSeed({ seed, traceAll: traceAll && seeds.length === 1 });
+  const r = await runSeed({ seed, traceAll: traceAll && seeds.length === 1 });
   if (seeds.length === 1) {
     if (traceAll) console.log(r.trace.join("\n"));
     console.log(describe(r));

@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { RaftNode } from "../../replica/raft/node.ts";
-import { RaftInvariantError } from "../../replica/raft/types.ts";
+import {
+  type Message,
+  type RaftConfig,
+  RaftInvariantError,
+  type RestoredState,
+} from "../../replica/raft/types.ts";
 import { ciSeeds } from "./profile.ts";
 import { runSeed, type SimResult } from "./run.ts";
 import type { NodeFactory } from "./world.ts";
@@ -26,7 +31,15 @@ class CommitsOlderTermsByCounting extends RaftNode {
   }
 }
 
+/** Lets every message leave before its Ready is durable, votes and acks included. */
+class AnswersBeforePersisting extends RaftNode {
+  protected override mayLeaveBeforePersist(): boolean {
+    return true;
+  }
+}
+
 const safetyKinds = new Set<ViolationKind>([
+  "persist-before-send",
   "election-safety",
   "log-matching",
   "leader-completeness",
@@ -37,22 +50,25 @@ const safetyKinds = new Set<ViolationKind>([
 ]);
 
 /** The first CI seed on which the mutant, but not the real core, breaks a safety property. */
-function firstCatch(factory: NodeFactory): SimResult | null {
+async function firstCatch(factory: NodeFactory): Promise<SimResult | null> {
   for (let seed = 1; seed <= ciSeeds; seed++) {
-    const r = runSeed({ seed, factory });
-    if (r.violation && safetyKinds.has(r.violation.kind) && !runSeed({ seed }).violation) return r;
+    const r = await runSeed({ seed, factory });
+    if (!r.violation || !safetyKinds.has(r.violation.kind)) continue;
+    if (!(await runSeed({ seed })).violation) return r;
   }
   return null;
 }
 
-Deno.test("mutant: votes without the up-to-date check (5.4.1) is caught", () => {
-  const r = firstCatch((config, restored) => new VotesForStaleLogs(config, restored));
+Deno.test("mutant: votes without the up-to-date check (5.4.1) is caught", async () => {
+  const r = await firstCatch((config, restored) => new VotesForStaleLogs(config, restored));
   assert.ok(r, `not caught in ${ciSeeds} seeds`);
   console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
 });
 
-Deno.test("mutant: commits older-term entries by counting (Figure 8) is caught", () => {
-  const r = firstCatch((config, restored) => new CommitsOlderTermsByCounting(config, restored));
+Deno.test("mutant: commits older-term entries by counting (Figure 8) is caught", async () => {
+  const r = await firstCatch((config, restored) =>
+    new CommitsOlderTermsByCounting(config, restored)
+  );
   assert.ok(r, `not caught in ${ciSeeds} seeds`);
   console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
 });
@@ -69,8 +85,42 @@ function failingOnTick(failAt: number, error: () => Error): NodeFactory {
     }(config, restored);
 }
 
-Deno.test("core assertions surface as violations with a trace", () => {
-  const r = runSeed({
+Deno.test("mutant: answers before they are durable (votes, acks) is caught", async () => {
+  const r = await firstCatch((config, restored) => new AnswersBeforePersisting(config, restored));
+  assert.ok(r, `not caught in ${ciSeeds} seeds`);
+  console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
+});
+
+/** Steps some heartbeats twice (two answers to one request) or not at all (none). */
+class MisanswersHeartbeats extends RaftNode {
+  constructor(config: RaftConfig, restored: RestoredState | undefined, readonly twice: boolean) {
+    super(config, restored);
+  }
+  override step(m: Message): void {
+    if (m.type !== "heartbeat" || m.leaderCommit <= 3) return super.step(m);
+    if (!this.twice) return;
+    super.step(m);
+    super.step(m);
+  }
+}
+
+Deno.test("mutants: a request answered twice, or never, breaks the RPC contract", async () => {
+  for (const twice of [true, false]) {
+    let caught: SimResult | null = null;
+    for (let seed = 1; seed <= 20 && !caught; seed++) {
+      const r = await runSeed({
+        seed,
+        factory: (config, restored) => new MisanswersHeartbeats(config, restored, twice),
+      });
+      if (r.violation) caught = r;
+    }
+    assert.ok(caught, `${twice ? "double" : "missing"} answers not caught`);
+    assert.match(caught.violation!.message, twice ? /answer to no pending request/ : /unanswered/);
+  }
+});
+
+Deno.test("core assertions surface as violations with a trace", async () => {
+  const r = await runSeed({
     seed: 3,
     factory: failingOnTick(40, () => new RaftInvariantError("planted by the test")),
   });
@@ -80,8 +130,11 @@ Deno.test("core assertions surface as violations with a trace", () => {
   assert.match(r.trace.at(-1)!, /VIOLATION core-invariant/);
 });
 
-Deno.test("other exceptions of the core surface as core-crash violations", () => {
-  const r = runSeed({ seed: 3, factory: failingOnTick(40, () => new TypeError("planted bug")) });
+Deno.test("other exceptions of the core surface as core-crash violations", async () => {
+  const r = await runSeed({
+    seed: 3,
+    factory: failingOnTick(40, () => new TypeError("planted bug")),
+  });
   assert.equal(r.violation?.kind, "core-crash");
   assert.match(r.violation!.message, /planted bug/);
 });

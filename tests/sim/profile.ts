@@ -25,6 +25,8 @@ export interface FaultProfile {
   maxPauseTicks: number;
   /** Chance per tick that the leader is asked to hand leadership to a random peer. */
   transferRate: number;
+  /** Longest fsync, in ticks (each takes 0..this many; 0: the disk is durable at once). */
+  maxSyncTicks: number;
 }
 
 /** Which kind of run a seed is. */
@@ -85,6 +87,7 @@ export function drawProfile(seed: number): Profile {
       maxPauseTicks: (diskLoss ? 5 : prng.pick([1, 3])) * election,
       // Drawn last so that adding it left every other draw of a seed unchanged.
       transferRate: prng.pick([0, 0.005, 0.02]),
+      maxSyncTicks: prng.pick([0, 0, 1, 3]),
     },
   };
 }

@@ -50,7 +50,7 @@ const roundTripTicks = 6;
 const traceKeep = 50;
 
 /** Runs one seed to the end or to its first violation. */
-export function runSeed(opts: SimOptions): SimResult {
+export async function runSeed(opts: SimOptions): Promise<SimResult> {
   const profile = drawProfile(opts.seed);
   if (opts.nodeCount) profile.nodeCount = opts.nodeCount;
   const trace = new Trace(traceKeep, opts.traceAll);
@@ -62,6 +62,7 @@ export function runSeed(opts: SimOptions): SimResult {
     trace,
     opts.factory ?? ((config, restored) => new RaftNode(config, restored)),
   );
+  world.maxSyncTicks = profile.faults.maxSyncTicks;
   const clients = new Clients(world);
   const faults = new Faults(world, profile.faults);
   world.hooks.onApplied = (s, e) => clients.applied(s, e);
@@ -72,11 +73,11 @@ export function runSeed(opts: SimOptions): SimResult {
   try {
     for (const s of world.slots) world.start(s);
     while (world.now < profile.faultTicks) {
-      step(world, faults);
+      await step(world, faults);
       clients.step(profile.proposalRate);
     }
     faults.stop();
-    recoveryTicks = liveness(world, faults, clients, livenessBound(world, profile.tuning));
+    recoveryTicks = await liveness(world, faults, clients, livenessBound(world, profile.tuning));
   } catch (err) {
     violation = err instanceof SimViolation ? err : new SimViolation(
       "core-crash",
@@ -104,11 +105,14 @@ export function runSeed(opts: SimOptions): SimResult {
   };
 }
 
-function step(world: World, faults: Faults): void {
+/** One tick: faults, timers (and completed fsyncs), arrivals, then every loop they kicked. */
+async function step(world: World, faults: Faults): Promise<void> {
   world.now++;
   faults.step();
   world.tickNodes();
   world.deliver();
+  await world.settle();
+  world.check();
 }
 
 /** Ticks allowed per liveness stage: a base, plus the messages the longest log needs to ship. */
@@ -120,7 +124,12 @@ function livenessBound(world: World, tuning: NodeTuning): number {
 }
 
 /** After the faults: a new stroke commits, then every node catches up, each within the bound. */
-function liveness(world: World, faults: Faults, clients: Clients, boundTicks: number): number {
+async function liveness(
+  world: World,
+  faults: Faults,
+  clients: Clients,
+  boundTicks: number,
+): Promise<number> {
   const healedAt = world.now;
   const id = "liveness";
   let lastTry = -Infinity;
@@ -136,7 +145,7 @@ function liveness(world: World, faults: Faults, clients: Clients, boundTicks: nu
       lastTry = world.now;
       clients.propose([id]);
     }
-    step(world, faults);
+    await step(world, faults);
   }
   const recovered = world.now - healedAt;
   const target = Math.max(...world.slots.map((s) => s.commitIndex));
@@ -146,7 +155,7 @@ function liveness(world: World, faults: Faults, clients: Clients, boundTicks: nu
       const lag = world.slots.map((s) => `${s.id}=${s.appliedIndex}`).join(" ");
       throw new SimViolation("liveness", `nodes not caught up to ${target} in time (${lag})`);
     }
-    step(world, faults);
+    await step(world, faults);
   }
   return recovered;
 }

@@ -11,15 +11,20 @@ function explain(r: SimResult): string {
     `replay: SEED=${r.seed} SIM_TRACE=1 deno task sim`;
 }
 
-Deno.test(`simulator: ${ciSeeds} seeds, 3 and 5 nodes, every flavour, no violation`, () => {
+Deno.test(`simulator: ${ciSeeds} seeds, 3 and 5 nodes, every flavour, no violation`, async () => {
+  const started = performance.now();
   const failures: SimResult[] = [];
   const seen = new Map<string, number>();
   for (let seed = 1; seed <= ciSeeds; seed++) {
-    const r = runSeed({ seed });
+    const r = await runSeed({ seed });
     const key = `${r.profile.nodeCount} nodes/${r.profile.flavour}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
     if (r.violation) failures.push(r);
   }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `  ${ciSeeds} seeds in ${seconds.toFixed(1)} s: ${(ciSeeds / seconds).toFixed(0)} seeds/s`,
+  );
   // The mix itself is part of the claim: both cluster sizes and every flavour ran.
   for (const key of ["3 nodes/mixed", "5 nodes/mixed", "3 nodes/storm", "5 nodes/storm"]) {
     assert.ok((seen.get(key) ?? 0) > 50, `too few runs of ${key}: ${seen.get(key) ?? 0}`);
@@ -34,9 +39,9 @@ Deno.test(`simulator: ${ciSeeds} seeds, 3 and 5 nodes, every flavour, no violati
   );
 });
 
-Deno.test("simulator: a seed replays exactly", () => {
-  const a = runSeed({ seed: 7, traceAll: true });
-  const b = runSeed({ seed: 7, traceAll: true });
+Deno.test("simulator: a seed replays exactly", async () => {
+  const a = await runSeed({ seed: 7, traceAll: true });
+  const b = await runSeed({ seed: 7, traceAll: true });
   assert.ok(a.trace.length > 1000, "the run did something");
   assert.deepEqual(b.trace, a.trace);
   assert.deepEqual(b.stats, a.stats);
@@ -53,9 +58,9 @@ const regressions = [
 ];
 
 for (const { name, seeds } of regressions) {
-  Deno.test(`seeds ${seeds.join(", ")}: ${name}`, () => {
+  Deno.test(`seeds ${seeds.join(", ")}: ${name}`, async () => {
     for (const seed of seeds) {
-      const r = runSeed({ seed });
+      const r = await runSeed({ seed });
       assert.equal(r.violation, null, r.violation ? explain(r) : "");
     }
   });

@@ -11,6 +11,7 @@ export type ViolationKind =
   | "term-regressed"
   | "applied-beyond-commit"
   | "ready-contract"
+  | "persist-before-send"
   | "rpc-contract"
   | "disk"
   | "liveness"

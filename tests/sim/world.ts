@@ -1,26 +1,35 @@
 /**
- * The simulated cluster: nodes, their disks and the network, driven one tick
- * at a time. Every Ready is processed exactly as the contract orders
- * (persist, send, apply, advance) and checked on the way.
+ * The simulated cluster: replicas (the real core in the real driver, see
+ * `replica.ts`), their disks and the network, one tick at a time.
+ *
+ * Determinism: everything runs on one thread with no real timers or I/O.
+ * The driver starts its loop in a microtask (as it does in the replica, so
+ * that inputs batch into one Ready), and the simulated disk is durable at once
+ * unless the seed makes it slow, so `settle()` (one await) runs every loop
+ * that the phase before kicked; a slow fsync resolves at a later tick and its
+ * loop goes on at that tick's settle. Microtasks run in a fixed order, so a
+ * seed replays exactly; what has not run yet simply runs at the next settle.
  */
 import type { RaftNode } from "../../replica/raft/node.ts";
 import {
   type HardState,
+  isRequest,
   type LogEntry,
-  type Message,
   NotLeaderError,
   type RaftConfig,
   RaftInvariantError,
   type Ready,
-  type RequestType,
+  type RequestMessage,
+  type ResponseMessage,
   type RestoredState,
   type Role,
 } from "../../replica/raft/types.ts";
-import { Checker, payloadKey } from "./checker.ts";
-import { SimDisk, writeEntries } from "./disk.ts";
+import { Checker } from "./checker.ts";
+import { SimDisk } from "./disk.ts";
 import type { SimNetwork } from "./network.ts";
 import { deriveSeed, Prng } from "./prng.ts";
-import { describeEvent, describeMessage, type Trace } from "./trace.ts";
+import { SimReplica, TICK_MS } from "./replica.ts";
+import { describeMessage, type Trace } from "./trace.ts";
 import { SimViolation } from "./violation.ts";
 
 /** Builds a node; mutation tests pass subclasses of RaftNode here. */
@@ -35,8 +44,8 @@ export type NodeTuning = Pick<
 /** The simulator's view of one replica, across its incarnations. */
 export interface Slot {
   readonly id: string;
-  /** null while crashed. */
-  node: RaftNode | null;
+  /** The running incarnation; null while crashed. */
+  io: SimReplica | null;
   readonly disk: SimDisk;
   /** The log as the node has written it (what it would read back from its page cache). */
   log: LogEntry[];
@@ -47,13 +56,9 @@ export interface Slot {
   commitIndex: number;
   appliedIndex: number;
   pausedUntil: number;
-  /** Requests stepped into the node, by "from|reqId", still owed a response. */
-  owed: Map<string, number>;
+  /** Requests handed to the driver and not answered yet. */
+  owed: number;
 }
-
-const requestTypes = new Set<string>(
-  ["requestVote", "appendEntries", "heartbeat", "timeoutNow", "probe"] satisfies RequestType[],
-);
 
 const freshHardState: HardState = { term: 0, votedFor: "", recovering: true };
 
@@ -62,7 +67,7 @@ export interface WorldHooks {
   onApplied(slot: Slot, e: LogEntry): void;
   onLeader(slot: Slot): void;
   onCrash(slot: Slot): void;
-  /** True to crash the node after it persisted `rd` but before any of its messages left. */
+  /** True to crash the node once `rd` is durable, before any of its messages left. */
   crashBeforeSend(slot: Slot, rd: Ready): boolean;
 }
 
@@ -74,7 +79,14 @@ export class World {
   now = 0;
   crashes = 0;
   wipes = 0;
+  /** Ticks an fsync takes (0: durable at once); the slow-disk fault. */
+  maxSyncTicks = 0;
   #nextReqId = 1;
+  #violation: SimViolation | null = null;
+  /** Requests whose call (an HTTP request and its answer) has not completed, by reqId. */
+  #calls = new Map<number, { from: SimReplica; m: RequestMessage }>();
+  /** Failed calls whose sender is told so at `at` (as fetch fails on a refused or timed-out call). */
+  #failures: { at: number; from: SimReplica; m: RequestMessage }[] = [];
   hooks: WorldHooks = {
     onApplied() {},
     onLeader() {},
@@ -93,7 +105,7 @@ export class World {
     this.prng = new Prng(deriveSeed(seed, "world"));
     this.slots = Array.from({ length: nodeCount }, (_, i) => ({
       id: `n${i + 1}`,
-      node: null,
+      io: null,
       disk: new SimDisk(),
       log: [],
       hard: { ...freshHardState },
@@ -103,7 +115,7 @@ export class World {
       commitIndex: 0,
       appliedIndex: 0,
       pausedUntil: 0,
-      owed: new Map(),
+      owed: 0,
     }));
   }
 
@@ -116,7 +128,35 @@ export class World {
 
   /** Up and not paused. */
   running(s: Slot): boolean {
-    return s.node !== null && s.pausedUntil <= this.now;
+    return s.io !== null && s.pausedUntil <= this.now;
+  }
+
+  /** Sends a request as `from`'s call: a fresh reqId, and the sender hears if the call fails. */
+  sendRequest(from: SimReplica, m: RequestMessage): void {
+    m.reqId = this.#nextReqId++;
+    this.#calls.set(m.reqId, { from, m });
+    if (!this.network.send(m, this.now)) this.failCall(m.reqId, this.baseConfig.electionTicksMin);
+  }
+
+  /** Sends `answer` to the call `reqId`; a lost answer fails the call. */
+  sendAnswer(answer: ResponseMessage, reqId: number | undefined): void {
+    answer.reqId = reqId;
+    if (!this.network.send(answer, this.now)) {
+      this.failCall(reqId, this.baseConfig.electionTicksMin);
+    }
+  }
+
+  /** The call `reqId` failed (refused now, or timed out): its sender hears it after `afterTicks`. */
+  failCall(reqId: number | undefined, afterTicks: number): void {
+    const c = reqId === undefined ? undefined : this.#calls.get(reqId);
+    if (!c) return;
+    this.#calls.delete(reqId!);
+    this.#failures.push({ at: this.now + afterTicks, ...c });
+  }
+
+  /** How long the next fsync takes, in ticks. */
+  diskSyncTicks(): number {
+    return this.maxSyncTicks > 0 ? this.prng.int(0, this.maxSyncTicks) : 0;
   }
 
   /** Starts (or restarts) a node from what its disk holds. */
@@ -136,19 +176,21 @@ export class World {
     s.commitIndex = 0;
     s.appliedIndex = 0;
     s.pausedUntil = 0;
-    s.owed.clear();
+    s.owed = 0;
     const line = `${s.id} starts (#${s.incarnation}) log=${s.log.length} term=${s.hard.term}`;
     this.trace.add(this.now, () => line);
-    s.node = this.call(s, () => this.factory(config, restored));
-    this.drain(s);
+    const node = this.call(s, () => this.factory(config, restored));
+    s.io = new SimReplica(this, s, node);
+    s.io.driver.start(TICK_MS);
   }
 
   /** Power loss: the process dies and unsynced writes may be lost. */
   crash(s: Slot, wipe = false, when = ""): void {
+    s.io?.kill();
     const lost = s.disk.crash(this.prng);
     this.crashes++;
     if (wipe) this.wipe(s);
-    s.node = null;
+    s.io = null;
     s.role = "follower";
     this.hooks.onCrash(s);
     this.trace.add(
@@ -166,21 +208,29 @@ export class World {
     this.wipes++;
   }
 
-  /** Advances the clock of every running node by one tick. */
+  /** Advances the clock of every running node to now: ticks, timers, fsyncs that completed. */
   tickNodes(): void {
-    for (const s of this.slots) {
-      if (!this.running(s)) continue;
-      this.call(s, () => s.node!.tick());
-      this.drain(s);
+    const due = this.#failures.filter((f) => f.at <= this.now);
+    if (due.length > 0) this.#failures = this.#failures.filter((f) => f.at > this.now);
+    for (const f of due) {
+      if (!f.from.alive) continue;
+      this.trace.add(this.now, () => `${f.m.from} hears its ${f.m.type} to ${f.m.to} failed`);
+      f.from.driver.unreachable(f.m);
     }
+    for (const s of this.slots) if (this.running(s)) s.io!.advance(this.now);
   }
 
   /** Delivers every message due now. */
   deliver(): void {
     for (const m of this.network.arrivals(this.now)) {
       const s = this.slot(m.to);
-      if (s.node === null || !this.network.connected(m.from, m.to)) {
+      if (s.io === null || !this.network.connected(m.from, m.to)) {
         this.trace.add(this.now, () => `lost ${describeMessage(m)}`);
+        // Refused at once by a dead process; a cut link times out.
+        this.failCall(
+          m.reqId,
+          s.io === null && isRequest(m) ? 0 : this.baseConfig.electionTicksMin,
+        );
         continue;
       }
       if (s.pausedUntil > this.now) {
@@ -188,31 +238,38 @@ export class World {
         continue;
       }
       this.trace.add(this.now, () => `deliver ${describeMessage(m)}`);
-      if (requestTypes.has(m.type)) {
-        const key = `${m.from}|${m.reqId}`;
-        s.owed.set(key, (s.owed.get(key) ?? 0) + 1);
+      if (isRequest(m)) s.io.request(m);
+      else {
+        this.#calls.delete(m.reqId!);
+        s.io.driver.receive(m);
       }
-      this.call(s, () => s.node!.step(m));
-      this.drain(s);
     }
   }
 
-  /** Processes Readies until the node has none, then compares its status with what it handed out. */
-  drain(s: Slot): void {
-    const node = s.node!;
-    for (let rounds = 0; this.call(s, () => node.hasReady()); rounds++) {
-      if (rounds > 100) {
-        throw new SimViolation("ready-contract", `${s.id} never runs out of Readies`);
-      }
-      const rd = this.call(s, () => node.ready());
-      this.#persist(s, rd);
-      if (this.hooks.crashBeforeSend(s, rd)) {
-        return this.crash(s, false, " before sending its Ready");
-      }
-      this.#process(s, rd);
-      this.call(s, () => node.advance(rd));
+  /** Lets every driver loop the phase before kicked run, then surfaces what failed. */
+  async settle(): Promise<void> {
+    await null;
+    this.throwIfFailed();
+  }
+
+  /** Throws the first violation any replica reported. */
+  throwIfFailed(): void {
+    if (this.#violation) throw this.#violation;
+  }
+
+  /** A driver reported a fatal error: the run ends with it as a violation. */
+  fatal(s: Slot, err: unknown): void {
+    this.#violation ??= toViolation(s, err);
+  }
+
+  /** Compares the status of every idle node with what its Readies handed out. */
+  check(): void {
+    for (const s of this.slots) {
+      if (s.io === null) continue;
+      const b = s.io.driver.backlog();
+      if (b.looping || this.call(s, () => s.io!.node.hasReady())) continue;
+      this.#checkStatus(s, b.parked);
     }
-    this.#checkStatus(s);
   }
 
   /** Runs a call into the core, turning its failures into violations (NotLeaderError passes). */
@@ -220,111 +277,13 @@ export class World {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof SimViolation || err instanceof NotLeaderError) throw err;
-      if (err instanceof RaftInvariantError) {
-        throw new SimViolation("core-invariant", `${s.id}: ${err.message}`);
-      }
-      const e = err instanceof Error ? err : new Error(String(err));
-      throw new SimViolation("core-crash", `${s.id}: ${e.stack ?? e.message}`);
+      if (err instanceof NotLeaderError) throw err;
+      throw toViolation(s, err);
     }
   }
 
-  /** Steps 2 and 3 of the contract, after `#persist`. */
-  #process(s: Slot, rd: Ready): void {
-    const wasLeader = s.role === "leader";
-    s.role = rd.softState.role;
-    s.leaderId = rd.softState.leaderId;
-    for (const ev of rd.events) this.trace.add(this.now, () => `${s.id} ${describeEvent(ev)}`);
-    if (s.role === "leader" && !wasLeader) {
-      const line = `${s.id} becomes leader of term ${s.hard.term}`;
-      this.trace.add(this.now, () => line);
-      this.checker.leaderElected(s.id, s.hard.term, s.log);
-      this.hooks.onLeader(s);
-    }
-    for (const m of rd.messages) this.#send(s, m);
-    for (const e of rd.committedEntries) {
-      if (e.index !== s.appliedIndex + 1) {
-        throw new SimViolation(
-          "ready-contract",
-          `${s.id} applies ${e.index} after ${s.appliedIndex}`,
-        );
-      }
-      const mine = s.log[e.index - 1];
-      if (!mine || mine.term !== e.term || payloadKey(mine) !== payloadKey(e)) {
-        throw new SimViolation("ready-contract", `${s.id} applies ${e.index} unlike its log`);
-      }
-      this.checker.applied(s.id, s.hard.term, e);
-      s.appliedIndex = e.index;
-      this.hooks.onApplied(s, e);
-    }
-  }
-
-  /** Step 1 of the contract: durable state first. */
-  #persist(s: Slot, rd: Ready): void {
-    const hs = rd.hardState;
-    if (hs) {
-      if (hs.term < s.hard.term) {
-        throw new SimViolation("term-regressed", `${s.id} term ${s.hard.term} -> ${hs.term}`);
-      }
-      if (hs.term === s.hard.term && s.hard.votedFor !== "" && hs.votedFor !== s.hard.votedFor) {
-        throw new SimViolation(
-          "election-safety",
-          `${s.id} changes its vote in term ${hs.term}: ${s.hard.votedFor} -> ${
-            hs.votedFor || '""'
-          }`,
-        );
-      }
-    }
-    const voteChanged = hs !== null && (hs.term !== s.hard.term || hs.votedFor !== s.hard.votedFor);
-    if ((voteChanged || rd.entries.length > 0) && !rd.mustSync) {
-      throw new SimViolation(
-        "ready-contract",
-        `${s.id} Ready changes term, vote or log without mustSync`,
-      );
-    }
-    if (rd.entries.length > 0) {
-      const first = rd.entries[0].index;
-      for (let i = first; i <= s.commitIndex && i - first < rd.entries.length; i++) {
-        if (
-          payloadKey(rd.entries[i - first]) !== payloadKey(s.log[i - 1]) ||
-          rd.entries[i - first].term !== s.log[i - 1].term
-        ) {
-          throw new SimViolation("ready-contract", `${s.id} overwrites committed index ${i}`);
-        }
-      }
-    }
-    s.disk.write(hs, rd.entries, rd.mustSync);
-    writeEntries(s.log, rd.entries);
-    if (hs) s.hard = { ...hs };
-    this.checker.entriesWritten(s.id, s.log, rd.entries);
-    if (rd.entries.length > 0) {
-      const [a, b] = [rd.entries[0], rd.entries[rd.entries.length - 1]];
-      this.trace.add(this.now, () => `${s.id} writes ${a.index}..${b.index} term ${b.term}`);
-    }
-  }
-
-  /** Step 2: messages leave only after their Ready was persisted. */
-  #send(s: Slot, m: Message): void {
-    if (m.from !== s.id) throw new SimViolation("ready-contract", `${s.id} sends as ${m.from}`);
-    if (requestTypes.has(m.type)) {
-      m.reqId = this.#nextReqId++;
-    } else {
-      const key = `${m.to}|${m.reqId}`;
-      const owed = s.owed.get(key) ?? 0;
-      if (owed === 0) {
-        throw new SimViolation(
-          "rpc-contract",
-          `${s.id} answers unknown request: ${describeMessage(m)}`,
-        );
-      }
-      if (owed === 1) s.owed.delete(key);
-      else s.owed.set(key, owed - 1);
-    }
-    this.network.send(m, this.now);
-  }
-
-  #checkStatus(s: Slot): void {
-    const st = this.call(s, () => s.node!.status());
+  #checkStatus(s: Slot, parked: number): void {
+    const st = this.call(s, () => s.io!.node.status());
     const h = s.hard;
     if (st.term !== h.term || st.votedFor !== h.votedFor || st.recovering !== h.recovering) {
       throw new SimViolation(
@@ -358,9 +317,18 @@ export class World {
       this.checker.committedUpTo(s.id, h.term, s.log, s.commitIndex + 1, st.commitIndex);
       s.commitIndex = st.commitIndex;
     }
-    if (s.owed.size > 0) {
-      const [key] = s.owed.keys();
-      throw new SimViolation("rpc-contract", `${s.id} left request ${key} unanswered`);
+    // Parked appends are answered once stepped; everything stepped is answered by now.
+    if (s.owed > parked) {
+      throw new SimViolation("rpc-contract", `${s.id} left ${s.owed - parked} requests unanswered`);
     }
   }
+}
+
+function toViolation(s: Slot, err: unknown): SimViolation {
+  if (err instanceof SimViolation) return err;
+  if (err instanceof RaftInvariantError) {
+    return new SimViolation("core-invariant", `${s.id}: ${err.message}`);
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  return new SimViolation("core-crash", `${s.id}: ${e.stack ?? e.message}`);
 }

@@ -1,15 +1,29 @@
 /**
- * An in-memory, synchronous network of RaftNodes for scenario tests, in the
- * manner of etcd's `network` helper: `isolate`, `cut`, `recover`, `stabilize`.
- * Storage is modelled exactly as the `Ready` contract says (persist, then
- * send, then apply, then advance).
+ * An in-memory network of replicas for scenario tests, in the manner of
+ * etcd's `network` helper: `isolate`, `cut`, `recover`, `stabilize`. Each
+ * replica is the real RaftNode in the real Driver, over an in-memory disk
+ * that is durable at once, a lossless (unless cut) network and a manual
+ * clock; `tick` and `stabilize` are async because the driver's loop runs in
+ * a microtask, exactly as in the replica.
  */
 import { mulberry32 } from "../../../tests/sim/prng.ts";
+import { SimClock } from "../../../tests/sim/clock.ts";
+import { Driver, type StateMachine } from "../../driver.ts";
 import { RaftNode } from "../node.ts";
-import type { EntryPayload, HardState, LogEntry, Message, RaftConfig } from "../types.ts";
+import {
+  type EntryPayload,
+  type HardState,
+  isRequest,
+  type LogEntry,
+  type Message,
+  type RaftConfig,
+} from "../types.ts";
 
 /** Deterministic PRNG for election timeouts (the simulator's mulberry32). */
 export const seeded = mulberry32;
+
+/** Milliseconds of the manual clock per tick (the driver parks early appends for 30 ms). */
+const TICK_MS = 10;
 
 interface Disk {
   hardState: HardState;
@@ -26,12 +40,27 @@ export interface NetworkOptions {
   nodeClass?: typeof RaftNode;
 }
 
-/** A cluster of nodes connected by an instant, lossless (unless cut) network. */
+/** Records what is applied, as committed (the tests look at raw entries). */
+class Recorder implements StateMachine {
+  constructor(readonly entries: LogEntry[]) {}
+  apply(entries: LogEntry[]): LogEntry[] {
+    this.entries.push(...entries);
+    return entries;
+  }
+  indexOf(): undefined {
+    return undefined;
+  }
+}
+
+/** A cluster of replicas connected by an instant, lossless (unless cut) network. */
 export class Network {
   readonly nodes = new Map<string, RaftNode>();
+  readonly drivers = new Map<string, Driver<Recorder>>();
   readonly disks = new Map<string, Disk>();
   readonly applied = new Map<string, LogEntry[]>();
+  /** Every message that left a replica, in order. */
   readonly sent: Message[] = [];
+  private readonly clocks = new Map<string, SimClock>();
   private queue: Message[] = [];
   private cuts = new Set<string>();
   private down = new Set<string>();
@@ -50,7 +79,7 @@ export class Network {
     }
   }
 
-  /** (Re)starts a node from its disk (or empty when it has none). */
+  /** (Re)starts a replica from its disk (or empty when it has none). */
   start(id: string): RaftNode {
     const disk = this.disks.get(id);
     const Node = this.opts.nodeClass ?? RaftNode;
@@ -64,15 +93,34 @@ export class Network {
       random: seeded((this.opts.seed ?? 1) * 1000 + this.ids.indexOf(id) * 100 + this.starts++),
       ...this.opts.config,
     }, disk ? { hardState: { ...disk.hardState }, entries: disk.entries.slice() } : undefined);
+    const applied: LogEntry[] = [];
+    const clock = new SimClock(0);
+    const driver = new Driver(node, {
+      storage: {
+        save: (hs, entries) => this.persist(id, hs, entries),
+        sync: () => {},
+      },
+      transport: { send: (m) => this.send({ ...m, reqId: ++this.reqId }) },
+      stateMachine: new Recorder(applied),
+      clock,
+      onEvent: () => {},
+      onFatal: (e) => {
+        throw e;
+      },
+    });
+    driver.start(TICK_MS);
     this.nodes.set(id, node);
-    this.applied.set(id, []);
+    this.drivers.set(id, driver);
+    this.clocks.set(id, clock);
+    this.applied.set(id, applied);
     this.down.delete(id);
     return node;
   }
 
-  /** Stops a node; with `wipe` its disk is lost too. */
+  /** Stops a replica; with `wipe` its disk is lost too. */
   crash(id: string, wipe = false): void {
     this.down.add(id);
+    this.drivers.get(id)?.stop();
     if (wipe) this.disks.delete(id);
     this.queue = this.queue.filter((m) => m.to !== id && m.from !== id);
   }
@@ -98,49 +146,52 @@ export class Network {
     this.cuts.clear();
   }
 
-  /** Ticks the given nodes (default all live ones) `n` times, processing readies as it goes. */
-  tick(n = 1, ids = this.live()): void {
+  /** Advances the clocks of the given replicas (default all live ones) `n` ticks, stabilizing after each. */
+  async tick(n = 1, ids = this.live()): Promise<void> {
     for (let i = 0; i < n; i++) {
-      for (const id of ids) this.node(id).tick();
-      this.stabilize();
+      for (const id of ids) {
+        const clock = this.clocks.get(id)!;
+        clock.advance(clock.now() + TICK_MS);
+      }
+      await this.stabilize();
     }
   }
 
-  /** Processes readies and delivers messages until nothing is left to do. */
-  stabilize(maxRounds = 10_000): void {
+  /** Delivers a message from outside, as the network would (a test's hand-made request). */
+  async deliver(m: Message): Promise<void> {
+    this.sent.push(m);
+    this.queue.push(m);
+    await this.stabilize();
+  }
+
+  /** Runs the drivers and delivers messages until nothing is left to do. */
+  async stabilize(maxRounds = 10_000): Promise<void> {
     for (let round = 0; round < maxRounds; round++) {
-      let busy = false;
-      for (const id of this.live()) busy = this.process(id) || busy;
+      // Picks up what tests put into a core directly (propose, transferLeadership).
+      for (const id of this.live()) this.drivers.get(id)!.flush();
+      await null;
       const batch = this.queue;
       this.queue = [];
-      for (const m of batch) {
-        if (this.down.has(m.to) || this.cuts.has(`${m.from}>${m.to}`)) {
-          // As over HTTP, a request that cannot be delivered fails at the sender.
-          if (m.type === "appendEntries" && !this.down.has(m.from)) {
-            this.node(m.from).reportUnreachable(m.to);
-          }
-          continue;
-        }
-        this.node(m.to).step(m);
-        busy = true;
-      }
-      if (!busy) return;
+      if (batch.length === 0) return;
+      for (const m of batch) this.route(m);
     }
     throw new Error("network did not stabilize");
   }
 
   /** Elects `id` by expiring its election timer. */
-  campaign(id: string): void {
-    const n = this.node(id);
-    for (let i = 0; i < 100 && n.status().role !== "leader"; i++) {
-      n.tick();
-      this.stabilize();
+  async campaign(id: string): Promise<void> {
+    for (let i = 0; i < 100 && this.node(id).status().role !== "leader"; i++) {
+      await this.tick(1, [id]);
     }
   }
 
-  propose(id: string, ...payloads: EntryPayload[]): { index: number; term: number }[] {
+  /** Proposes to `id` and stabilizes; returns where the entries landed. */
+  async propose(
+    id: string,
+    ...payloads: EntryPayload[]
+  ): Promise<{ index: number; term: number }[]> {
     const r = this.node(id).propose(payloads);
-    this.stabilize();
+    await this.stabilize();
     return r;
   }
 
@@ -154,31 +205,34 @@ export class Network {
     return this.ids.filter((id) => !this.down.has(id));
   }
 
-  private process(id: string): boolean {
-    const node = this.node(id);
-    if (!node.hasReady()) return false;
-    const rd = node.ready();
+  private persist(id: string, hs: HardState | null, entries: LogEntry[]): void {
     const disk = this.disks.get(id) ??
       { hardState: { term: 0, votedFor: "", recovering: true }, entries: [] };
-    if (rd.hardState) disk.hardState = { ...rd.hardState };
-    if (rd.entries.length > 0) {
-      disk.entries.length = rd.entries[0].index - 1;
-      disk.entries.push(...rd.entries);
+    if (hs) disk.hardState = { ...hs };
+    if (entries.length > 0) {
+      disk.entries.length = entries[0].index - 1;
+      disk.entries.push(...entries);
     }
-    if (rd.hardState || rd.entries.length > 0) this.disks.set(id, disk);
-    for (const m of rd.messages) {
-      const msg = isRequest(m) ? { ...m, reqId: ++this.reqId } : m;
-      this.sent.push(msg);
-      this.queue.push(msg);
-    }
-    this.applied.get(id)!.push(...rd.committedEntries);
-    node.advance(rd);
-    return true;
+    if (hs || entries.length > 0) this.disks.set(id, disk);
   }
-}
 
-function isRequest(m: Message): boolean {
-  return !m.type.endsWith("Response");
+  private send(m: Message): void {
+    this.sent.push(m);
+    this.queue.push(m);
+  }
+
+  private route(m: Message): void {
+    if (this.down.has(m.to) || this.cuts.has(`${m.from}>${m.to}`)) {
+      // As over HTTP, a request that cannot be delivered fails at the sender.
+      if (m.type === "appendEntries" && !this.down.has(m.from)) {
+        this.drivers.get(m.from)!.unreachable(m);
+      }
+      return;
+    }
+    const driver = this.drivers.get(m.to)!;
+    if (!isRequest(m)) return driver.receive(m);
+    driver.request(m, (answer) => this.send({ ...answer, reqId: m.reqId }));
+  }
 }
 
 /** A stroke payload with a given id, for tests. */

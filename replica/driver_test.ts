@@ -1,0 +1,120 @@
+/**
+ * The driver obeys the core's Ready: answers leave only once their Ready is
+ * durable, what may leave early does, and a failing core is fatal. (The
+ * simulator runs this driver under faults; these are the plain cases.)
+ */
+import assert from "node:assert/strict";
+import { SimClock } from "../tests/sim/clock.ts";
+import { Driver, type Storage } from "./driver.ts";
+import { RaftNode } from "./raft/node.ts";
+import { seeded } from "./raft/testing/network.ts";
+import type { Message, RequestMessage, ResponseMessage } from "./raft/types.ts";
+import { StrokeStore } from "./stroke_store.ts";
+
+/** A disk whose fsyncs complete when the test says so. */
+class ManualDisk implements Storage {
+  saved = 0;
+  pending: (() => void)[] = [];
+  save(): void {
+    this.saved++;
+  }
+  sync(mustSync: boolean): Promise<void> | void {
+    if (!mustSync) return;
+    return new Promise((resolve) => this.pending.push(resolve));
+  }
+}
+
+function setup(peers = ["b", "c"]) {
+  const disk = new ManualDisk();
+  const sent: RequestMessage[] = [];
+  const fatal: unknown[] = [];
+  const node = new RaftNode({
+    id: "a",
+    peers,
+    electionTicksMin: 10,
+    electionTicksMax: 20,
+    heartbeatTicks: 2,
+    random: seeded(1),
+  }, { hardState: { term: 1, votedFor: "", recovering: false }, entries: [] });
+  const clock = new SimClock(0);
+  const driver = new Driver(node, {
+    storage: disk,
+    transport: { send: (m) => sent.push(m) },
+    stateMachine: new StrokeStore(),
+    clock,
+    onEvent: () => {},
+    onFatal: (e) => fatal.push(e),
+  });
+  return { disk, sent, fatal, node, driver, clock };
+}
+
+const turn = () => new Promise((r) => setTimeout(r, 0));
+
+Deno.test("driver: an ack leaves only once the entries it acknowledges are durable", async () => {
+  const { disk, driver } = setup();
+  const answers: ResponseMessage[] = [];
+  driver.request({
+    type: "appendEntries",
+    from: "b",
+    to: "a",
+    term: 1,
+    prevLogIndex: 0,
+    prevLogTerm: 0,
+    entries: [{ index: 1, term: 1, noop: true }],
+    leaderCommit: 0,
+    bulk: false,
+  }, (m) => answers.push(m));
+  await turn();
+  assert.equal(disk.saved, 1);
+  assert.equal(disk.pending.length, 1, "fsync running");
+  assert.deepEqual(answers, [], "no ack before the fsync");
+  disk.pending.shift()!();
+  await turn();
+  const [ack] = answers as Message[];
+  assert.ok(ack.type === "appendEntriesResponse" && ack.success && ack.matchIndex === 1);
+  assert.equal(driver.backlog().unanswered, 0);
+});
+
+Deno.test("driver: a leader's appends leave while its own fsync runs", async () => {
+  const { disk, sent, node, driver, clock } = setup(["b"]);
+  driver.start(10);
+  for (let ms = 10; ms < 300 && !sent.some((m) => m.type === "requestVote"); ms += 10) {
+    clock.advance(ms);
+    await turn();
+  }
+  const preVote = sent.find((m) => m.type === "requestVote")!;
+  assert.ok(preVote.type === "requestVote" && preVote.preVote, "a pre-vote leaves at once");
+  driver.receive({
+    type: "requestVoteResponse",
+    from: "b",
+    to: "a",
+    term: preVote.term,
+    voteGranted: true,
+    preVote: true,
+  });
+  await turn();
+  assert.equal(disk.pending.length, 1, "the new term is being persisted");
+  assert.ok(!sent.some((m) => m.type === "requestVote" && !m.preVote), "vote request waits");
+  disk.pending.shift()!();
+  await turn();
+  driver.receive({
+    type: "requestVoteResponse",
+    from: "b",
+    to: "a",
+    term: node.status().term,
+    voteGranted: true,
+    preVote: false,
+  });
+  await turn();
+  assert.equal(node.status().role, "leader");
+  assert.equal(disk.pending.length, 1, "the leader's first entry is being persisted");
+  assert.ok(sent.some((m) => m.type === "appendEntries" && m.entries.length === 1), "sent anyway");
+});
+
+Deno.test("driver: a failure of the core is fatal, not swallowed", async () => {
+  const { fatal, driver } = setup();
+  driver.receive({ type: "heartbeat", from: "b", to: "z", term: 1, leaderCommit: 0 });
+  await turn();
+  assert.equal(fatal.length, 1);
+  assert.match(String(fatal[0]), /message for z stepped into a/);
+});

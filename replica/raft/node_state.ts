@@ -1,0 +1,227 @@
+/**
+ * The state of one node and what it hands out: hard and soft state, the
+ * outbox of messages and events, and the Ready/advance handshake with the
+ * driver (which messages may leave before the fsync is decided here). The
+ * rules of Raft that move this state live in `RaftNode` (node.ts).
+ */
+import { RaftLog } from "./log.ts";
+import type { Leadership } from "./leader.ts";
+import {
+  type EntryPayload,
+  type HardState,
+  isRequest,
+  type LogEntry,
+  type Message,
+  type NodeStatus,
+  type OutgoingMessage,
+  type RaftConfig,
+  type RaftEvent,
+  RaftInvariantError,
+  type Ready,
+  type RestoredState,
+  type Role,
+} from "./types.ts";
+
+type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const DEFAULTS = {
+  maxEntriesPerAppend: 1024,
+  maxEntriesPerSync: 8192,
+  maxInflight: 8,
+  syncThreshold: 2048,
+};
+
+/** A node's state and its outputs; `RaftNode` adds the protocol. */
+export abstract class NodeState {
+  readonly id: string;
+  /** Renamed in place by `identifyPeer`. */
+  protected readonly peers: string[];
+  protected readonly cfg: Required<RaftConfig>;
+  protected readonly log: RaftLog;
+  protected term: number;
+  protected votedFor: string;
+  protected recovering: boolean;
+  protected persisted: HardState;
+  protected role: Role = "follower";
+  protected leaderId: string | null = null;
+  protected now = 0;
+  protected electionElapsed = 0;
+  protected electionTimeout = 0;
+  protected votes = new Map<string, boolean>();
+  /** Present exactly while this node leads. */
+  protected leader: Leadership | null = null;
+  /** Follower: last index verified to match the current leader in this term. */
+  protected verifiedIndex = 0;
+  /** Drawn per start and echoed in answers: a leader sees a restart and resets its view. */
+  protected readonly incarnation: number;
+  protected msgs: Message[] = [];
+  protected events: RaftEvent[] = [];
+  protected readyOut = false;
+  /** Role and leader as last handed out in a Ready (etcd's prevSoftSt). */
+  protected reportedRole: Role = "follower";
+  protected reportedLeader: string | null = null;
+
+  constructor(config: RaftConfig, restored?: RestoredState) {
+    this.cfg = { ...DEFAULTS, ...config };
+    checkConfig(this.cfg);
+    this.id = config.id;
+    this.peers = [...config.peers];
+    const hs = restored?.hardState ?? { term: 0, votedFor: "", recovering: true };
+    this.term = hs.term;
+    this.votedFor = hs.votedFor;
+    this.recovering = hs.recovering;
+    this.incarnation = Math.floor(config.random() * 2 ** 31);
+    this.persisted = { ...hs };
+    this.log = new RaftLog(restored?.entries ?? []);
+    this.resetElectionTimeout();
+  }
+
+  // ---- outputs ------------------------------------------------------------
+
+  /** True when `ready()` has work for the driver. */
+  hasReady(): boolean {
+    return this.msgs.length > 0 || this.events.length > 0 ||
+      this.role !== this.reportedRole || this.leaderId !== this.reportedLeader ||
+      this.log.stabled < this.log.lastIndex() || this.log.applied < this.log.committed ||
+      !sameHardState(this.hardState(), this.persisted) ||
+      (this.leader?.wantsSend() ?? false);
+  }
+
+  /** Collects the work to do; call `advance` with it when done. */
+  ready(): Ready {
+    if (this.readyOut) throw new RaftInvariantError("ready() called again before advance()");
+    this.leader?.replicateAll();
+    const hs = this.hardState();
+    const hardState = sameHardState(hs, this.persisted) ? null : hs;
+    const entries = this.log.unstable();
+    const messages: Message[] = [];
+    const messagesAfterPersist: Message[] = [];
+    for (const m of this.msgs) {
+      (this.mayLeaveBeforePersist(m) ? messages : messagesAfterPersist).push(m);
+    }
+    const rd: Ready = {
+      hardState,
+      entries,
+      mustSync: hardState !== null || entries.length > 0,
+      messages,
+      messagesAfterPersist,
+      committedEntries: this.log.toApply(),
+      softState: { role: this.role, leaderId: this.leaderId },
+      events: this.events,
+    };
+    this.msgs = [];
+    this.events = [];
+    this.readyOut = true;
+    this.reportedRole = this.role;
+    this.reportedLeader = this.leaderId;
+    return rd;
+  }
+
+  /** Tells the node the driver persisted, sent and applied `rd`. */
+  advance(rd: Ready): void {
+    this.readyOut = false;
+    if (rd.hardState) this.persisted = { ...rd.hardState };
+    const last = rd.entries.at(-1);
+    if (last) this.log.stableTo(last.index, last.term);
+    const applied = rd.committedEntries.at(-1);
+    if (applied) this.log.appliedTo(applied.index);
+    this.leader?.maybeCommit();
+  }
+
+  /** A read-only picture of the node. */
+  status(): NodeStatus {
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      votedFor: this.votedFor,
+      leaderId: this.leaderId,
+      commitIndex: this.log.committed,
+      appliedIndex: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      recovering: this.recovering,
+      transferringTo: this.leader?.transferTarget ?? null,
+      progress: this.leader?.view() ?? {},
+    };
+  }
+
+  /**
+   * Which messages may leave before the Ready that carries them is durable
+   * (see `Ready`). A request promises nothing about this node's disk, as long
+   * as its term is already durable; a pre-vote's term is adopted by nobody.
+   * Answers always wait: a vote or an ack promises what is being persisted.
+   */
+  protected mayLeaveBeforePersist(m: Message): boolean {
+    if (!isRequest(m)) return false;
+    return m.term <= this.persisted.term || (m.type === "requestVote" && m.preVote);
+  }
+
+  // ---- helpers -------------------------------------------------------------------
+
+  /** Appends payloads to the log at this term. */
+  protected appendLocal(payloads: EntryPayload[]): LogEntry[] {
+    const first = this.log.lastIndex() + 1;
+    const entries = payloads.map((p, i) =>
+      ({ ...p, index: first + i, term: this.term }) as LogEntry
+    );
+    this.log.append(entries);
+    return entries;
+  }
+
+  protected isEmpty(): boolean {
+    return this.term === 0 && this.votedFor === "" && this.log.lastIndex() === 0;
+  }
+
+  protected hardState(): HardState {
+    return { term: this.term, votedFor: this.votedFor, recovering: this.recovering };
+  }
+
+  protected resetElectionTimeout(): void {
+    const { electionTicksMin: min, electionTicksMax: max, random } = this.cfg;
+    this.electionTimeout = min + Math.floor(random() * (max - min + 1));
+  }
+
+  protected send(m: OutgoingMessage, term = this.term): void {
+    this.msgs.push({ ...m, from: this.id, term } as Message);
+  }
+
+  protected reply(
+    req: Message,
+    m: DistOmit<Message, "from" | "term" | "to">,
+    term = this.term,
+  ): void {
+    this.msgs.push({ ...m, to: req.from, from: this.id, term, reqId: req.reqId } as Message);
+  }
+
+  protected emit(event: string, fields: Record<string, string | number | boolean>): void {
+    this.events.push({ event, ...fields });
+  }
+  protected setTerm(term: number): void {
+    if (term <= this.term) {
+      throw new RaftInvariantError(`term going back from ${this.term} to ${term}`);
+    }
+    this.term = term;
+    this.votedFor = "";
+    this.verifiedIndex = 0;
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.votedFor === b.votedFor && a.recovering === b.recovering;
+}
+
+function checkConfig(c: Required<RaftConfig>): void {
+  const ints = [c.electionTicksMin, c.electionTicksMax, c.heartbeatTicks, c.maxInflight];
+  if (!ints.every((n) => Number.isSafeInteger(n) && n >= 1)) {
+    throw new Error("raft config: tick counts and maxInflight must be positive integers");
+  }
+  if (c.electionTicksMax < c.electionTicksMin) {
+    throw new Error("raft config: electionTicksMax must be >= electionTicksMin");
+  }
+  if (c.heartbeatTicks >= c.electionTicksMin) {
+    throw new Error("raft config: heartbeatTicks must be below electionTicksMin");
+  }
+  if (c.peers.includes(c.id) || new Set(c.peers).size !== c.peers.length) {
+    throw new Error("raft config: peers must be distinct and exclude the node itself");
+  }
+}
