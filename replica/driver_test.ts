@@ -4,10 +4,10 @@
  * simulator runs this driver under faults; these are the plain cases.)
  */
 import assert from "node:assert/strict";
-import { SimClock } from "../tests/sim/clock.ts";
+import { SimClock } from "../tests/testing/sim_clock.ts";
 import { Driver, type Storage } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
-import { seeded } from "./raft/testing/network.ts";
+import { seeded } from "../tests/testing/raft_network.ts";
 import type { Message, RequestMessage, ResponseMessage } from "./raft/types.ts";
 import { StrokeStore } from "./stroke_store.ts";
 

@@ -14,7 +14,7 @@
  * says so: loopback processes cannot be cut apart without namespaces.
  */
 import { findLeader, ReplicaClient } from "../replica/client.ts";
-import { mulberry32 } from "../tests/sim/prng.ts";
+import { mulberry32 } from "../tests/testing/prng.ts";
 
 const args = [...Deno.args];
 const flag = (name: string, fallback: string) => {

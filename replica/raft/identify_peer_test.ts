@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { RaftNode } from "./node.ts";
-import { seeded } from "./testing/network.ts";
+import { seeded } from "../../tests/testing/raft_network.ts";
 import { type Message, RaftInvariantError } from "./types.ts";
 
 const URL_B = "http://10.0.0.2:9002";

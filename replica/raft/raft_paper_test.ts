@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { RaftNode } from "./node.ts";
-import { Network, seeded, stroke } from "./testing/network.ts";
+import { Network, seeded, stroke } from "../../tests/testing/raft_network.ts";
 import type { LogEntry, Message } from "./types.ts";
 
 const CFG = {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { RaftLog } from "./log.ts";
-import { Network, stroke } from "./testing/network.ts";
+import { Network, stroke } from "../../tests/testing/raft_network.ts";
 import { NotLeaderError, RaftInvariantError } from "./types.ts";
 import { VOTE_FORGOTTEN } from "./recovery.ts";
 

@@ -3,7 +3,7 @@
  * survive in part (a prefix of the writes, in order) or not at all.
  */
 import type { HardState, LogEntry, RestoredState } from "../../replica/raft/types.ts";
-import type { Prng } from "./prng.ts";
+import type { Prng } from "../testing/prng.ts";
 import { SimViolation } from "./violation.ts";
 
 type Write = { hardState: HardState } | { entries: LogEntry[] };

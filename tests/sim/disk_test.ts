@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { LogEntry } from "../../replica/raft/types.ts";
 import { SimDisk, writeEntries } from "./disk.ts";
-import { Prng } from "./prng.ts";
+import { Prng } from "../testing/prng.ts";
 
 const entry = (index: number, term: number): LogEntry => ({ index, term, noop: true });
 const hs = (term: number) => ({ term, votedFor: "n1", recovering: false });

@@ -3,7 +3,7 @@
  * reorder), may be dropped or duplicated, and links can be cut one way or both.
  */
 import type { Message } from "../../replica/raft/types.ts";
-import type { Prng } from "./prng.ts";
+import type { Prng } from "../testing/prng.ts";
 
 /** How hostile the network is; fixed per seed, made quiet for the liveness phase. */
 export interface NetworkProfile {

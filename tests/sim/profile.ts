@@ -7,7 +7,7 @@
  * disks, paused leaders that wake up stale, partitions).
  */
 import type { NetworkProfile } from "./network.ts";
-import { deriveSeed, Prng } from "./prng.ts";
+import { deriveSeed, Prng } from "../testing/prng.ts";
 import type { NodeTuning } from "./world.ts";
 
 /** Per-tick probabilities and durations of faults. */

@@ -18,7 +18,7 @@ import type {
 } from "../../replica/raft/types.ts";
 import { StrokeStore } from "../../replica/stroke_store.ts";
 import { payloadKey } from "./checker.ts";
-import { SimClock } from "./clock.ts";
+import { SimClock } from "../testing/sim_clock.ts";
 import { writeEntries } from "./disk.ts";
 import { describeEvent } from "./trace.ts";
 import { SimViolation } from "./violation.ts";

@@ -8,7 +8,7 @@ import { Clients } from "./client.ts";
 import { Faults } from "./faults.ts";
 import { SimNetwork } from "./network.ts";
 import { drawProfile, type Profile, timing } from "./profile.ts";
-import { deriveSeed, Prng } from "./prng.ts";
+import { deriveSeed, Prng } from "../testing/prng.ts";
 import { Trace } from "./trace.ts";
 import { SimViolation } from "./violation.ts";
 import { type NodeFactory, type NodeTuning, World } from "./world.ts";

@@ -27,7 +27,7 @@ import {
 import { Checker } from "./checker.ts";
 import { SimDisk } from "./disk.ts";
 import type { SimNetwork } from "./network.ts";
-import { deriveSeed, Prng } from "./prng.ts";
+import { deriveSeed, Prng } from "../testing/prng.ts";
 import { SimReplica, TICK_MS } from "./replica.ts";
 import { describeMessage, type Trace } from "./trace.ts";
 import { SimViolation } from "./violation.ts";

@@ -6,10 +6,10 @@
  * clock; `tick` and `stabilize` are async because the driver's loop runs in
  * a microtask, exactly as in the replica.
  */
-import { mulberry32 } from "../../../tests/sim/prng.ts";
-import { SimClock } from "../../../tests/sim/clock.ts";
-import { Driver, type StateMachine } from "../../driver.ts";
-import { RaftNode } from "../node.ts";
+import { mulberry32 } from "./prng.ts";
+import { SimClock } from "./sim_clock.ts";
+import { Driver, type StateMachine } from "../../replica/driver.ts";
+import { RaftNode } from "../../replica/raft/node.ts";
 import {
   type EntryPayload,
   type HardState,
@@ -17,7 +17,7 @@ import {
   type LogEntry,
   type Message,
   type RaftConfig,
-} from "../types.ts";
+} from "../../replica/raft/types.ts";
 
 /** Deterministic PRNG for election timeouts (the simulator's mulberry32). */
 export const seeded = mulberry32;
