@@ -31,12 +31,31 @@ const seed = Number(flag("--seed", String(Date.now() % 100000)));
 const steps = Number(flag("--steps", "10"));
 const intervalMs = Number(flag("--interval", "3000"));
 const CONTROL = `http://127.0.0.1:${Deno.env.get("CONTROL_PORT") ?? 9099}`;
-const REPLICAS = ["replica1", "replica2", "replica3"];
-const PORTS: Record<string, number> = { replica1: 9001, replica2: 9002, replica3: 9003 };
 const NETWORK = Deno.env.get("COMPOSE_NETWORK") ?? "whiteboard";
-
 const replicas = new ReplicaClient();
-const status = (id: string) => replicas.status(`http://127.0.0.1:${PORTS[id]}`, { timeoutMs: 400 });
+
+/**
+ * The replicas and their URLs, from configuration: the local supervisor
+ * lists its own; for compose, REPLICA_URLS (the published ports) are asked
+ * who they are (a compose service is named like its replica).
+ */
+async function roster(): Promise<Map<string, string>> {
+  if (!COMPOSE) {
+    const res = await fetch(`${CONTROL}/replicas`).catch(() => null);
+    if (!res?.ok) throw new Error(`no supervisor at ${CONTROL} (is \`deno task start\` running?)`);
+    const list: { name: string; url: string }[] = await res.json();
+    return new Map(list.map((r) => [r.name, r.url]));
+  }
+  const urls = (Deno.env.get("REPLICA_URLS") ??
+    "http://127.0.0.1:9001,http://127.0.0.1:9002,http://127.0.0.1:9003").split(",");
+  const named = await Promise.all(
+    urls.map(async (u) => [(await replicas.status(u))?.replicaId, u]),
+  );
+  return new Map(named.filter((n): n is [string, string] => n[0] !== undefined));
+}
+const ROSTER = await roster();
+const REPLICAS = [...ROSTER.keys()];
+const status = (id: string) => replicas.status(ROSTER.get(id)!, { timeoutMs: 400 });
 
 /** One line per replica: role, term, commit; "down" when unreachable. */
 async function report(): Promise<string> {
@@ -133,7 +152,7 @@ async function randomRun(): Promise<void> {
   const actions = ["kill", "pause", "partition", "stop"];
   for (let i = 0; i < steps; i++) {
     const action = actions[Math.floor(rand() * actions.length)];
-    const target = rand() < 0.5 ? "leader" : REPLICAS[Math.floor(rand() * 3)];
+    const target = rand() < 0.5 ? "leader" : REPLICAS[Math.floor(rand() * REPLICAS.length)];
     await act(action, target, 500 + Math.floor(rand() * 2500)).catch((e) =>
       console.log(`chaos: ${e.message}`)
     );

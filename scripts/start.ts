@@ -121,12 +121,18 @@ const ACTIONS: Record<string, (p: Proc) => unknown> = {
 const CONTROL_PORT = Number(Deno.env.get("CONTROL_PORT") ?? 9099);
 Deno.serve({ hostname: "127.0.0.1", port: CONTROL_PORT, onListen: () => {} }, async (req) => {
   const url = new URL(req.url);
+  if (req.method === "GET" && url.pathname === "/replicas") {
+    return Response.json(cluster.replicas.map((r) => ({ name: r.id, url: r.url })));
+  }
   const proc = all.find((c) => c.name === url.searchParams.get("target"));
   const action = ACTIONS[url.pathname.slice(1)];
   if (req.method !== "POST" || !proc || !action) {
-    return Response.json({ error: "POST /kill|stop|start|pause|resume?target=NAME" }, {
-      status: 400,
-    });
+    return Response.json(
+      { error: "GET /replicas, POST /kill|stop|start|pause|resume?target=NAME" },
+      {
+        status: 400,
+      },
+    );
   }
   console.log(`[chaos] ${url.pathname.slice(1)} ${proc.name}`);
   await action(proc);
