@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { upgradeWebSocket } from "hono/deno";
 import type { ClusterStatus } from "../protocol/mod.ts";
-import { isBoardName, isIndex } from "../protocol/mod.ts";
+import { DEFAULT_BOARD, isBoardName, isIndex } from "../protocol/mod.ts";
 import type { Cluster } from "./cluster.ts";
 import type { CommitStream } from "./commit_stream.ts";
 import type { Logger } from "../common/log.ts";
@@ -46,7 +46,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get(
     "/ws",
     async (c, next) => {
-      const board = c.req.query("board") ?? "default";
+      const board = c.req.query("board") ?? DEFAULT_BOARD;
       const sinceText = c.req.query("since") ?? "0";
       if (!isBoardName(board)) {
         return c.json({ error: "board must be 1-64 chars of [A-Za-z0-9_.-]" }, 400);

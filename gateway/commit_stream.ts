@@ -5,7 +5,12 @@
  *
  * Memory grows with the log; log snapshots will later bound it.
  */
-import { type CommittedStroke, type EntriesResponse, hasStrokeShape } from "../protocol/mod.ts";
+import {
+  type CommittedStroke,
+  DEFAULT_BOARD,
+  type EntriesResponse,
+  hasStrokeShape,
+} from "../protocol/mod.ts";
 import type { ReplicaClient } from "../replica/client.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Logger } from "../common/log.ts";
@@ -23,7 +28,6 @@ export interface CommitStreamOptions {
 }
 
 const EMPTY: readonly CommittedStroke[] = Object.freeze([]);
-const DEFAULT_BOARD = "default";
 
 /** One per gateway. */
 export class CommitStream {

@@ -20,6 +20,17 @@ export interface Stroke {
   board?: string;
 }
 
+/** The board a stroke without one belongs to. */
+export const DEFAULT_BOARD = "default";
+
+/**
+ * What makes a stroke unique: its id on its board. Board names cannot hold
+ * "/", so no (board, id) pair can spell another.
+ */
+export function strokeKey(s: Pick<Stroke, "id" | "board">): string {
+  return `${s.board ?? DEFAULT_BOARD}/${s.id}`;
+}
+
 /** What a log entry carries besides its index and term. */
 export type EntryPayload =
   | { stroke: Stroke }

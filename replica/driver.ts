@@ -7,7 +7,7 @@
  * the replica plugs in its durable log, HTTP and timers, the simulator its
  * simulated disk, network and time.
  */
-import type { LogEntry, Stroke } from "../protocol/mod.ts";
+import { type LogEntry, type Stroke, strokeKey } from "../protocol/mod.ts";
 import type { RaftNode } from "./raft/node.ts";
 import {
   type HardState,
@@ -43,8 +43,8 @@ export interface Transport {
 export interface StateMachine {
   /** Applies committed entries in order; returns them as applied. */
   apply(entries: LogEntry[]): LogEntry[];
-  /** Index where stroke `id` was first committed, if it was (proposals are never repeated). */
-  indexOf(id: string): number | undefined;
+  /** Index where the stroke (its id on its board) was first committed, if it was. */
+  indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined;
 }
 
 /** A timer's handle, opaque to its user. */
@@ -85,7 +85,7 @@ export interface DriverIo<S extends StateMachine> {
 export class ProposalLostError extends Error {}
 
 interface Waiter {
-  id: string;
+  stroke: Stroke;
   term: number;
   resolve: (index: number) => void;
   reject: (e: Error) => void;
@@ -165,21 +165,22 @@ export class Driver<S extends StateMachine = StrokeStore> {
   propose(strokes: Stroke[], timeoutMs: number): Promise<number[]> {
     const fresh: Stroke[] = [];
     const results = strokes.map((s) => {
-      const committed = this.store.indexOf(s.id);
+      const committed = this.store.indexOf(s);
       if (committed !== undefined) return Promise.resolve(committed);
-      const inFlight = this.proposedIds.get(s.id);
+      const inFlight = this.proposedIds.get(strokeKey(s));
       if (inFlight) return inFlight;
       fresh.push(s);
       return null;
     });
     const placed = this.node.propose(fresh.map((stroke) => ({ stroke })));
     const promises = placed.map(({ index, term }, i) => {
-      const id = fresh[i].id;
+      const stroke = fresh[i];
+      const key = strokeKey(stroke);
       const p = new Promise<number>((resolve, reject) =>
-        this.waiters.set(index, { id, term, resolve, reject })
+        this.waiters.set(index, { stroke, term, resolve, reject })
       );
-      this.proposedIds.set(id, p);
-      p.catch(() => {}).finally(() => this.proposedIds.delete(id));
+      this.proposedIds.set(key, p);
+      p.catch(() => {}).finally(() => this.proposedIds.delete(key));
       return p;
     });
     let k = 0;
@@ -268,7 +269,7 @@ export class Driver<S extends StateMachine = StrokeStore> {
       const w = this.waiters.get(e.index);
       if (!w) continue;
       this.waiters.delete(e.index);
-      if (e.term === w.term) w.resolve(this.store.indexOf(w.id)!);
+      if (e.term === w.term) w.resolve(this.store.indexOf(w.stroke)!);
       else w.reject(new ProposalLostError(`entry ${e.index} was replaced by term ${e.term}`));
     }
   }

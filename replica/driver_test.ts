@@ -118,3 +118,36 @@ Deno.test("driver: a failure of the core is fatal, not swallowed", async () => {
   assert.equal(fatal.length, 1);
   assert.match(String(fatal[0]), /message for z stepped into a/);
 });
+
+Deno.test("driver: a stroke is one per (board, id): the same id on another board is another stroke", async () => {
+  const { disk, node, driver, clock } = setup([]);
+  driver.start(10);
+  for (let ms = 10; ms < 500 && node.status().role !== "leader"; ms += 10) {
+    clock.advance(ms);
+    while (disk.pending.length) disk.pending.shift()!();
+    await turn();
+  }
+  assert.equal(node.status().role, "leader");
+  const stroke = (board: string) => ({
+    id: "same",
+    board,
+    x0: 0,
+    y0: 0,
+    x1: 1,
+    y1: 1,
+    color: "#000000",
+    width: 1,
+  });
+  const commit = async (p: Promise<number[]>) => {
+    for (let i = 0; i < 20; i++) {
+      while (disk.pending.length) disk.pending.shift()!();
+      await turn();
+    }
+    return await p;
+  };
+  const [a] = await commit(driver.propose([stroke("a")], 60_000));
+  const [b] = await commit(driver.propose([stroke("b")], 60_000));
+  const [again] = await commit(driver.propose([stroke("a")], 60_000));
+  assert.notEqual(a, b, "board b's stroke is its own entry");
+  assert.equal(again, a, "a retry on board a is acked with the first index");
+});

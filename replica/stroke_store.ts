@@ -1,11 +1,12 @@
 /**
  * The replica's state machine: the committed strokes in log order, with each
- * stroke id at most once. A stroke whose id was already committed (a retry
+ * stroke at most once per board (ids are the clients', so two boards may use
+ * the same one). A stroke whose (board, id) was already committed (a retry
  * that reached a new leader before it learned of the first copy) is applied
  * as a no-op at its index, so every replica skips the same entries and
- * `/entries` never shows an id twice.
+ * `/entries` never shows a stroke twice.
  */
-import type { LogEntry } from "../protocol/mod.ts";
+import { type LogEntry, type Stroke, strokeKey } from "../protocol/mod.ts";
 
 /** Committed, de-duplicated entries and the waiters for new ones. */
 export class StrokeStore {
@@ -19,9 +20,9 @@ export class StrokeStore {
     return this.applied.length;
   }
 
-  /** Index where stroke `id` was first committed, if it was. */
-  indexOf(id: string): number | undefined {
-    return this.firstIndexOf.get(id);
+  /** Index where the stroke (its id on its board) was first committed, if it was. */
+  indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined {
+    return this.firstIndexOf.get(strokeKey(stroke));
   }
 
   /** Applies committed entries in order; returns them as applied. */
@@ -33,10 +34,11 @@ export class StrokeStore {
       }
       let applied = e;
       if ("stroke" in e) {
-        if (this.firstIndexOf.has(e.stroke.id)) {
+        const key = strokeKey(e.stroke);
+        if (this.firstIndexOf.has(key)) {
           applied = { index: e.index, term: e.term, noop: true };
         } else {
-          this.firstIndexOf.set(e.stroke.id, e.index);
+          this.firstIndexOf.set(key, e.index);
         }
       }
       this.applied.push(applied);

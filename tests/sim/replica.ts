@@ -7,6 +7,7 @@
  * applies nothing, whatever of its code is still queued.
  */
 import { Driver, type StateMachine, type Storage, type Transport } from "../../replica/driver.ts";
+import type { Stroke } from "../../protocol/mod.ts";
 import type { RaftNode } from "../../replica/raft/node.ts";
 import type {
   HardState,
@@ -39,8 +40,8 @@ class CheckedStore implements StateMachine {
     return this.store.apply(entries);
   }
 
-  indexOf(id: string): number | undefined {
-    return this.store.indexOf(id);
+  indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined {
+    return this.store.indexOf(stroke);
   }
 }
 
