@@ -9,7 +9,7 @@ import { Driver } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
 import { formatEvent } from "./log_line.ts";
 import { replicaApp } from "./routes.ts";
-import { DurableLog } from "./storage/durable_log.ts";
+import { CorruptLogError, DurableLog } from "./storage/durable_log.ts";
 import { StrokeStore } from "./stroke_store.ts";
 import { HttpTransport } from "./transport.ts";
 
@@ -115,8 +115,8 @@ if (import.meta.main) {
     const env = Object.fromEntries(ENV_KEYS.map((k) => [k, Deno.env.get(k)]));
     await run(loadConfig(env));
   } catch (e) {
-    const message = e instanceof ConfigError || e instanceof Deno.errors.AddrInUse ||
-        e instanceof Deno.errors.PermissionDenied
+    const message = e instanceof ConfigError || e instanceof CorruptLogError ||
+        e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.PermissionDenied
       ? e.message
       : String(e);
     console.error(`replica: ${message}`);
