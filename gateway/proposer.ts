@@ -30,7 +30,12 @@ export interface ProposerOptions {
   maxBatch?: number;
   maxInFlight?: number;
   batchDelayMs?: number;
-  proposeTimeoutMs?: number;
+  /**
+   * Longest wait for one attempt's answer before asking the cluster again:
+   * about one election timeout (the seed's 500-800 ms), so a leader that hangs
+   * instead of dying costs about one election, not the whole hang.
+   */
+  attemptTimeoutMs?: number;
   /** Strokes accepted but not yet committed, beyond which new ones are refused. */
   maxPending?: number;
 }
@@ -43,8 +48,16 @@ interface Pending {
 type Outcome =
   | { kind: "committed"; indexes: number[] }
   | { kind: "rejected"; error: string }
-  /** `down`: unreachable; `stale`: answered but does not lead; `keep`: leader still believed. */
-  | { kind: "retry"; reason: string; url: string; verdict: "down" | "stale" | "keep" };
+  /**
+   * `down`: unreachable; `stale`: answered but does not lead; `keep`: leader still believed;
+   * `slow`: no answer in time (look again, keep it meanwhile); `moved`: the leader changed.
+   */
+  | {
+    kind: "retry";
+    reason: string;
+    url: string;
+    verdict: "down" | "stale" | "keep" | "slow" | "moved";
+  };
 
 /** One per gateway; `submit` is the only entry point. */
 export class Proposer {
@@ -56,16 +69,24 @@ export class Proposer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushQueued = false;
   #lastFailure = "";
+  /** Attempts waiting for an answer, by the replica asked. */
+  readonly #attempts = new Set<{ url: string; abort: AbortController }>();
 
   constructor(opts: ProposerOptions) {
     this.#o = {
       maxBatch: 500,
       maxInFlight: 4,
       batchDelayMs: 2,
-      proposeTimeoutMs: 10_000,
+      attemptTimeoutMs: 800,
       maxPending: 100_000,
       ...opts,
     };
+    // An attempt on a replica that no longer leads can only end in a timeout or
+    // a refusal: cut it short and retry on the new leader (ids make that safe).
+    opts.cluster.watchLeader((leader) => {
+      if (!leader) return;
+      for (const a of this.#attempts) if (a.url !== leader.url) a.abort.abort();
+    });
   }
 
   /** Strokes accepted and not yet committed. */
@@ -158,22 +179,34 @@ export class Proposer {
       this.#noteFailure(outcome.reason, leader.id ?? leader.url);
       if (outcome.verdict === "down") this.#o.cluster.reportFailure(outcome.url);
       if (outcome.verdict === "stale") this.#o.cluster.forgetLeader(outcome.url);
+      if (outcome.verdict === "slow") void this.#o.cluster.refresh();
       // The first retry goes at once (a fresh leader or hint is usually known by then).
-      if (attempt > 0) await sleep(backoffMs(attempt - 1, RETRY_MAX_MS), this.#stop.signal);
+      if (attempt > 0 && outcome.verdict !== "moved") {
+        await sleep(backoffMs(attempt - 1, RETRY_MAX_MS), this.#stop.signal);
+      }
     }
   }
 
   async #proposeOnce(url: string, strokes: Stroke[]): Promise<Outcome> {
     let reply;
+    const attempt = { url, abort: new AbortController() };
+    this.#attempts.add(attempt);
     try {
       reply = await this.#o.client.request(`${url}/propose`, {
         method: "POST",
         body: { strokes },
-        timeoutMs: this.#o.proposeTimeoutMs,
-        signal: this.#stop.signal,
+        timeoutMs: this.#o.attemptTimeoutMs,
+        signal: AbortSignal.any([this.#stop.signal, attempt.abort.signal]),
       });
     } catch (e) {
-      return { kind: "retry", reason: errorName(e), url, verdict: "down" };
+      if (attempt.abort.signal.aborted) {
+        return { kind: "retry", reason: "leader_changed", url, verdict: "moved" };
+      }
+      // A timeout is no proof the replica is gone (it may be slow, or hung for a while).
+      const reason = errorName(e);
+      return { kind: "retry", reason, url, verdict: reason === "timeout" ? "slow" : "down" };
+    } finally {
+      this.#attempts.delete(attempt);
     }
     const { status, body } = reply;
     if (status === 200) {
