@@ -7,6 +7,7 @@
  *   clients, each client sequential (next stroke after the ack, as etcd's
  *   benchmark does), plus 64 clients with 4 and with 16 strokes in flight each;
  * - failover: leader SIGKILL → first new acknowledged stroke, 10+ trials;
+ * - leader SIGSTOP (hung, not dead) → first new acknowledged stroke, 10+ trials;
  * - catch-up of a wiped replica and RSS, on a fresh cluster holding 100,000 strokes;
  * - RSS of each replica and the gateway after the load runs.
  *
@@ -123,14 +124,39 @@ async function failovers(c: LocalCluster, wsUrl: string): Promise<number[]> {
     await client.send(`failover-${t}`, t);
     times.push(performance.now() - t0);
     await c.restart(leader.id);
-    // Let it rejoin before the next trial kills someone again.
-    const target = (await c.status((await c.waitForLeader()).id))!.commitIndex;
-    while (((await c.status(leader.id))?.commitIndex ?? 0) < target) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await caughtUp(c, leader.id);
   }
   client.close();
   return times;
+}
+
+/** Like `failovers`, but the leader hangs (SIGSTOP) until the next stroke is acked, then resumes. */
+async function pauses(c: LocalCluster, wsUrl: string): Promise<number[]> {
+  const times: number[] = [];
+  const [client] = await connect(wsUrl, 1);
+  for (let t = 0; t < TRIALS; t++) {
+    const leader = await c.waitForLeader();
+    await client.send(`pwarm-${t}`, t);
+    const t0 = performance.now();
+    leader.child!.kill("SIGSTOP");
+    try {
+      await client.send(`pause-${t}`, t);
+      times.push(performance.now() - t0);
+    } finally {
+      leader.child!.kill("SIGCONT");
+    }
+    await caughtUp(c, leader.id);
+  }
+  client.close();
+  return times;
+}
+
+/** Lets a replica rejoin before the next trial stops someone again. */
+async function caughtUp(c: LocalCluster, id: string): Promise<void> {
+  const target = (await c.status((await c.waitForLeader()).id))!.commitIndex;
+  while (((await c.status(id))?.commitIndex ?? 0) < target) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The dev reload: a sequential client draws while all three replicas restart one by one. */
@@ -231,6 +257,13 @@ if (import.meta.main) {
       `\nfailover (leader SIGKILL → next stroke acked through the gateway), ${f.length} trials: ` +
         `min ${fmt(pct(f, 0), 0)} ms, median ${fmt(pct(f, 0.5), 0)} ms, max ${
           fmt(pct(f, 1), 0)
+        } ms`,
+    );
+    const p = await pauses(cluster, wsUrl);
+    console.log(
+      `hung leader (leader SIGSTOP → next stroke acked through the gateway), ${p.length} trials: ` +
+        `min ${fmt(pct(p, 0), 0)} ms, median ${fmt(pct(p, 0.5), 0)} ms, max ${
+          fmt(pct(p, 1), 0)
         } ms`,
     );
     const rg = await reloadGap(cluster, wsUrl);
