@@ -9,6 +9,8 @@ export interface LeaderInfo {
   url: string;
   id: string | null;
   term: number | null;
+  /** True when `url` is a follower that relays to leader `id`, which the gateway cannot reach. */
+  relayed?: boolean;
 }
 
 /** Construction options; times in milliseconds. */
@@ -30,6 +32,8 @@ export class Cluster {
   #leader: LeaderInfo | null = null;
   /** Status calls in flight, one per replica at most. */
   readonly #polls = new Map<ReplicaView, Promise<void>>();
+  /** The leader each replica named in its last status. */
+  readonly #namedLeader = new Map<ReplicaView, string | null>();
   readonly #watchers = new Set<(leader: LeaderInfo | null) => void>();
   /** `waitForLeader` callers to wake when a leader is found or a round ends. */
   #waiters: (() => void)[] = [];
@@ -144,7 +148,9 @@ export class Cluster {
     const commits = reachable.map((v) => v.commitIndex ?? 0);
     return {
       leaderId: this.#leader?.id ?? null,
-      leaderUrl: this.#leader?.url ?? null,
+      leaderUrl: this.#leader?.relayed
+        ? this.#views.find((v) => v.replicaId === this.#leader?.id)?.url ?? null
+        : this.#leader?.url ?? null,
       term: terms.length > 0 ? Math.max(...terms) : null,
       commitIndex: Math.max(gatewayIndex, ...commits),
       replicas: this.#views.map((v) => ({ ...v })),
@@ -181,7 +187,16 @@ export class Cluster {
         best = { url: v.url, id: v.replicaId, term: v.term };
       }
     }
-    return best;
+    if (best) return best;
+    // Followers name a leader the gateway cannot reach: only the link to it may be down (it
+    // keeps its followers, so no election comes). Send through a follower; it relays.
+    for (const v of this.#views) {
+      const id = this.#namedLeader.get(v);
+      if (!v.reachable || v.state !== "follower" || !id) continue;
+      if (this.#views.some((w) => w.replicaId === id && w.reachable)) continue;
+      return { url: v.url, id, term: v.term, relayed: true };
+    }
+    return null;
   }
 
   #wakeWaiters(): void {
@@ -212,6 +227,7 @@ export class Cluster {
       logLength: s.logLength,
       reachable: true,
     });
+    this.#namedLeader.set(view, s.leaderId);
   }
 
   #markDown(view: ReplicaView): void {
@@ -222,12 +238,16 @@ export class Cluster {
 
   #setLeader(next: LeaderInfo | null): void {
     const prev = this.#leader;
-    if (prev?.url === next?.url && prev?.id === next?.id && prev?.term === next?.term) return;
+    if (
+      prev?.url === next?.url && prev?.id === next?.id && prev?.term === next?.term &&
+      prev?.relayed === next?.relayed
+    ) return;
     this.#leader = next;
     if (prev?.url !== next?.url || prev?.id !== next?.id) {
       this.#opts.log.info("leader_changed", {
         leader: next ? next.id ?? next.url : "none",
         term: next?.term ?? undefined,
+        via: next?.relayed ? next.url : undefined,
       });
     }
     this.#opts.onLeaderChange?.(next);

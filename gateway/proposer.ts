@@ -4,7 +4,7 @@
  */
 import type { Stroke } from "../protocol/mod.ts";
 import { isIndex, isObject } from "../protocol/validate.ts";
-import type { Cluster } from "./cluster.ts";
+import type { Cluster, LeaderInfo } from "./cluster.ts";
 import type { Logger } from "./log.ts";
 import { backoffMs, type ReplicaClient, sleep } from "./replica_client.ts";
 
@@ -70,7 +70,7 @@ export class Proposer {
   #flushQueued = false;
   #lastFailure = "";
   /** Attempts waiting for an answer, by the replica asked. */
-  readonly #attempts = new Set<{ url: string; abort: AbortController }>();
+  readonly #attempts = new Set<{ leader: LeaderInfo; abort: AbortController }>();
 
   constructor(opts: ProposerOptions) {
     this.#o = {
@@ -85,7 +85,9 @@ export class Proposer {
     // a refusal: cut it short and retry on the new leader (ids make that safe).
     opts.cluster.watchLeader((leader) => {
       if (!leader) return;
-      for (const a of this.#attempts) if (a.url !== leader.url) a.abort.abort();
+      for (const a of this.#attempts) {
+        if (a.leader.url !== leader.url || a.leader.relayed !== leader.relayed) a.abort.abort();
+      }
     });
   }
 
@@ -161,7 +163,7 @@ export class Proposer {
     for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
       const leader = await this.#o.cluster.waitForLeader(this.#stop.signal);
       if (!leader) return;
-      const outcome = await this.#proposeOnce(leader.url, strokes);
+      const outcome = await this.#proposeOnce(leader, strokes);
       if (outcome.kind === "committed") {
         strokes.forEach((s, i) => this.#settle(s.id, (w) => w.resolve(outcome.indexes[i])));
         this.#noteRecovered();
@@ -187,9 +189,10 @@ export class Proposer {
     }
   }
 
-  async #proposeOnce(url: string, strokes: Stroke[]): Promise<Outcome> {
+  async #proposeOnce(leader: LeaderInfo, strokes: Stroke[]): Promise<Outcome> {
     let reply;
-    const attempt = { url, abort: new AbortController() };
+    const url = leader.url;
+    const attempt = { leader, abort: new AbortController() };
     this.#attempts.add(attempt);
     try {
       reply = await this.#o.client.request(`${url}/propose`, {

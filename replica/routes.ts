@@ -19,6 +19,7 @@ import type { ReplicaConfig } from "./config.ts";
 import { type Driver, ProposalLostError } from "./driver.ts";
 import { NotLeaderError, type Role } from "./raft/types.ts";
 import { formatEvent } from "./log_line.ts";
+import { FORWARDED_BY_HEADER, forwardProposal } from "./forward_proposal.ts";
 import {
   decodeRequest,
   encodeResponse,
@@ -188,6 +189,19 @@ export function replicaApp(cfg: ReplicaConfig, driver: Driver): Hono {
     } catch (e) {
       if (e instanceof NotLeaderError) {
         const leaderUrl = e.leaderId ? urls.get(e.leaderId) ?? null : null;
+        if (
+          e.leaderId && leaderUrl && e.leaderId !== cfg.replicaId &&
+          !c.req.header(FORWARDED_BY_HEADER)
+        ) {
+          return forwardProposal(strokes, {
+            leaderId: e.leaderId,
+            leaderUrl,
+            replicaId: cfg.replicaId,
+            clusterToken: cfg.clusterToken,
+            timeoutMs: PROPOSE_TIMEOUT_MS,
+            signal: c.req.raw.signal,
+          });
+        }
         const status = e.leaderId && e.leaderId !== cfg.replicaId ? 421 : 503;
         return c.json(
           { error: e.message, leaderId: e.leaderId, leaderUrl } satisfies NotLeaderResponse,
