@@ -8,6 +8,7 @@
  *   benchmark does), plus 64 clients with 4 and with 16 strokes in flight each;
  * - failover: leader SIGKILL → first new acknowledged stroke, 10+ trials;
  * - leader SIGSTOP (hung, not dead) → first new acknowledged stroke, 10+ trials;
+ * - gateway-to-leader link cut (a second gateway behind TCP relays) → the same, 10+ trials;
  * - catch-up of a wiped replica and RSS, on a fresh cluster holding 100,000 strokes;
  * - RSS of each replica and the gateway after the load runs.
  *
@@ -16,6 +17,7 @@
 import { freePorts, LocalCluster, startGateway, testStroke, waitForHttp } from "./local_cluster.ts";
 import type { ServerMessage } from "../protocol/mod.ts";
 import { rollingRestart } from "./rolling_restart.ts";
+import { TcpProxy } from "../gateway/testing/tcp_proxy.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
@@ -151,6 +153,36 @@ async function pauses(c: LocalCluster, wsUrl: string): Promise<number[]> {
   return times;
 }
 
+/** Like `failovers`, but only the gateway's link to the leader is cut: a second gateway behind relays. */
+async function linkCuts(c: LocalCluster): Promise<number[]> {
+  const proxies = c.replicas.map((r) => new TcpProxy(r.port));
+  const [port] = freePorts(1);
+  const gateway = startGateway(port, proxies.map((p) => `http://127.0.0.1:${p.port}`));
+  const times: number[] = [];
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    const [client] = await connect(`ws://127.0.0.1:${port}/ws`, 1);
+    for (let t = 0; t < TRIALS; t++) {
+      const leader = await c.waitForLeader();
+      const i = c.replicas.indexOf(leader);
+      await client.send(`lwarm-${t}`, t);
+      const t0 = performance.now();
+      const proxyPort = proxies[i].port;
+      proxies[i].close();
+      await client.send(`cut-${t}`, t);
+      times.push(performance.now() - t0);
+      proxies[i] = new TcpProxy(leader.port, proxyPort);
+      await new Promise((r) => setTimeout(r, 1500)); // the gateway finds its direct route again
+    }
+    client.close();
+  } finally {
+    gateway.kill("SIGKILL");
+    await gateway.status;
+    proxies.forEach((p) => p.close());
+  }
+  return times;
+}
+
 /** Lets a replica rejoin before the next trial stops someone again. */
 async function caughtUp(c: LocalCluster, id: string): Promise<void> {
   const target = (await c.status((await c.waitForLeader()).id))!.commitIndex;
@@ -252,19 +284,22 @@ if (import.meta.main) {
           cells.map((v, i) => fmt(v, i === 0 ? 0 : 1).padStart([9, 10, 10, 11, 11][i])).join("  "),
       );
     }
-    const f = await failovers(cluster, wsUrl);
-    console.log(
-      `\nfailover (leader SIGKILL → next stroke acked through the gateway), ${f.length} trials: ` +
-        `min ${fmt(pct(f, 0), 0)} ms, median ${fmt(pct(f, 0.5), 0)} ms, max ${
-          fmt(pct(f, 1), 0)
-        } ms`,
+    const trials = (label: string, xs: number[]) =>
+      console.log(
+        `${label}, ${xs.length} trials: min ${fmt(pct(xs, 0), 0)} ms, ` +
+          `median ${fmt(pct(xs, 0.5), 0)} ms, max ${fmt(pct(xs, 1), 0)} ms`,
+      );
+    trials(
+      "\nfailover (leader SIGKILL → next stroke acked through the gateway)",
+      await failovers(cluster, wsUrl),
     );
-    const p = await pauses(cluster, wsUrl);
-    console.log(
-      `hung leader (leader SIGSTOP → next stroke acked through the gateway), ${p.length} trials: ` +
-        `min ${fmt(pct(p, 0), 0)} ms, median ${fmt(pct(p, 0.5), 0)} ms, max ${
-          fmt(pct(p, 1), 0)
-        } ms`,
+    trials(
+      "hung leader (leader SIGSTOP → next stroke acked through the gateway)",
+      await pauses(cluster, wsUrl),
+    );
+    trials(
+      "cut gateway-to-leader link → next stroke acked (relayed by a follower)",
+      await linkCuts(cluster),
     );
     const rg = await reloadGap(cluster, wsUrl);
     console.log(
