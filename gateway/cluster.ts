@@ -165,9 +165,14 @@ export class Cluster {
       if (this.#stop.signal.aborted) return; // aborted calls say nothing about the replicas
       if (s) this.#markUp(view, s);
       else this.#markDown(view);
-      // A newer term beats the leader known so far at once; the end of the round settles the rest.
+      // A newer term, or a direct route where a relayed one was used, wins at once; the end
+      // of the round settles the rest.
       const best = this.#bestClaim();
-      if (best && (this.#leader === null || best.term! > (this.#leader.term ?? -1))) {
+      const current = this.#leader;
+      if (
+        best && (current === null || best.term! > (current.term ?? -1) ||
+          (current.relayed && !best.relayed))
+      ) {
         this.#setLeader(best);
       }
     }).finally(() => this.#polls.delete(view));

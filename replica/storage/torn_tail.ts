@@ -13,6 +13,9 @@
 import { crc32, crc32PrefixLength } from "./crc32.ts";
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from "./record.ts";
 
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+
 /** The unit a disk writes atomically (or not at all); etcd uses the same. */
 export const SECTOR_BYTES = 512;
 
@@ -66,6 +69,8 @@ export function findIntactRecord(bytes: Uint8Array, from: number): number {
     if (length === 0 || length > MAX_PAYLOAD_BYTES) continue;
     const end = p + HEADER_BYTES + length;
     if (end > bytes.length) continue;
+    // Every payload is a JSON object: two cheap tests spare checksums over random bytes.
+    if (bytes[p + HEADER_BYTES] !== OPEN_BRACE || bytes[end - 1] !== CLOSE_BRACE) continue;
     if (crc32(bytes.subarray(p + HEADER_BYTES, end)) === view.getUint32(p + 4, true)) return p;
   }
   return -1;
