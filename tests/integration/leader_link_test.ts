@@ -20,10 +20,11 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "wb-link-" });
-  const cluster = await new LocalCluster({ dir }).start();
+  const token = "link-test-token"; // the relay must carry it too
+  const cluster = await new LocalCluster({ dir, token }).start();
   const proxies = cluster.replicas.map((r) => new TcpProxy(r.port));
   const [port] = freePorts(1);
-  const gateway = startGateway(port, proxies.map((p) => `http://127.0.0.1:${p.port}`));
+  const gateway = startGateway(port, proxies.map((p) => `http://127.0.0.1:${p.port}`), token);
   const clients: TestClient[] = [];
   try {
     await cluster.waitForLeader();
