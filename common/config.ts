@@ -99,16 +99,15 @@ export function logLevel(env: Env): LogLevel {
 }
 
 /**
- * Runs a process's start-up; a bad configuration (or a port in use, or a
- * refused permission) becomes one line `name: reason` and exit code 1.
+ * Runs a process's start-up; whatever stops it there (a bad configuration, a
+ * port in use, a refused permission, a damaged data dir) becomes one line
+ * `name: reason` and exit code 1, never a stack trace.
  */
 export async function startOrExit(name: string, start: () => unknown): Promise<void> {
   try {
     await start();
   } catch (e) {
-    const known = e instanceof ConfigError || e instanceof Deno.errors.AddrInUse ||
-      e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable;
-    const message = known ? (e as Error).message : String(e);
+    const message = e instanceof Error ? e.message : String(e);
     console.error(`${name}: ${message.split("\n")[0]}`);
     Deno.exit(1);
   }

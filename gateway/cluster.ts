@@ -9,6 +9,8 @@ export interface LeaderInfo {
   url: string;
   id: string | null;
   term: number | null;
+  /** True when `url` is a follower that relays to leader `id`, which the gateway cannot reach. */
+  relayed?: boolean;
 }
 
 /** Construction options; times in milliseconds. */
@@ -28,7 +30,13 @@ export class Cluster {
   readonly #opts: Required<Omit<ClusterOptions, "onLeaderChange">> & ClusterOptions;
   readonly #stop = new AbortController();
   #leader: LeaderInfo | null = null;
-  #refreshing: Promise<void> | null = null;
+  /** Status calls in flight, one per replica at most. */
+  readonly #polls = new Map<ReplicaView, Promise<void>>();
+  /** The leader each replica named in its last status. */
+  readonly #namedLeader = new Map<ReplicaView, string | null>();
+  readonly #watchers = new Set<(leader: LeaderInfo | null) => void>();
+  /** `waitForLeader` callers to wake when a leader is found or a round ends. */
+  #waiters: (() => void)[] = [];
 
   constructor(opts: ClusterOptions) {
     this.#opts = { statusTimeoutMs: 1000, refreshIntervalMs: 500, ...opts };
@@ -48,11 +56,15 @@ export class Cluster {
     return this.#leader;
   }
 
-  /** Starts the light periodic refresh that keeps the cluster view current. */
+  /**
+   * Starts the light periodic refresh that keeps the cluster view current. A
+   * round starts every interval whether or not the last has ended, so one hung
+   * replica (its status call waits for its timeout) does not hide the others.
+   */
   start(): void {
     void (async () => {
       while (!this.#stop.signal.aborted) {
-        await this.refresh();
+        void this.refresh();
         await sleep(this.#opts.refreshIntervalMs, this.#stop.signal);
       }
     })();
@@ -63,10 +75,16 @@ export class Cluster {
     this.#stop.abort();
   }
 
-  /** Asks every replica for `/status` in parallel; concurrent callers share one round. */
-  refresh(): Promise<void> {
-    this.#refreshing ??= this.#refreshAll().finally(() => this.#refreshing = null);
-    return this.#refreshing;
+  /**
+   * Asks every replica for `/status` in parallel (a replica whose last call is
+   * still out is not asked twice). Each answer is applied on arrival, so a new
+   * leader is known as soon as it answers; at the end the view settles on the
+   * highest-term claimant.
+   */
+  async refresh(): Promise<void> {
+    await Promise.all(this.#views.map((v) => this.#poll(v)));
+    if (!this.#stop.signal.aborted) this.#setLeader(this.#bestClaim());
+    this.#wakeWaiters();
   }
 
   /** Resolves with a leader as soon as one is known, polling quickly meanwhile; null on stop. */
@@ -74,10 +92,16 @@ export class Cluster {
     for (let attempt = 0;; attempt++) {
       if (this.#stop.signal.aborted || signal?.aborted) return null;
       if (this.#leader) return this.#leader;
-      await this.refresh();
+      await Promise.race([this.refresh(), new Promise<void>((r) => this.#waiters.push(r))]);
       if (this.#leader) return this.#leader;
       await sleep(backoffMs(attempt, 50), this.#stop.signal); // an election is 500-800 ms: poll finely
     }
+  }
+
+  /** Calls `fn` on every change of the leader or its term; returns the unsubscribe. */
+  watchLeader(fn: (leader: LeaderInfo | null) => void): () => void {
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
   }
 
   /** A call to `url` failed at the network level: stop trusting it and look again now. */
@@ -124,7 +148,9 @@ export class Cluster {
     const commits = reachable.map((v) => v.commitIndex ?? 0);
     return {
       leaderId: this.#leader?.id ?? null,
-      leaderUrl: this.#leader?.url ?? null,
+      leaderUrl: this.#leader?.relayed
+        ? this.#views.find((v) => v.replicaId === this.#leader?.id)?.url ?? null
+        : this.#leader?.url ?? null,
       term: terms.length > 0 ? Math.max(...terms) : null,
       commitIndex: Math.max(gatewayIndex, ...commits),
       replicas: this.#views.map((v) => ({ ...v })),
@@ -132,23 +158,56 @@ export class Cluster {
     };
   }
 
-  async #refreshAll(): Promise<void> {
-    const statuses = await Promise.all(this.#views.map((v) => this.#fetchStatus(v.url)));
-    if (this.#stop.signal.aborted) return; // aborted calls say nothing about the replicas
-    // Two claimants happen when an old leader has not yet heard of the new term: trust the newer.
-    let best: LeaderInfo | null = null;
-    for (const [i, s] of statuses.entries()) {
-      const view = this.#views[i];
-      if (!s) {
-        this.#markDown(view);
-        continue;
+  #poll(view: ReplicaView): Promise<void> {
+    let poll = this.#polls.get(view);
+    if (poll) return poll;
+    poll = this.#fetchStatus(view.url).then((s) => {
+      if (this.#stop.signal.aborted) return; // aborted calls say nothing about the replicas
+      if (s) this.#markUp(view, s);
+      else this.#markDown(view);
+      // A newer term, or a direct route where a relayed one was used, wins at once; the end
+      // of the round settles the rest.
+      const best = this.#bestClaim();
+      const current = this.#leader;
+      if (
+        best && (current === null || best.term! > (current.term ?? -1) ||
+          (current.relayed && !best.relayed))
+      ) {
+        this.#setLeader(best);
       }
-      this.#markUp(view, s);
-      if (s.state === "leader" && (best === null || s.term > (best.term ?? -1))) {
-        best = { url: view.url, id: s.replicaId, term: s.term };
+    }).finally(() => this.#polls.delete(view));
+    this.#polls.set(view, poll);
+    return poll;
+  }
+
+  /**
+   * The reachable replica claiming leadership in the highest term. Two
+   * claimants happen when an old leader has not yet heard of the new term.
+   */
+  #bestClaim(): LeaderInfo | null {
+    let best: LeaderInfo | null = null;
+    for (const v of this.#views) {
+      if (!v.reachable || v.state !== "leader" || v.term === null) continue;
+      if (best === null || v.term > best.term!) {
+        best = { url: v.url, id: v.replicaId, term: v.term };
       }
     }
-    this.#setLeader(best);
+    if (best) return best;
+    // Followers name a leader the gateway cannot reach: only the link to it may be down (it
+    // keeps its followers, so no election comes). Send through a follower; it relays.
+    for (const v of this.#views) {
+      const id = this.#namedLeader.get(v);
+      if (!v.reachable || v.state !== "follower" || !id) continue;
+      if (this.#views.some((w) => w.replicaId === id && w.reachable)) continue;
+      return { url: v.url, id, term: v.term, relayed: true };
+    }
+    return null;
+  }
+
+  #wakeWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    waiters.forEach((wake) => wake());
   }
 
   #fetchStatus(url: string): Promise<StatusResponse | null> {
@@ -168,6 +227,7 @@ export class Cluster {
       logLength: s.logLength,
       reachable: true,
     });
+    this.#namedLeader.set(view, s.leaderId);
   }
 
   #markDown(view: ReplicaView): void {
@@ -178,14 +238,20 @@ export class Cluster {
 
   #setLeader(next: LeaderInfo | null): void {
     const prev = this.#leader;
-    if (prev?.url === next?.url && prev?.id === next?.id && prev?.term === next?.term) return;
+    if (
+      prev?.url === next?.url && prev?.id === next?.id && prev?.term === next?.term &&
+      prev?.relayed === next?.relayed
+    ) return;
     this.#leader = next;
     if (prev?.url !== next?.url || prev?.id !== next?.id) {
       this.#opts.log.info("leader_changed", {
         leader: next ? next.id ?? next.url : "none",
         term: next?.term ?? undefined,
+        via: next?.relayed ? next.url : undefined,
       });
     }
     this.#opts.onLeaderChange?.(next);
+    this.#watchers.forEach((fn) => fn(next));
+    if (next) this.#wakeWaiters();
   }
 }

@@ -233,3 +233,25 @@ Deno.test("sessions in step share one encoding of each batch; a late one gets it
     await h.close();
   }
 });
+
+Deno.test("the same stroke id on two boards is two strokes, each acked and shown on its own board", async () => {
+  const h = setup();
+  try {
+    const [a, b] = [await h.connect("alpha"), await h.connect("beta")];
+    const stroke = makeStroke("shared");
+    a.sendStroke(stroke);
+    b.sendStroke(stroke);
+    const [ackA, ackB] = [await a.waitForAcks([stroke.id]), await b.waitForAcks([stroke.id])];
+    assert.notEqual(ackA.get(stroke.id), ackB.get(stroke.id), "one index per board");
+    const [onA, onB] = [await a.waitForStrokes([stroke.id]), await b.waitForStrokes([stroke.id])];
+    assert.deepEqual(onA.map((e) => [e.index, e.stroke.board]), [[ackA.get(stroke.id), "alpha"]]);
+    assert.deepEqual(onB.map((e) => [e.index, e.stroke.board]), [[ackB.get(stroke.id), "beta"]]);
+    // A retry on alpha is acked with alpha's first index and shows nowhere again.
+    a.sendStroke(stroke);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.acks().get(stroke.id), ackA.get(stroke.id));
+    assert.equal(a.strokes().length, 1);
+  } finally {
+    await h.close();
+  }
+});

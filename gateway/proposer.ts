@@ -2,9 +2,9 @@
  * Batches strokes from all clients into few `POST /propose` calls on the leader and retries
  * each batch (same ids) until it commits: the replica's id dedup makes every retry safe.
  */
-import { decodeNotLeader, type Stroke } from "../protocol/mod.ts";
+import { decodeNotLeader, type Stroke, strokeKey } from "../protocol/mod.ts";
 import type { ReplicaClient } from "../replica/client.ts";
-import type { Cluster } from "./cluster.ts";
+import type { Cluster, LeaderInfo } from "./cluster.ts";
 import type { Logger } from "../common/log.ts";
 import { backoffMs, sleep } from "./retry.ts";
 
@@ -30,7 +30,12 @@ export interface ProposerOptions {
   maxBatch?: number;
   maxInFlight?: number;
   batchDelayMs?: number;
-  proposeTimeoutMs?: number;
+  /**
+   * Longest wait for one attempt's answer before asking the cluster again:
+   * about one election timeout (the seed's 500-800 ms), so a leader that hangs
+   * instead of dying costs about one election, not the whole hang.
+   */
+  attemptTimeoutMs?: number;
   /** Strokes accepted but not yet committed, beyond which new ones are refused. */
   maxPending?: number;
 }
@@ -43,8 +48,16 @@ interface Pending {
 type Outcome =
   | { kind: "committed"; indexes: number[] }
   | { kind: "rejected"; error: string }
-  /** `down`: unreachable; `stale`: answered but does not lead; `keep`: leader still believed. */
-  | { kind: "retry"; reason: string; url: string; verdict: "down" | "stale" | "keep" };
+  /**
+   * `down`: unreachable; `stale`: answered but does not lead; `keep`: leader still believed;
+   * `slow`: no answer in time (look again, keep it meanwhile); `moved`: the leader changed.
+   */
+  | {
+    kind: "retry";
+    reason: string;
+    url: string;
+    verdict: "down" | "stale" | "keep" | "slow" | "moved";
+  };
 
 /** One per gateway; `submit` is the only entry point. */
 export class Proposer {
@@ -56,16 +69,26 @@ export class Proposer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushQueued = false;
   #lastFailure = "";
+  /** Attempts waiting for an answer, by the replica asked. */
+  readonly #attempts = new Set<{ leader: LeaderInfo; abort: AbortController }>();
 
   constructor(opts: ProposerOptions) {
     this.#o = {
       maxBatch: 500,
       maxInFlight: 4,
       batchDelayMs: 2,
-      proposeTimeoutMs: 10_000,
+      attemptTimeoutMs: 800,
       maxPending: 100_000,
       ...opts,
     };
+    // An attempt on a replica that no longer leads can only end in a timeout or
+    // a refusal: cut it short and retry on the new leader (ids make that safe).
+    opts.cluster.watchLeader((leader) => {
+      if (!leader) return;
+      for (const a of this.#attempts) {
+        if (a.leader.url !== leader.url || a.leader.relayed !== leader.relayed) a.abort.abort();
+      }
+    });
   }
 
   /** Strokes accepted and not yet committed. */
@@ -79,15 +102,17 @@ export class Proposer {
       if (this.#stop.signal.aborted) {
         return reject(new ProposeRefused("unavailable", "gateway is shutting down"));
       }
-      const known = this.#pending.get(stroke.id);
+      // A stroke is its id on its board: the same id on two boards is two strokes.
+      const key = strokeKey(stroke);
+      const known = this.#pending.get(key);
       if (known) return known.waiters.push({ resolve, reject });
       if (this.#pending.size >= this.#o.maxPending) {
         return reject(
           new ProposeRefused("unavailable", "too many strokes waiting for the cluster"),
         );
       }
-      this.#pending.set(stroke.id, { stroke, waiters: [{ resolve, reject }] });
-      this.#queue.push(stroke.id);
+      this.#pending.set(key, { stroke, waiters: [{ resolve, reject }] });
+      this.#queue.push(key);
       this.#schedule();
     });
   }
@@ -125,9 +150,9 @@ export class Proposer {
 
   #flush(): void {
     while (this.#queue.length > 0 && this.#inFlight < this.#o.maxInFlight) {
-      const ids = this.#queue.splice(0, this.#o.maxBatch);
+      const keys = this.#queue.splice(0, this.#o.maxBatch);
       this.#inFlight++;
-      this.#commit(ids).finally(() => {
+      this.#commit(keys).finally(() => {
         this.#inFlight--;
         this.#schedule();
       });
@@ -135,43 +160,56 @@ export class Proposer {
   }
 
   /** Retries until committed; a batch the replica calls invalid is split to find the culprit. */
-  async #commit(ids: string[]): Promise<void> {
-    const strokes = ids.map((id) => this.#pending.get(id)?.stroke).filter((s) => s !== undefined);
+  async #commit(keys: string[]): Promise<void> {
+    const strokes = keys.map((k) => this.#pending.get(k)?.stroke).filter((s) => s !== undefined);
     for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
       const leader = await this.#o.cluster.waitForLeader(this.#stop.signal);
       if (!leader) return;
-      const outcome = await this.#proposeOnce(leader.url, strokes);
+      const outcome = await this.#proposeOnce(leader, strokes);
       if (outcome.kind === "committed") {
-        strokes.forEach((s, i) => this.#settle(s.id, (w) => w.resolve(outcome.indexes[i])));
+        strokes.forEach((s, i) => this.#settle(strokeKey(s), (w) => w.resolve(outcome.indexes[i])));
         this.#noteRecovered();
         return;
       }
       if (outcome.kind === "rejected") {
         if (strokes.length === 1) {
           const refused = new ProposeRefused("bad_stroke", outcome.error);
-          return this.#settle(strokes[0].id, (w) => w.reject(refused));
+          return this.#settle(strokeKey(strokes[0]), (w) => w.reject(refused));
         }
-        const half = Math.ceil(ids.length / 2);
-        await Promise.all([this.#commit(ids.slice(0, half)), this.#commit(ids.slice(half))]);
+        const half = Math.ceil(keys.length / 2);
+        await Promise.all([this.#commit(keys.slice(0, half)), this.#commit(keys.slice(half))]);
         return;
       }
       this.#noteFailure(outcome.reason, leader.id ?? leader.url);
       if (outcome.verdict === "down") this.#o.cluster.reportFailure(outcome.url);
       if (outcome.verdict === "stale") this.#o.cluster.forgetLeader(outcome.url);
+      if (outcome.verdict === "slow") void this.#o.cluster.refresh();
       // The first retry goes at once (a fresh leader or hint is usually known by then).
-      if (attempt > 0) await sleep(backoffMs(attempt - 1, RETRY_MAX_MS), this.#stop.signal);
+      if (attempt > 0 && outcome.verdict !== "moved") {
+        await sleep(backoffMs(attempt - 1, RETRY_MAX_MS), this.#stop.signal);
+      }
     }
   }
 
-  async #proposeOnce(url: string, strokes: Stroke[]): Promise<Outcome> {
+  async #proposeOnce(leader: LeaderInfo, strokes: Stroke[]): Promise<Outcome> {
     let reply;
+    const url = leader.url;
+    const attempt = { leader, abort: new AbortController() };
+    this.#attempts.add(attempt);
     try {
       reply = await this.#o.client.propose(url, strokes, {
-        timeoutMs: this.#o.proposeTimeoutMs,
-        signal: this.#stop.signal,
+        timeoutMs: this.#o.attemptTimeoutMs,
+        signal: AbortSignal.any([this.#stop.signal, attempt.abort.signal]),
       });
     } catch (e) {
-      return { kind: "retry", reason: errorName(e), url, verdict: "down" };
+      if (attempt.abort.signal.aborted) {
+        return { kind: "retry", reason: "leader_changed", url, verdict: "moved" };
+      }
+      // A timeout is no proof the replica is gone (it may be slow, or hung for a while).
+      const reason = errorName(e);
+      return { kind: "retry", reason, url, verdict: reason === "timeout" ? "slow" : "down" };
+    } finally {
+      this.#attempts.delete(attempt);
     }
     if (reply.ok) return { kind: "committed", indexes: reply.value };
     const { status } = reply;
@@ -189,10 +227,10 @@ export class Proposer {
     return { kind: "retry", reason: `http_${status}`, url, verdict };
   }
 
-  #settle(id: string, fn: (w: Pending["waiters"][number]) => void): void {
-    const p = this.#pending.get(id);
+  #settle(key: string, fn: (w: Pending["waiters"][number]) => void): void {
+    const p = this.#pending.get(key);
     if (!p) return;
-    this.#pending.delete(id);
+    this.#pending.delete(key);
     p.waiters.forEach(fn);
   }
 

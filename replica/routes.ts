@@ -14,6 +14,7 @@ import {
   type ReplicaState,
   type StatusResponse,
 } from "../protocol/mod.ts";
+import { FORWARDED_BY_HEADER, forwardProposal } from "./forward_proposal.ts";
 import {
   decodeRequest,
   encodeResponse,
@@ -191,6 +192,19 @@ export function replicaApp(
     } catch (e) {
       if (e instanceof NotLeaderError) {
         const leaderUrl = urlOf(e.leaderId);
+        if (
+          e.leaderId && leaderUrl && e.leaderId !== cfg.replicaId &&
+          !c.req.header(FORWARDED_BY_HEADER)
+        ) {
+          return forwardProposal(strokes, {
+            leaderId: e.leaderId,
+            leaderUrl,
+            replicaId: cfg.replicaId,
+            clusterToken: cfg.clusterToken,
+            timeoutMs: PROPOSE_TIMEOUT_MS,
+            signal: c.req.raw.signal,
+          });
+        }
         const status = e.leaderId && e.leaderId !== cfg.replicaId ? 421 : 503;
         return c.json(
           { error: e.message, leaderId: e.leaderId, leaderUrl } satisfies NotLeaderResponse,

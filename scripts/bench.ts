@@ -7,6 +7,8 @@
  *   clients, each client sequential (next stroke after the ack, as etcd's
  *   benchmark does), plus 64 clients with 4 and with 16 strokes in flight each;
  * - failover: leader SIGKILL → first new acknowledged stroke, 10+ trials;
+ * - leader SIGSTOP (hung, not dead) → first new acknowledged stroke, 10+ trials;
+ * - gateway-to-leader link cut (a second gateway behind TCP relays) → the same, 10+ trials;
  * - catch-up of a wiped replica and RSS, on a fresh cluster holding 100,000 strokes;
  * - RSS of each replica and the gateway after the load runs.
  *
@@ -21,6 +23,7 @@ import {
 } from "../tests/testing/local_cluster.ts";
 import { GatewayClient } from "../gateway/client.ts";
 import { rollingRestart } from "../tests/testing/rolling_restart.ts";
+import { TcpProxy } from "../tests/testing/tcp_proxy.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
@@ -97,14 +100,68 @@ async function failovers(c: LocalCluster, wsUrl: string): Promise<number[]> {
     await client.draw(testStroke(`failover-${t}`, t));
     times.push(performance.now() - t0);
     await c.restart(leader.id);
-    // Let it rejoin before the next trial kills someone again.
-    const target = (await c.status((await c.waitForLeader()).id))!.commitIndex;
-    while (((await c.status(leader.id))?.commitIndex ?? 0) < target) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await caughtUp(c, leader.id);
   }
   await client.close();
   return times;
+}
+
+/** Like `failovers`, but the leader hangs (SIGSTOP) until the next stroke is acked, then resumes. */
+async function pauses(c: LocalCluster, wsUrl: string): Promise<number[]> {
+  const times: number[] = [];
+  const [client] = await connect(wsUrl, 1);
+  for (let t = 0; t < TRIALS; t++) {
+    const leader = await c.waitForLeader();
+    await client.draw(testStroke(`pwarm-${t}`, t));
+    const t0 = performance.now();
+    leader.proc.signal("SIGSTOP");
+    try {
+      await client.draw(testStroke(`pause-${t}`, t));
+      times.push(performance.now() - t0);
+    } finally {
+      leader.proc.signal("SIGCONT");
+    }
+    await caughtUp(c, leader.id);
+  }
+  await client.close();
+  return times;
+}
+
+/** Like `failovers`, but only the gateway's link to the leader is cut: a second gateway behind relays. */
+async function linkCuts(c: LocalCluster): Promise<number[]> {
+  const proxies = c.replicas.map((r) => new TcpProxy(r.port));
+  const [port] = freePorts(1);
+  const gateway = startGateway(port, proxies.map((p) => `http://127.0.0.1:${p.port}`));
+  const times: number[] = [];
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
+    const [client] = await connect(`ws://127.0.0.1:${port}/ws`, 1);
+    for (let t = 0; t < TRIALS; t++) {
+      const leader = await c.waitForLeader();
+      const i = c.replicas.indexOf(leader);
+      await client.draw(testStroke(`lwarm-${t}`, t));
+      const t0 = performance.now();
+      const proxyPort = proxies[i].port;
+      proxies[i].close();
+      await client.draw(testStroke(`cut-${t}`, t));
+      times.push(performance.now() - t0);
+      proxies[i] = new TcpProxy(leader.port, proxyPort);
+      await new Promise((r) => setTimeout(r, 1500)); // the gateway finds its direct route again
+    }
+    await client.close();
+  } finally {
+    await gateway.kill();
+    proxies.forEach((p) => p.close());
+  }
+  return times;
+}
+
+/** Lets a replica rejoin before the next trial stops someone again. */
+async function caughtUp(c: LocalCluster, id: string): Promise<void> {
+  const target = (await c.status((await c.waitForLeader()).id))!.commitIndex;
+  while (((await c.status(id))?.commitIndex ?? 0) < target) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The dev reload: a sequential client draws while all three replicas restart one by one. */
@@ -200,12 +257,22 @@ if (import.meta.main) {
           cells.map((v, i) => fmt(v, i === 0 ? 0 : 1).padStart([9, 10, 10, 11, 11][i])).join("  "),
       );
     }
-    const f = await failovers(cluster, wsUrl);
-    console.log(
-      `\nfailover (leader SIGKILL → next stroke acked through the gateway), ${f.length} trials: ` +
-        `min ${fmt(pct(f, 0), 0)} ms, median ${fmt(pct(f, 0.5), 0)} ms, max ${
-          fmt(pct(f, 1), 0)
-        } ms`,
+    const trials = (label: string, xs: number[]) =>
+      console.log(
+        `${label}, ${xs.length} trials: min ${fmt(pct(xs, 0), 0)} ms, ` +
+          `median ${fmt(pct(xs, 0.5), 0)} ms, max ${fmt(pct(xs, 1), 0)} ms`,
+      );
+    trials(
+      "\nfailover (leader SIGKILL → next stroke acked through the gateway)",
+      await failovers(cluster, wsUrl),
+    );
+    trials(
+      "hung leader (leader SIGSTOP → next stroke acked through the gateway)",
+      await pauses(cluster, wsUrl),
+    );
+    trials(
+      "cut gateway-to-leader link → next stroke acked (relayed by a follower)",
+      await linkCuts(cluster),
     );
     const rg = await reloadGap(cluster, wsUrl);
     console.log(

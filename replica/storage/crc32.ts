@@ -21,3 +21,16 @@ export function crc32(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
+
+/**
+ * Length of the shortest non-empty prefix of `bytes` whose CRC-32 is `target`,
+ * or -1: one pass instead of one checksum per candidate length.
+ */
+export function crc32PrefixLength(bytes: Uint8Array, target: number): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) {
+    c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+    if (((c ^ 0xffffffff) >>> 0) === target) return i + 1;
+  }
+  return -1;
+}

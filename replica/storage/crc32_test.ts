@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { crc32 } from "./crc32.ts";
+import { crc32, crc32PrefixLength } from "./crc32.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -15,4 +15,11 @@ Deno.test("crc32 notices a single flipped bit", () => {
   const before = crc32(bytes);
   bytes[3] ^= 0x10;
   assert.notEqual(crc32(bytes), before);
+});
+
+Deno.test("crc32PrefixLength finds the prefix that carries a checksum", () => {
+  const bytes = text("123456789 and more after it");
+  assert.equal(crc32PrefixLength(bytes, 0xcbf43926), 9);
+  assert.equal(crc32PrefixLength(bytes, crc32(bytes)), bytes.length);
+  assert.equal(crc32PrefixLength(text("12345678"), 0xcbf43926), -1);
 });

@@ -5,7 +5,14 @@
  * `sync`: the group commit.
  */
 import { type HardState, type LogEntry, RaftInvariantError } from "../raft/types.ts";
-import { decodeRecords, encodeRecord, isHardState, type LogRecord } from "./record.ts";
+import {
+  decodeRecords,
+  encodeRecord,
+  isHardState,
+  type LogRecord,
+  RecordContentError,
+} from "./record.ts";
+import { judgeTail } from "./torn_tail.ts";
 
 /** Name of the log file inside the data directory. */
 export const LOG_FILE_NAME = "raft.log";
@@ -18,7 +25,7 @@ export interface RestoredLog {
   entries: LogEntry[];
   /** True when the directory held no state at all (a new or wiped disk). */
   fresh: boolean;
-  /** Bytes cut off the end of the file because they were torn or corrupt (0 normally). */
+  /** Bytes cut off the end of the file because a crash tore them (0 normally). */
   discardedBytes: number;
 }
 
@@ -28,10 +35,24 @@ export interface RestoredLog {
  */
 const NO_HARD_STATE: HardState = { term: 0, votedFor: "", recovering: true };
 
-/** The persisted Raft log and hard state of one replica. */
+/**
+ * The log file holds damaged data that is not a torn tail: the replica must
+ * not start on it (it may have lost fsynced votes or acknowledged entries).
+ */
+export class CorruptLogError extends Error {
+  constructor(readonly path: string, readonly offset: number, reason: string) {
+    super(
+      `log file ${path} is corrupt at byte ${offset}: ${reason}; refusing to start ` +
+        `(restore the file, or move the data directory away to rejoin empty and be caught up)`,
+    );
+    this.name = "CorruptLogError";
+  }
+}
+
 /** Entries per batch record: one JSON encode and one CRC per batch instead of per entry. */
 const ENTRIES_PER_RECORD = 4096;
 
+/** The persisted Raft log and hard state of one replica. */
 export class DurableLog {
   #restored: RestoredLog | null;
   #lastIndex: number;
@@ -64,7 +85,7 @@ export class DurableLog {
     const fileExisted = await exists(path);
     const file = await Deno.open(path, { read: true, write: true, create: true });
     try {
-      const { restored, validBytes } = await recover(file);
+      const { restored, validBytes } = await recover(file, path);
       if (restored.discardedBytes > 0) {
         // Later appends must follow the last good record, or recovery would stop before them.
         await file.truncate(validBytes);
@@ -212,59 +233,96 @@ function checkContiguous(entries: LogEntry[], lastIndex: number): void {
 }
 
 /**
- * Replays the records in order. Reading stops at the first short or
- * corrupt record: after a torn write nothing later can be trusted.
+ * Replays the records in order. Decoding stops at the first record that is
+ * short or fails its checksum; the bytes from there on are dropped only when
+ * `judgeTail` finds them a torn tail, and are reported as corruption otherwise.
  */
-async function recover(file: Deno.FsFile): Promise<{ restored: RestoredLog; validBytes: number }> {
+async function recover(
+  file: Deno.FsFile,
+  path: string,
+): Promise<{ restored: RestoredLog; validBytes: number }> {
   const entries: LogEntry[] = [];
   let hardState: HardState | null = null;
   let validBytes = 0;
-  let fileBytes = 0;
   let pending: Uint8Array = new Uint8Array(0);
   const chunk = new Uint8Array(READ_CHUNK_BYTES);
   while (true) {
     const n = await file.read(chunk);
     if (n === null) break;
-    fileBytes += n;
     pending = concat([pending, chunk.subarray(0, n)], pending.length + n);
-    const { records, consumedBytes, bad } = decodeRecords(pending);
-    for (const record of records) {
-      if ("hardState" in record) hardState = record.hardState;
-      else if ("truncate" in record) truncateTo(entries, record.truncate, validBytes);
-      else if ("entries" in record) {
-        for (const e of record.entries) appendEntry(entries, e, validBytes);
-      } else appendEntry(entries, record.entry, validBytes);
+    let decoded;
+    try {
+      decoded = decodeRecords(pending);
+    } catch (error) {
+      if (!(error instanceof RecordContentError)) throw error;
+      throw new CorruptLogError(path, validBytes + error.offset, error.reason);
     }
-    validBytes += consumedBytes;
-    pending = pending.subarray(consumedBytes);
-    if (bad) {
-      fileBytes = (await file.stat()).size;
+    for (const [i, record] of decoded.records.entries()) {
+      const at = { path, offset: validBytes + decoded.offsets[i] };
+      if ("hardState" in record) hardState = record.hardState;
+      else if ("truncate" in record) truncateTo(entries, record.truncate, at);
+      else if ("entries" in record) {
+        for (const e of record.entries) appendEntry(entries, e, at);
+      } else appendEntry(entries, record.entry, at);
+    }
+    validBytes += decoded.consumedBytes;
+    pending = pending.subarray(decoded.consumedBytes);
+    if (decoded.bad) {
+      pending = await readRest(file, pending, (await file.stat()).size - validBytes);
       break;
     }
   }
-  const fresh = validBytes === 0;
+  if (pending.length > 0) {
+    const verdict = judgeTail(pending, validBytes);
+    if (!verdict.torn) throw new CorruptLogError(path, validBytes, verdict.reason);
+  }
   const restored = {
     hardState: hardState ?? { ...NO_HARD_STATE },
     entries,
-    fresh,
-    discardedBytes: fileBytes - validBytes,
+    fresh: validBytes === 0,
+    discardedBytes: pending.length,
   };
   return { restored, validBytes };
 }
 
+/** `head` followed by the rest of the file, `totalBytes` in all, read once into one buffer. */
+async function readRest(
+  file: Deno.FsFile,
+  head: Uint8Array,
+  totalBytes: number,
+): Promise<Uint8Array> {
+  const out = new Uint8Array(Math.max(totalBytes, head.length));
+  out.set(head);
+  let filled = head.length;
+  while (filled < out.length) {
+    const n = await file.read(out.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return out.subarray(0, filled);
+}
+
+/** Where a record was read, for errors. */
+interface RecordAt {
+  path: string;
+  offset: number;
+}
+
 // Checksummed records that contradict the log were written by a bug: crash, never guess.
-function truncateTo(entries: LogEntry[], index: number, nearByte: number): void {
+function truncateTo(entries: LogEntry[], index: number, at: RecordAt): void {
   if (index > entries.length) {
-    throw new Error(
-      `log file: truncation to ${index} beyond ${entries.length} near byte ${nearByte}`,
+    throw new CorruptLogError(
+      at.path,
+      at.offset,
+      `truncation to ${index} beyond ${entries.length}`,
     );
   }
   entries.length = index;
 }
 
-function appendEntry(entries: LogEntry[], entry: LogEntry, nearByte: number): void {
+function appendEntry(entries: LogEntry[], entry: LogEntry, at: RecordAt): void {
   if (entry.index !== entries.length + 1) {
-    throw new Error(`log file: entry ${entry.index} after ${entries.length} near byte ${nearByte}`);
+    throw new CorruptLogError(at.path, at.offset, `entry ${entry.index} after ${entries.length}`);
   }
   entries.push(entry);
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import type { Stroke } from "../../protocol/mod.ts";
 import { type HardState, type LogEntry, RaftInvariantError } from "../raft/types.ts";
-import { DurableLog, LOG_FILE_NAME } from "./durable_log.ts";
+import { CorruptLogError, DurableLog, LOG_FILE_NAME } from "./durable_log.ts";
 import { encodeRecord, frameRecord, HEADER_BYTES } from "./record.ts";
+import { SECTOR_BYTES } from "./torn_tail.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "durable_log_test_" });
@@ -180,68 +182,168 @@ async function threeEntries(dir: string): Promise<number> {
   return await fileSize(dir);
 }
 
+/** An entry record whose payload spans more than two sectors. */
+function bigRecord(index: number): Uint8Array {
+  const { stroke } = entry(index, 1) as { stroke: Stroke };
+  return encodeRecord({ entry: { index, term: 1, stroke: { ...stroke, id: "x".repeat(1500) } } });
+}
+
+/** `record` as a power cut may leave it: full length, the sectors from the second on never written. */
+function withUnwrittenSectors(record: Uint8Array, fileOffset: number): Uint8Array {
+  const torn = record.slice();
+  const secondSector = SECTOR_BYTES - (fileOffset % SECTOR_BYTES);
+  torn.fill(0, secondSector);
+  return torn;
+}
+
 Deno.test("a torn tail is dropped and cut off so later appends are readable", async (t) => {
   const record = encodeRecord({ entry: entry(4, 1) });
-  const garbage = Uint8Array.from({ length: 300 }, (_, i) => (i * 73 + 11) & 0xff);
-  const tails: [string, Uint8Array][] = [
-    ["half a record", record.subarray(0, record.length >> 1)],
-    ["a header alone", record.subarray(0, HEADER_BYTES)],
-    ["three bytes", record.subarray(0, 3)],
-    ["garbage", garbage],
-    ["a zero-filled block", new Uint8Array(4096)],
+  const tails: [string, (goodBytes: number) => Uint8Array][] = [
+    ["half a record", () => record.subarray(0, record.length >> 1)],
+    ["a header alone", () => record.subarray(0, HEADER_BYTES)],
+    ["three bytes", () => record.subarray(0, 3)],
+    ["a zero-filled block", () => new Uint8Array(4096)],
+    [
+      "a whole record and half of the next",
+      () => concatBytes(record, bigRecord(5).subarray(0, 99)),
+    ],
+    [
+      "a record whose later sectors are zeros",
+      (goodBytes) => withUnwrittenSectors(bigRecord(4), goodBytes),
+    ],
+    ["half a record, then zeros", () => concatBytes(record.subarray(0, 20), new Uint8Array(1000))],
   ];
-  for (const [name, tail] of tails) {
+  for (const [name, makeTail] of tails) {
     await t.step(name, () =>
       withTempDir(async (dir) => {
         const goodBytes = await threeEntries(dir);
+        const tail = makeTail(goodBytes);
+        const intact = name.startsWith("a whole record") ? [entry(4, 1)] : [];
         await appendBytes(dir, tail);
         const log = await DurableLog.open(dir);
         const restored = log.restored();
-        assert.deepEqual(restored.entries, entries(1, 3, 1));
+        assert.deepEqual(restored.entries, [...entries(1, 3, 1), ...intact]);
         assert.deepEqual(restored.hardState, hs(1));
-        assert.equal(restored.discardedBytes, tail.length);
-        assert.equal(await fileSize(dir), goodBytes, "the tail is cut off the file");
-        log.save(null, [entry(4, 2)]);
+        const keptBytes = goodBytes + (intact.length > 0 ? record.length : 0);
+        assert.equal(restored.discardedBytes, goodBytes + tail.length - keptBytes);
+        assert.equal(await fileSize(dir), keptBytes, "the tail is cut off the file");
+        log.save(null, [entry(4 + intact.length, 2)]);
         await log.sync(true);
         await log.close();
         const again = await reopen(dir);
-        assert.deepEqual(again.entries, [...entries(1, 3, 1), entry(4, 2)]);
+        assert.deepEqual(again.entries, [
+          ...entries(1, 3, 1),
+          ...intact,
+          entry(4 + intact.length, 2),
+        ]);
         assert.equal(again.discardedBytes, 0);
       }));
   }
 });
 
-// A record that fails its checksum ends recovery and everything after it is
-// discarded: a torn write looks the same as a corrupt record, and the records
-// after it cannot be trusted (they were written after data now lost, and a
-// later truncate or entry only makes sense on top of what came before).
-Deno.test("a corrupt record in the middle ends recovery there", async (t) => {
-  const cases: [string, number][] = [["payload", HEADER_BYTES + 5], ["checksum", 5], [
-    "length",
-    1,
-  ]];
-  for (const [name, byteInRecord] of cases) {
-    await t.step(`a flipped bit in the ${name}`, () =>
-      withTempDir(async (dir) => {
-        const log = await DurableLog.open(dir);
-        const endOfEntry: number[] = [0];
-        for (let i = 1; i <= 10; i++) {
-          log.save(null, [entry(i, 1)]);
-          await log.sync(true);
-          endOfEntry.push(log.sizeBytes());
-        }
-        await log.close();
-        const bytes = await Deno.readFile(`${dir}/${LOG_FILE_NAME}`);
-        bytes[endOfEntry[5] + byteInRecord] ^= 0x04;
-        await Deno.writeFile(`${dir}/${LOG_FILE_NAME}`, bytes);
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
-        const restored = await reopen(dir);
-        assert.deepEqual(restored.entries, entries(1, 5, 1));
-        assert.equal(restored.discardedBytes, endOfEntry[10] - endOfEntry[5]);
-        assert.equal(await fileSize(dir), endOfEntry[5]);
+/**
+ * Ten synced Readies, each a hard state record then an entry record; returns
+ * where each record starts (the last value is the file size).
+ */
+async function tenReadies(
+  dir: string,
+): Promise<{ hardState: number[]; entry: number[]; end: number }> {
+  const log = await DurableLog.open(dir);
+  const hardState: number[] = [];
+  const entry_: number[] = [];
+  for (let i = 1; i <= 10; i++) {
+    hardState.push(log.sizeBytes());
+    log.save(hs(i), []);
+    entry_.push(log.sizeBytes());
+    log.save(null, [entry(i, i)]);
+    await log.sync(true);
+  }
+  const end = log.sizeBytes();
+  await log.close();
+  return { hardState, entry: entry_, end };
+}
+
+// A torn write only ever damages the end of the last write. Damage anywhere
+// else, or damage to a complete record, hides records that were fsynced
+// (votes, acknowledged entries): dropping them silently could elect two
+// leaders or lose a commit, so the replica refuses to start instead.
+Deno.test("a damaged record that is not a torn tail is refused, naming file and offset", async (t) => {
+  type Case = [string, (at: Awaited<ReturnType<typeof tenReadies>>) => [number, number]];
+  const cases: Case[] = [
+    ["a payload byte of an entry in the middle", (at) => [at.entry[5], HEADER_BYTES + 5]],
+    ["the checksum of an entry in the middle", (at) => [at.entry[5], 5]],
+    ["the length of an entry in the middle", (at) => [at.entry[5], 1]],
+    ["a hard state in the middle", (at) => [at.hardState[5], HEADER_BYTES + 7]],
+    ["the first record", (at) => [at.hardState[0], HEADER_BYTES + 2]],
+    ["the last record's payload", (at) => [at.entry[9], HEADER_BYTES + 9]],
+    ["the last record's length", (at) => [at.entry[9], 1]],
+  ];
+  for (const [name, where] of cases) {
+    await t.step(`a flipped bit in ${name}`, () =>
+      withTempDir(async (dir) => {
+        const at = await tenReadies(dir);
+        const [recordStart, byteInRecord] = where(at);
+        const path = `${dir}/${LOG_FILE_NAME}`;
+        const bytes = await Deno.readFile(path);
+        bytes[recordStart + byteInRecord] ^= 0x04;
+        await Deno.writeFile(path, bytes);
+        await assertCorrupt(dir, recordStart, bytes);
       }));
   }
+  await t.step(
+    "the last record is a hard state with a flipped bit",
+    () =>
+      withTempDir(async (dir) => {
+        await threeEntries(dir);
+        const log = await DurableLog.open(dir);
+        log.restored();
+        const recordStart = log.sizeBytes();
+        log.save(hs(7, "replica3"), []);
+        await log.close();
+        const path = `${dir}/${LOG_FILE_NAME}`;
+        const bytes = await Deno.readFile(path);
+        bytes[bytes.length - 3] ^= 0x01;
+        await Deno.writeFile(path, bytes);
+        await assertCorrupt(dir, recordStart, bytes);
+      }),
+  );
+  await t.step("non-zero garbage after the last record", () =>
+    withTempDir(async (dir) => {
+      const goodBytes = await threeEntries(dir);
+      await appendBytes(dir, Uint8Array.from({ length: 300 }, (_, i) => (i * 73 + 11) & 0xff));
+      await assertCorrupt(dir, goodBytes, await Deno.readFile(`${dir}/${LOG_FILE_NAME}`));
+    }));
+  await t.step("zeros in the middle, valid records after", () =>
+    withTempDir(async (dir) => {
+      const at = await tenReadies(dir);
+      const path = `${dir}/${LOG_FILE_NAME}`;
+      const bytes = await Deno.readFile(path);
+      bytes.fill(0, at.entry[3], at.entry[4]);
+      await Deno.writeFile(path, bytes);
+      await assertCorrupt(dir, at.entry[3], bytes);
+    }));
 });
+
+/** Open refuses with the file and offset in a one-line message and leaves the file as it was. */
+async function assertCorrupt(dir: string, offset: number, bytes: Uint8Array): Promise<void> {
+  const path = `${dir}/${LOG_FILE_NAME}`;
+  const error = await DurableLog.open(dir).then(
+    () => assert.fail("open accepted a corrupt log"),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof CorruptLogError, String(error));
+  assert.equal(error.offset, offset);
+  assert.ok(error.message.includes(`${path} is corrupt at byte ${offset}`), error.message);
+  assert.ok(!error.message.includes("\n"), "one line");
+  assert.deepEqual(await Deno.readFile(path), bytes, "nothing is cut off or rewritten");
+}
 
 Deno.test("a record that passes its checksum but contradicts the log fails loudly", async (t) => {
   const cases: [string, Uint8Array][] = [

@@ -52,6 +52,8 @@ export function frameRecord(payload: Uint8Array): Uint8Array {
 /** What `decodeRecords` found at the front of a buffer. */
 export interface DecodeResult {
   records: LogRecord[];
+  /** Where each of `records` starts in the buffer. */
+  offsets: number[];
   /** Bytes taken by `records`; the rest is an incomplete record or the bad one. */
   consumedBytes: number;
   /** True when decoding stopped at a record that can never become valid. */
@@ -63,27 +65,37 @@ export interface DecodeResult {
  * incomplete record (more bytes may follow) or at a bad one: a zero or absurd
  * length (a zero-filled tail after a crash looks like length 0) or a checksum
  * mismatch. A record whose checksum holds but whose content is not a valid
- * record was written that way, so that throws instead of being skipped.
+ * record was written that way, so that throws `RecordContentError` (offsets
+ * relative to `bytes`) instead of being skipped.
  */
 export function decodeRecords(bytes: Uint8Array): DecodeResult {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: LogRecord[] = [];
+  const offsets: number[] = [];
   let offset = 0;
   while (bytes.length - offset >= HEADER_BYTES) {
     const length = view.getUint32(offset, true);
     if (length === 0 || length > MAX_PAYLOAD_BYTES) {
-      return { records, consumedBytes: offset, bad: true };
+      return { records, offsets, consumedBytes: offset, bad: true };
     }
     const end = offset + HEADER_BYTES + length;
     if (end > bytes.length) break;
     const payload = bytes.subarray(offset + HEADER_BYTES, end);
     if (crc32(payload) !== view.getUint32(offset + 4, true)) {
-      return { records, consumedBytes: offset, bad: true };
+      return { records, offsets, consumedBytes: offset, bad: true };
     }
     records.push(parsePayload(payload, offset));
+    offsets.push(offset);
     offset = end;
   }
-  return { records, consumedBytes: offset, bad: false };
+  return { records, offsets, consumedBytes: offset, bad: false };
+}
+
+/** A record passes its checksum but its content is not a log record: it was written that way. */
+export class RecordContentError extends Error {
+  constructor(readonly offset: number, readonly reason: string, options?: ErrorOptions) {
+    super(`log record at byte ${offset} ${reason}`, options);
+  }
 }
 
 function parsePayload(payload: Uint8Array, offset: number): LogRecord {
@@ -91,16 +103,14 @@ function parsePayload(payload: Uint8Array, offset: number): LogRecord {
   try {
     value = JSON.parse(decoder.decode(payload));
   } catch (error) {
-    throw new Error(`log record at byte ${offset} passes its checksum but is not JSON`, {
-      cause: error,
-    });
+    throw new RecordContentError(offset, "passes its checksum but is not JSON", { cause: error });
   }
   const v = (value ?? {}) as { e?: unknown; es?: unknown; t?: unknown; h?: unknown };
   if (isEntry(v.e)) return { entry: v.e };
   if (Array.isArray(v.es) && v.es.length > 0 && v.es.every(isEntry)) return { entries: v.es };
   if (isIndex(v.t)) return { truncate: v.t };
   if (isHardState(v.h)) return { hardState: v.h };
-  throw new Error(`log record at byte ${offset} passes its checksum but is not a log record`);
+  throw new RecordContentError(offset, "passes its checksum but is not a log record");
 }
 
 /** True for a non-negative safe integer (an index or a term). */

@@ -10,6 +10,7 @@ import {
   type LogEntry,
   type StatusResponse,
   type Stroke,
+  strokeKey,
 } from "../../protocol/mod.ts";
 import { TcpProxy } from "./tcp_proxy.ts";
 
@@ -227,14 +228,14 @@ export class FakeCluster {
     return Response.json({ entries: this.log.slice(from - 1, end), commitIndex: this.commitIndex });
   }
 
-  /** A stroke id already in the log keeps the index of its first occurrence. */
+  /** A stroke (its id on its board) already in the log keeps the index of its first occurrence. */
   #append(strokes: Stroke[]): number[] {
     const indexes = strokes.map((stroke) => {
-      const known = this.#firstIndex.get(stroke.id);
+      const known = this.#firstIndex.get(strokeKey(stroke));
       if (known !== undefined) return known;
       const index = this.log.length + 1;
       this.log.push({ index, term: this.term, stroke });
-      this.#firstIndex.set(stroke.id, index);
+      this.#firstIndex.set(strokeKey(stroke), index);
       return index;
     });
     this.#scheduleCommit();
@@ -243,7 +244,7 @@ export class FakeCluster {
 
   #truncateUncommitted(): void {
     for (const e of this.log.splice(this.commitIndex)) {
-      if ("stroke" in e) this.#firstIndex.delete(e.stroke.id);
+      if ("stroke" in e) this.#firstIndex.delete(strokeKey(e.stroke));
     }
   }
 
