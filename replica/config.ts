@@ -122,7 +122,14 @@ export function loadConfig(env: Env): ReplicaConfig {
   if (new Set(ids).size !== ids.length) throw new ConfigError("PEERS names a replica id twice");
   const clusterToken = token(env);
   const tlsFiles = tls(env);
-  const scheme = tlsFiles ? "https" : "http";
+  const host = listenHost(env, clusterToken);
+  // Bound to one address, the replica is reachable at that one only; a wildcard includes loopback.
+  const ownHost = host === "0.0.0.0" || host === "::"
+    ? "127.0.0.1"
+    : host.includes(":")
+    ? `[${host}]`
+    : host;
+  const defaultAdvertise = `${tlsFiles ? "https" : "http"}://${ownHost}:${listen}`;
   const cfg: ReplicaConfig = {
     replicaId,
     port: listen,
@@ -133,12 +140,9 @@ export function loadConfig(env: Env): ReplicaConfig {
     heartbeatIntervalMs: positiveInt(env, "HEARTBEAT_INTERVAL", 150),
     tickMs: positiveInt(env, "TICK_MS", 10),
     clusterToken,
-    listenHost: listenHost(env, clusterToken),
+    listenHost: host,
     tls: tlsFiles,
-    advertiseUrl: url(env("ADVERTISE_URL") ?? `${scheme}://127.0.0.1:${listen}`, "ADVERTISE_URL", [
-      "http",
-      "https",
-    ]),
+    advertiseUrl: url(env("ADVERTISE_URL") ?? defaultAdvertise, "ADVERTISE_URL", ["http", "https"]),
     debug: env("LOG_LEVEL") === "debug",
   };
   if (cfg.electionTimeoutMaxMs < cfg.electionTimeoutMinMs) {

@@ -49,6 +49,17 @@ Deno.test("without a token a replica listens on loopback only; with one, on ever
   assert.equal(load({ CLUSTER_TOKEN: "t", LISTEN_HOST: "10.1.2.3" }).listenHost, "10.1.2.3");
 });
 
+Deno.test("the default ADVERTISE_URL is where the replica listens, https with TLS", () => {
+  assert.equal(load({}).advertiseUrl, "http://127.0.0.1:9001");
+  assert.equal(load({ CLUSTER_TOKEN: "t" }).advertiseUrl, "http://127.0.0.1:9001");
+  assert.equal(load({ LISTEN_HOST: "::1", PORT: "7000" }).advertiseUrl, "http://[::1]:7000");
+  assert.equal(
+    load({ CLUSTER_TOKEN: "t", LISTEN_HOST: "10.1.2.3" }).advertiseUrl,
+    "http://10.1.2.3:9001",
+  );
+  assert.equal(load({ ADVERTISE_URL: "http://r1:9001" }).advertiseUrl, "http://r1:9001");
+});
+
 Deno.test("bad values are refused with a ConfigError naming the variable", () => {
   const bad: [Record<string, string>, RegExp][] = [
     [{ PORT: "abc" }, /^PORT/],
