@@ -18,7 +18,8 @@ COPY . .
 # starts without any registry.
 RUN ["deno", "install", "--entrypoint", \
      "replica/main.ts", "gateway/main.ts", "ui/server.ts", "ui/build.ts", \
-     "ui/src/main.tsx", "ui/src/perf.ts", "scripts/http_probe.ts"]
+     "ui/src/main.tsx", "ui/src/perf.ts", "scripts/http_probe.ts", \
+     "scripts/cluster_token.ts"]
 
 EXPOSE 9001 9002 9003 8080 3000
 ENTRYPOINT ["deno"]

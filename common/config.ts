@@ -75,14 +75,71 @@ export function urlList(raw: string, key: string): string[] {
   return urls;
 }
 
-/** CLUSTER_TOKEN: unset, or printable ASCII without spaces (it travels in a header). */
+/**
+ * CLUSTER_TOKEN: unset, or printable ASCII without spaces (it travels in a header). It may come
+ * from a file instead (`CLUSTER_TOKEN_FILE`, its first line), so that compose's services share a
+ * token generated once without it being written into the environment of every container.
+ */
 export function token(env: Env, key = "CLUSTER_TOKEN"): string | null {
-  const raw = env(key);
+  const fileKey = `${key}_FILE`;
+  const path = env(fileKey);
+  let raw = env(key);
+  if (raw !== undefined && path !== undefined) {
+    throw new ConfigError(`set ${key} or ${fileKey}, not both`);
+  }
+  if (path !== undefined) {
+    raw = readConfigFile(path, fileKey).split("\n")[0].trim();
+    if (raw === "") throw new ConfigError(`${fileKey}: "${path}" holds no token`);
+  }
   if (raw === undefined) return null;
   if (!/^[\x21-\x7e]+$/.test(raw)) {
-    throw new ConfigError(`${key} must be printable ASCII without spaces`);
+    throw new ConfigError(`${path ? fileKey : key} must be printable ASCII without spaces`);
   }
   return raw;
+}
+
+/** A file named by a variable, or a one-line ConfigError saying why it cannot be read. */
+export function readConfigFile(path: string, key: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    throw new ConfigError(`${key}: cannot read "${path}": ${why.split("\n")[0]}`);
+  }
+}
+
+/** True for a host only this machine can reach: `localhost`, 127.0.0.0/8, `::1`. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** PEM certificate chain and private key a server presents (Deno.serve's `cert` and `key`). */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/**
+ * TLS_CERT and TLS_KEY: paths of PEM files, read now. Both or neither: without them a process
+ * serves plain HTTP.
+ */
+export function tls(env: Env): TlsFiles | null {
+  const certPath = env("TLS_CERT");
+  const keyPath = env("TLS_KEY");
+  if (certPath === undefined && keyPath === undefined) return null;
+  if (certPath === undefined || keyPath === undefined) {
+    throw new ConfigError("TLS_CERT and TLS_KEY go together: set both or neither");
+  }
+  const cert = readConfigFile(certPath, "TLS_CERT");
+  const key = readConfigFile(keyPath, "TLS_KEY");
+  if (!cert.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError(`TLS_CERT: "${certPath}" is not a PEM certificate`);
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+    throw new ConfigError(`TLS_KEY: "${keyPath}" is not a PEM private key`);
+  }
+  return { cert, key };
 }
 
 /** Log levels, quietest last. */

@@ -1,10 +1,15 @@
-/** Gateway configuration from the environment (CONTRACT.md: GATEWAY_PORT, REPLICA_URLS, CLUSTER_TOKEN). */
+/**
+ * Gateway configuration from the environment (CONTRACT.md: GATEWAY_PORT, REPLICA_URLS,
+ * CLUSTER_TOKEN; extensions: CLUSTER_TOKEN_FILE, TLS_CERT and TLS_KEY).
+ */
 import {
   ConfigError,
   type Env,
   type LogLevel,
   logLevel,
   port,
+  tls,
+  type TlsFiles,
   token,
   urlList,
 } from "../common/config.ts";
@@ -15,6 +20,8 @@ export interface GatewayConfig {
   replicaUrls: string[];
   clusterToken: string | undefined;
   logLevel: LogLevel;
+  /** Serve wss:// (and https://) with these, or plain ws:// when null. */
+  tls: TlsFiles | null;
 }
 
 const DEFAULT_REPLICA_URLS = "http://127.0.0.1:9001,http://127.0.0.1:9002,http://127.0.0.1:9003";
@@ -30,5 +37,6 @@ export function loadConfig(env: Env): GatewayConfig {
     replicaUrls,
     clusterToken: token(env) ?? undefined,
     logLevel: logLevel(env),
+    tls: tls(env),
   };
 }

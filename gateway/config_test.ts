@@ -12,6 +12,7 @@ Deno.test("defaults follow the contract", () => {
     replicaUrls: ["http://127.0.0.1:9001", "http://127.0.0.1:9002", "http://127.0.0.1:9003"],
     clusterToken: undefined,
     logLevel: "info",
+    tls: null,
   });
 });
 
@@ -73,6 +74,9 @@ Deno.test("the gateway process exits 1 with one line on bad configuration", asyn
     { GATEWAY_PORT: "nope" },
     { REPLICA_URLS: "::" },
     { LOG_LEVEL: "x" },
+    // Files are read with the task's own permissions: a refusal would be a different line.
+    { CLUSTER_TOKEN_FILE: "/nonexistent/token" },
+    { TLS_CERT: "/nonexistent/cert.pem", TLS_KEY: "/nonexistent/key.pem" },
   ];
   for (const env of envs) {
     const out = await (await gatewayCommand(env)).output();
@@ -80,7 +84,10 @@ Deno.test("the gateway process exits 1 with one line on bad configuration", asyn
       .filter((l) => !/Permissions in the config file is an experimental/.test(l));
     assert.equal(out.code, 1, stderr.join("\n"));
     assert.equal(stderr.length, 1, stderr.join("\n"));
-    assert.match(stderr[0], /^gateway: (GATEWAY_PORT|REPLICA_URLS|LOG_LEVEL)/);
+    assert.match(
+      stderr[0],
+      /^gateway: (GATEWAY_PORT|REPLICA_URLS|LOG_LEVEL|CLUSTER_TOKEN_FILE: cannot read "\/nonexistent\/token": no such file|TLS_CERT: cannot read)/,
+    );
   }
 });
 

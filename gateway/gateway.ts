@@ -3,6 +3,7 @@ import { ReplicaClient } from "../replica/client.ts";
 import { createApp } from "./app.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { CommitStream, type CommitStreamOptions } from "./commit_stream.ts";
+import type { TlsFiles } from "../common/config.ts";
 import type { Logger } from "../common/log.ts";
 import { Proposer, type ProposerOptions } from "./proposer.ts";
 import { CloseCode, DEFAULT_LIMITS, Hub, type SessionLimits } from "./sessions.ts";
@@ -13,6 +14,8 @@ export interface GatewayOptions {
   clusterToken?: string;
   port: number;
   hostname?: string;
+  /** Certificate and key: the gateway then serves wss:// and https:// only. */
+  tls?: TlsFiles | null;
   log: Logger;
   limits?: Partial<SessionLimits>;
   cluster?: Partial<Pick<ClusterOptions, "statusTimeoutMs" | "refreshIntervalMs">>;
@@ -65,7 +68,9 @@ export function startGateway(opts: GatewayOptions): Gateway {
   const server = Deno.serve({
     port: opts.port,
     hostname: opts.hostname ?? "0.0.0.0",
-    onListen: ({ port }) => log.info("listening", { port, replicas: opts.replicaUrls.join(",") }),
+    ...opts.tls,
+    onListen: ({ port }) =>
+      log.info("listening", { port, tls: !!opts.tls, replicas: opts.replicaUrls.join(",") }),
   }, app.fetch);
   cluster.start();
   stream.start();

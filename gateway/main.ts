@@ -10,6 +10,7 @@ await startOrExit("gateway", () => {
     replicaUrls: config.replicaUrls,
     clusterToken: config.clusterToken,
     port: config.port,
+    tls: config.tls,
     log: createLogger("gateway", config.logLevel),
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

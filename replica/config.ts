@@ -4,7 +4,17 @@
  * which URL is learnt at run time (see peers.ts). `id=URL` items are an
  * accepted extension that names the peer up front.
  */
-import { ConfigError, type Env, port, positiveInt, token, url } from "../common/config.ts";
+import {
+  ConfigError,
+  type Env,
+  isLoopbackHost,
+  port,
+  positiveInt,
+  tls,
+  type TlsFiles,
+  token,
+  url,
+} from "../common/config.ts";
 
 /** One configured peer: its base URL and, when written as `id=URL`, its id. */
 export interface PeerSpec {
@@ -23,6 +33,10 @@ export interface ReplicaConfig {
   heartbeatIntervalMs: number;
   tickMs: number;
   clusterToken: string | null;
+  /** Address to listen on: loopback unless there is a token (see `listenHost`). */
+  listenHost: string;
+  /** Certificate and key to serve HTTPS with, or null for plain HTTP. */
+  tls: TlsFiles | null;
   /** URL other processes reach this replica at (for leader hints). */
   advertiseUrl: string;
   debug: boolean;
@@ -38,6 +52,10 @@ export const REPLICA_ENV = [
   "ELECTION_TIMEOUT_MAX",
   "HEARTBEAT_INTERVAL",
   "CLUSTER_TOKEN",
+  "CLUSTER_TOKEN_FILE",
+  "LISTEN_HOST",
+  "TLS_CERT",
+  "TLS_KEY",
   "TICK_MS",
   "LOG_LEVEL",
   "ADVERTISE_URL",
@@ -69,6 +87,24 @@ function defaultPeers(replicaId: string): string {
     .join(",");
 }
 
+/**
+ * LISTEN_HOST. The peer RPCs can rewrite the log, so without a token they must not be reachable
+ * from another host (CONTRACT.md): the default is 127.0.0.1, and a non-loopback address is
+ * refused. With a token the default is every interface, as peers on other hosts need.
+ */
+export function listenHost(env: Env, clusterToken: string | null): string {
+  const host = env("LISTEN_HOST") ?? (clusterToken ? "0.0.0.0" : "127.0.0.1");
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) {
+    throw new ConfigError(`LISTEN_HOST "${host}" must be an IP address or a host name`);
+  }
+  if (!clusterToken && !isLoopbackHost(host)) {
+    throw new ConfigError(
+      `LISTEN_HOST=${host} needs CLUSTER_TOKEN (or CLUSTER_TOKEN_FILE): without a token a replica serves loopback only`,
+    );
+  }
+  return host;
+}
+
 /** Reads and checks the configuration. */
 export function loadConfig(env: Env): ReplicaConfig {
   const replicaId = env("REPLICA_ID") ?? "replica1";
@@ -84,6 +120,16 @@ export function loadConfig(env: Env): ReplicaConfig {
   const ids = peers.map((p) => p.id).filter((id) => id !== null);
   if (ids.includes(replicaId)) throw new ConfigError(`PEERS must not include ${replicaId} itself`);
   if (new Set(ids).size !== ids.length) throw new ConfigError("PEERS names a replica id twice");
+  const clusterToken = token(env);
+  const tlsFiles = tls(env);
+  const host = listenHost(env, clusterToken);
+  // Bound to one address, the replica is reachable at that one only; a wildcard includes loopback.
+  const ownHost = host === "0.0.0.0" || host === "::"
+    ? "127.0.0.1"
+    : host.includes(":")
+    ? `[${host}]`
+    : host;
+  const defaultAdvertise = `${tlsFiles ? "https" : "http"}://${ownHost}:${listen}`;
   const cfg: ReplicaConfig = {
     replicaId,
     port: listen,
@@ -93,11 +139,10 @@ export function loadConfig(env: Env): ReplicaConfig {
     electionTimeoutMaxMs: positiveInt(env, "ELECTION_TIMEOUT_MAX", 800),
     heartbeatIntervalMs: positiveInt(env, "HEARTBEAT_INTERVAL", 150),
     tickMs: positiveInt(env, "TICK_MS", 10),
-    clusterToken: token(env),
-    advertiseUrl: url(env("ADVERTISE_URL") ?? `http://127.0.0.1:${listen}`, "ADVERTISE_URL", [
-      "http",
-      "https",
-    ]),
+    clusterToken,
+    listenHost: host,
+    tls: tlsFiles,
+    advertiseUrl: url(env("ADVERTISE_URL") ?? defaultAdvertise, "ADVERTISE_URL", ["http", "https"]),
     debug: env("LOG_LEVEL") === "debug",
   };
   if (cfg.electionTimeoutMaxMs < cfg.electionTimeoutMinMs) {

@@ -41,6 +41,25 @@ Deno.test("an empty variable counts as unset", () => {
   assert.equal(c.dataDir, ".data/replica1");
 });
 
+Deno.test("without a token a replica listens on loopback only; with one, on every interface", () => {
+  assert.equal(load({}).listenHost, "127.0.0.1");
+  assert.equal(load({ LISTEN_HOST: "::1" }).listenHost, "::1");
+  assert.equal(load({ LISTEN_HOST: "localhost" }).listenHost, "localhost");
+  assert.equal(load({ CLUSTER_TOKEN: "t" }).listenHost, "0.0.0.0");
+  assert.equal(load({ CLUSTER_TOKEN: "t", LISTEN_HOST: "10.1.2.3" }).listenHost, "10.1.2.3");
+});
+
+Deno.test("the default ADVERTISE_URL is where the replica listens, https with TLS", () => {
+  assert.equal(load({}).advertiseUrl, "http://127.0.0.1:9001");
+  assert.equal(load({ CLUSTER_TOKEN: "t" }).advertiseUrl, "http://127.0.0.1:9001");
+  assert.equal(load({ LISTEN_HOST: "::1", PORT: "7000" }).advertiseUrl, "http://[::1]:7000");
+  assert.equal(
+    load({ CLUSTER_TOKEN: "t", LISTEN_HOST: "10.1.2.3" }).advertiseUrl,
+    "http://10.1.2.3:9001",
+  );
+  assert.equal(load({ ADVERTISE_URL: "http://r1:9001" }).advertiseUrl, "http://r1:9001");
+});
+
 Deno.test("bad values are refused with a ConfigError naming the variable", () => {
   const bad: [Record<string, string>, RegExp][] = [
     [{ PORT: "abc" }, /^PORT/],
@@ -55,6 +74,10 @@ Deno.test("bad values are refused with a ConfigError naming the variable", () =>
     [{ PEERS: "x=http://a:1,x=http://b:1" }, /twice/],
     [{ REPLICA_ID: "replica9" }, /PEERS is required/],
     [{ CLUSTER_TOKEN: "a b" }, /CLUSTER_TOKEN/],
+    [{ LISTEN_HOST: "0.0.0.0" }, /LISTEN_HOST=0\.0\.0\.0 needs CLUSTER_TOKEN/],
+    [{ LISTEN_HOST: "::" }, /needs CLUSTER_TOKEN/],
+    [{ LISTEN_HOST: "10.1.2.3" }, /needs CLUSTER_TOKEN/],
+    [{ LISTEN_HOST: "a b", CLUSTER_TOKEN: "t" }, /LISTEN_HOST/],
   ];
   for (const [vars, message] of bad) {
     assert.throws(() => load(vars), (e) => e instanceof ConfigError && message.test(e.message));

@@ -79,7 +79,9 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   }, restored.fresh ? undefined : restored);
   const st = node.status();
   print(
-    `[${cfg.replicaId}] term=${st.term} state=FOLLOWER event=started port=${cfg.port} log=${st.lastIndex} recovering=${st.recovering}`,
+    `[${cfg.replicaId}] term=${st.term} state=FOLLOWER event=started port=${cfg.port} listen=${cfg.listenHost} tls=${
+      cfg.tls !== null
+    } log=${st.lastIndex} recovering=${st.recovering}`,
   );
   const transport = new HttpTransport(
     peers,
@@ -103,7 +105,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     onFatal: fatal,
   });
   const server = Deno.serve(
-    { port: cfg.port, hostname: "0.0.0.0", onListen: () => {} },
+    { port: cfg.port, hostname: cfg.listenHost, ...cfg.tls, onListen: () => {} },
     replicaApp(cfg, driver, peers, fatal).fetch,
   );
   driver.start(cfg.tickMs);

@@ -26,6 +26,7 @@ export const ENTRY_POINTS = [
   "ui/src/main.tsx",
   "ui/src/perf.ts",
   "scripts/http_probe.ts",
+  "scripts/cluster_token.ts",
 ];
 const ROOT = new URL("..", import.meta.url).pathname;
 

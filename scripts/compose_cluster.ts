@@ -119,6 +119,15 @@ export class Compose {
     }
   }
 
+  /**
+   * The token the running cluster shares: compose.yaml's cluster-token service wrote it (from
+   * CLUSTER_TOKEN, or generated) into the volume every replica mounts.
+   */
+  async sharedToken(): Promise<string> {
+    const read = 'console.log(Deno.readTextFileSync("/run/cluster-token/token").trim())';
+    return await sh("docker", ["exec", await this.container("replica1"), "deno", "eval", read]);
+  }
+
   /** Services of the project with a running container. */
   async runningServices(): Promise<string[]> {
     const out = await sh("docker", [

@@ -3,7 +3,7 @@
  *
  *   deno task partition:demo [--hold MS] [--keep] [--no-build]
  *
- * Uses the running compose cluster (CLUSTER_TOKEN as it was started with), or
+ * Uses the running compose cluster (and the token in its shared volume), or
  * builds the image and brings up the replicas and the gateway on the demo host
  * ports (19001-19003, 18080) and takes them down (`down -v`) at the end unless
  * --keep.
@@ -283,11 +283,13 @@ async function demo(compose: Compose, token: string): Promise<void> {
   report.step(`final: ${await clusterLine()}`);
 }
 
-// A running cluster keeps the token it was started with (pass the same CLUSTER_TOKEN);
-// a cluster this demo starts gets a fresh one.
-const running = await (await Compose.create({})).runningServices();
+// A running cluster keeps the token it was started with (read from its shared volume unless
+// CLUSTER_TOKEN is given); a cluster this demo starts gets a fresh one.
+const existing = await Compose.create({});
+const running = await existing.runningServices();
 const alreadyUp = REPLICAS.every((id) => running.includes(id));
-const token = Deno.env.get("CLUSTER_TOKEN") || (alreadyUp ? "" : `demo-${crypto.randomUUID()}`);
+const token = Deno.env.get("CLUSTER_TOKEN") ||
+  (alreadyUp ? await existing.sharedToken() : `demo-${crypto.randomUUID()}`);
 const compose = await Compose.create(alreadyUp ? {} : demoEnv(token));
 let code = 1;
 let started = false;
