@@ -221,6 +221,8 @@ export class Driver<S extends StateMachine = StrokeStore> {
   private guard(input: () => void): void {
     try {
       input();
+      // The loop is waiting for an fsync: what needs nothing written leaves now.
+      if (this.looping) { for (const m of this.node.takeUrgent()) this.deliver(m); }
     } catch (e) {
       return this.io.onFatal(e);
     }

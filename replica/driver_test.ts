@@ -151,3 +151,66 @@ Deno.test("driver: a stroke is one per (board, id): the same id on another board
   assert.notEqual(a, b, "board b's stroke is its own entry");
   assert.equal(again, a, "a retry on board a is acked with the first index");
 });
+
+Deno.test("driver: a slow fsync holds back neither heartbeat answers nor a leader's heartbeats", async () => {
+  // A follower whose disk hangs on an fsync still answers its leader's heartbeats.
+  const follower = setup();
+  const answers: Message[] = [];
+  const append = (prev: number, leaderCommit: number) => ({
+    type: "appendEntries" as const,
+    from: "b",
+    to: "a",
+    term: 1,
+    prevLogIndex: prev,
+    prevLogTerm: prev === 0 ? 0 : 1,
+    entries: [{ index: prev + 1, term: 1, noop: true as const }],
+    leaderCommit,
+    bulk: false,
+  });
+  follower.driver.request(append(0, 0), (m) => answers.push(m));
+  await turn();
+  assert.equal(follower.disk.pending.length, 1, "the first fsync hangs");
+  follower.driver.request(
+    { type: "heartbeat", from: "b", to: "a", term: 1, leaderCommit: 0 },
+    (m) => answers.push(m),
+  );
+  await turn();
+  assert.deepEqual(answers.map((m) => m.type), ["heartbeatResponse"], "answered meanwhile");
+  assert.equal(follower.disk.pending.length, 1);
+  follower.disk.pending.shift()!();
+  await turn();
+  assert.deepEqual(answers.map((m) => m.type), ["heartbeatResponse", "appendEntriesResponse"]);
+
+  // A leader whose own fsync hangs keeps sending heartbeats.
+  const leader = setup(["b"]);
+  const { disk, sent, node, driver, clock } = leader;
+  driver.start(10);
+  let ms = 10;
+  const step = async () => {
+    clock.advance(ms += 10);
+    await turn();
+  };
+  while (!sent.some((m) => m.type === "requestVote" && m.preVote)) await step();
+  const grant = (preVote: boolean) =>
+    driver.receive({
+      type: "requestVoteResponse",
+      from: "b",
+      to: "a",
+      term: preVote ? node.status().term + 1 : node.status().term,
+      voteGranted: true,
+      preVote,
+    });
+  grant(true);
+  await turn();
+  disk.pending.shift()!(); // the new term is durable
+  await turn();
+  grant(false);
+  await turn();
+  assert.equal(node.status().role, "leader");
+  assert.equal(disk.pending.length, 1, "the no-op's fsync hangs");
+  const before = sent.filter((m) => m.type === "heartbeat").length;
+  for (let i = 0; i < 10; i++) await step(); // 100 ms: more than one heartbeat interval (20 ms)
+  const heartbeats = sent.filter((m) => m.type === "heartbeat").length - before;
+  assert.ok(heartbeats >= 2, `heartbeats while the fsync hangs: ${heartbeats}`);
+  assert.equal(disk.pending.length, 1, "still the same fsync");
+});

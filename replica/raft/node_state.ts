@@ -117,6 +117,39 @@ export abstract class NodeState {
     return rd;
   }
 
+  /**
+   * Messages that may leave while an earlier Ready is still being persisted,
+   * so that a slow disk never silences a healthy node (a leader whose
+   * heartbeats wait behind its fsync loses its followers; a follower whose
+   * heartbeat answers wait loses its leader its quorum): heartbeats, and
+   * answers that promise nothing the disk does not hold yet, because their
+   * term is durable and they grant nothing (a refusal, a heartbeat answer, a
+   * probe answer). Everything else waits for the next Ready.
+   */
+  takeUrgent(): Message[] {
+    if (!this.msgs.some((m) => this.isUrgent(m))) return [];
+    const urgent = this.msgs.filter((m) => this.isUrgent(m));
+    this.msgs = this.msgs.filter((m) => !this.isUrgent(m));
+    return urgent;
+  }
+
+  protected isUrgent(m: Message): boolean {
+    if (m.term > this.persisted.term) return false;
+    switch (m.type) {
+      case "heartbeat":
+      case "heartbeatResponse":
+      case "probeResponse":
+        return true;
+      case "requestVoteResponse":
+        return !m.voteGranted;
+      case "appendEntriesResponse":
+      case "timeoutNowResponse":
+        return !m.success;
+      default:
+        return false;
+    }
+  }
+
   /** Tells the node the driver persisted, sent and applied `rd`. */
   advance(rd: Ready): void {
     this.readyOut = false;
