@@ -22,3 +22,24 @@ export function formatEvent(
   );
   return formatLine(id, { term, state: STATE_NAMES[role], ...Object.fromEntries(fields) });
 }
+
+/** Writes one event of this replica, with its current term and state, in the seed's form. */
+export type Say = (
+  event: string,
+  fields?: Record<string, string | number | boolean>,
+  stream?: "out" | "err",
+) => void;
+
+/** A `Say` for replica `id`; `now` tells its role and term at the time of the line. */
+export function replicaSay(
+  id: string,
+  tickMs: number,
+  now: () => { role: Role; term: number },
+): Say {
+  return (event, fields = {}, stream = "out") => {
+    const { role, term } = now();
+    const line = formatEvent(id, role, term, { event, ...fields }, tickMs);
+    if (stream === "err") console.error(line);
+    else console.log(line);
+  };
+}

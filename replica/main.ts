@@ -10,7 +10,7 @@ import { PeerDirectory } from "./peers.ts";
 import { ReplicaClient } from "./client.ts";
 import { Driver, realClock } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
-import { formatEvent } from "./log_line.ts";
+import { formatEvent, replicaSay } from "./log_line.ts";
 import { replicaApp } from "./routes.ts";
 import { DurableLog } from "./storage/durable_log.ts";
 import { StrokeStore } from "./stroke_store.ts";
@@ -41,16 +41,16 @@ function commitThrottle(print: (line: string) => void, intervalMs: number) {
 async function run(cfg: ReplicaConfig): Promise<void> {
   const storage = await DurableLog.open(cfg.dataDir);
   const restored = storage.restored();
-  const print = (line: string) => console.log(line);
-  const printCommit = commitThrottle(print, cfg.debug ? 0 : 250);
-  if (restored.discardedBytes > 0) {
-    print(`[${cfg.replicaId}] event=torn_tail_dropped bytes=${restored.discardedBytes}`);
-  }
+  let node: RaftNode | null = null;
+  const say = replicaSay(cfg.replicaId, cfg.tickMs, () => {
+    const st = node?.status();
+    return { role: st?.role ?? "follower", term: st?.term ?? restored.hardState.term };
+  });
+  const printCommit = commitThrottle((line) => console.log(line), cfg.debug ? 0 : 250);
+  if (restored.discardedBytes > 0) say("torn_tail_dropped", { bytes: restored.discardedBytes });
   const fatal = (e: unknown) => {
-    const line = e instanceof ConfigError
-      ? `replica: ${e.message}`
-      : `[${cfg.replicaId}] event=fatal error=${JSON.stringify(String(e))}`;
-    console.error(line);
+    if (e instanceof ConfigError) console.error(`replica: ${e.message}`);
+    else say("fatal", { error: String(e) }, "err");
     Deno.exit(e instanceof ConfigError ? 1 : 70);
   };
   // `/status` is open, so a peer can be named before any token is checked.
@@ -63,13 +63,13 @@ async function run(cfg: ReplicaConfig): Promise<void> {
       return st && isReplicaId(st.replicaId) ? st.replicaId : null;
     },
     (url, id) => {
-      node.identifyPeer(url, id);
-      print(`[${cfg.replicaId}] event=peer_identified id=${id} url=${url}`);
+      node!.identifyPeer(url, id);
+      say("peer_identified", { id, url });
     },
     fatal,
     cfg.heartbeatIntervalMs,
   );
-  const node = new RaftNode({
+  node = new RaftNode({
     id: cfg.replicaId,
     peers: peers.keys(),
     electionTicksMin: toTicks(cfg.electionTimeoutMinMs, cfg.tickMs),
@@ -78,11 +78,13 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     random: Math.random,
   }, restored.fresh ? undefined : restored);
   const st = node.status();
-  print(
-    `[${cfg.replicaId}] term=${st.term} state=FOLLOWER event=started port=${cfg.port} listen=${cfg.listenHost} tls=${
-      cfg.tls !== null
-    } log=${st.lastIndex} recovering=${st.recovering}`,
-  );
+  say("started", {
+    port: cfg.port,
+    listen: cfg.listenHost,
+    tls: cfg.tls !== null,
+    log: st.lastIndex,
+    recovering: st.recovering,
+  });
   const transport = new HttpTransport(
     peers,
     {
@@ -100,13 +102,13 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     onEvent: (role, term, e) => {
       const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
       if (e.event === "entry_committed") printCommit(line);
-      else print(line);
+      else console.log(line);
     },
     onFatal: fatal,
   });
   const server = Deno.serve(
     { port: cfg.port, hostname: cfg.listenHost, ...cfg.tls, onListen: () => {} },
-    replicaApp(cfg, driver, peers, fatal).fetch,
+    replicaApp(cfg, driver, peers, { say, fatal }).fetch,
   );
   driver.start(cfg.tickMs);
   // Followers send nothing to their peers, so they ask who is down-and-unnamed now and then.
@@ -118,9 +120,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     const handedOver = await driver.transferLeadership(cfg.electionTimeoutMinMs * 2);
-    print(
-      `[${cfg.replicaId}] event=shutdown signal=${signal} leadership_handed_over=${handedOver}`,
-    );
+    say("shutdown", { signal, leadership_handed_over: handedOver });
     clearInterval(naming);
     await driver.stop();
     await server.shutdown();

@@ -26,7 +26,7 @@ import type { ReplicaConfig } from "./config.ts";
 import { type Driver, ProposalLostError } from "./driver.ts";
 import { NotLeaderError, RaftInvariantError, type Role } from "./raft/types.ts";
 import type { PeerDirectory } from "./peers.ts";
-import { formatEvent } from "./log_line.ts";
+import type { Say } from "./log_line.ts";
 
 /** Largest accepted request body (a bulk sync-log chunk stays well below). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -93,7 +93,7 @@ export function replicaApp(
   cfg: ReplicaConfig,
   driver: Driver,
   peers: PeerDirectory,
-  fatal: (e: unknown) => void,
+  { say, fatal }: { say: Say; fatal: (e: unknown) => void },
 ): Hono {
   const app = new Hono();
   const urlOf = (id: string | null) => id === null ? null : peers.urlOf(id) ?? null;
@@ -111,14 +111,12 @@ export function replicaApp(
   // Bulk catch-up is rare and worth seeing (the seed's sync-log demo).
   const logSync = (req: RequestMessage, answer: ResponseMessage) => {
     if (req.type !== "appendEntries" || answer.type !== "appendEntriesResponse") return;
-    const st = driver.node.status();
-    console.log(formatEvent(cfg.replicaId, st.role, st.term, {
-      event: "sync_log_received",
+    say("sync_log_received", {
       fromIndex: req.prevLogIndex,
       entries: req.entries.length,
       success: answer.success,
       syncedUpTo: answer.matchIndex,
-    }, cfg.tickMs));
+    });
   };
 
   // The middleware above let only token holders through when there is a token: their entries
@@ -220,7 +218,7 @@ export function replicaApp(
   app.onError((e, c) => {
     // An impossible state must stop the replica, never pass for a failed request.
     if (e instanceof RaftInvariantError) fatal(e);
-    console.error(`[${cfg.replicaId}] event=http_error error=${JSON.stringify(String(e))}`);
+    say("http_error", { error: String(e) }, "err");
     return c.json({ error: "internal error" }, 500);
   });
   return app;

@@ -23,7 +23,7 @@ Deno.test("a RaftInvariantError raised while answering an RPC is fatal, not a 50
     },
   } as unknown as Driver;
   const fatal: unknown[] = [];
-  const app = replicaApp(cfg, broken, peers, (e) => fatal.push(e));
+  const app = replicaApp(cfg, broken, peers, { say: () => {}, fatal: (e) => fatal.push(e) });
   const res = await app.request("/heartbeat", {
     method: "POST",
     headers: { "content-type": "application/json" },
