@@ -3,7 +3,7 @@
  * UI server on a free port, and headless Chromium from /usr/bin/chromium.
  */
 import { type Browser, chromium } from "playwright-core";
-import { taskArgs } from "./supervisor.ts";
+import { Proc, taskArgs } from "./supervisor.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
@@ -25,36 +25,29 @@ export interface UiServer {
   stop(): Promise<void>;
 }
 
-/** Starts ui/server.ts with the `ui` permission set on a free port. */
+/** Starts the UI server (the `ui:serve` task) on a free port, through the supervisor. */
 export async function startUiServer(env: Record<string, string>): Promise<UiServer> {
-  const child = new Deno.Command(Deno.execPath(), {
-    // The `ui` task is "build && serve"; the tests build once, then serve with its permission set.
-    args: ["run", "-P=ui", "ui/server.ts"],
-    cwd: REPO,
+  let announce: (port: string) => void = () => {};
+  const listening = new Promise<string>((resolve) => announce = resolve);
+  const seen: string[] = [];
+  const proc = new Proc({
+    name: "ui",
+    task: "ui:serve",
     env: { UI_PORT: "0", ...env },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!/listening on http:\/\/localhost:(\d+)/.test(seen)) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error(`ui server exited before listening: ${seen}`);
-    seen += value;
-  }
-  const port = seen.match(/listening on http:\/\/localhost:(\d+)/)![1];
-  // Keep draining stdout so the server never blocks on a full pipe.
-  const drained = (async () => {
-    while (!(await lines.read()).done);
-  })();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drained;
+    onLine: (line) => {
+      seen.push(line);
+      const m = line.match(/listening on http:\/\/localhost:(\d+)/);
+      if (m) announce(m[1]);
     },
-  };
+  });
+  proc.start();
+  const port = await Promise.race([
+    listening,
+    proc.exited.then(() => {
+      throw new Error(`ui server exited before listening: ${seen.join("\n")}`);
+    }),
+  ]);
+  return { url: `http://127.0.0.1:${port}`, stop: () => proc.stop() };
 }
 
 /** Headless Chromium, never a downloaded one. */
