@@ -213,22 +213,21 @@ export class Leadership {
    * the follower it has seen, stamps every request with that number, and
    * counts only answers to requests of the current epoch. A request of epoch
    * e is sent after the leader saw life e's first answer, so no earlier life
-   * can answer it. The answer that reveals a new life only resets the
-   * progress (it may itself come from an earlier life, when the first life
-   * seen was the later one), and the epoch moves on. Dropping answers is
-   * always safe: the next probe asks again.
+   * can answer it. The answer that reveals a new life resets the progress
+   * and closes its own epoch, so it counts no more than the others (it may
+   * itself come from an earlier life, when the first life seen was the later
+   * one). Dropping answers is always safe: the next probe asks again.
    */
   private heardFrom(pr: Progress, m: { epoch: number; incarnation: number }): boolean {
     if (!this.ctx.countsAnswer(m.epoch, pr.epoch)) return false;
     pr.lastActive = this.ctx.now();
-    if (pr.incarnation === m.incarnation) return true;
-    const first = pr.incarnation === null;
+    if (pr.incarnation !== null && pr.incarnation !== m.incarnation) {
+      pr.reset(this.ctx.log.lastIndex());
+      pr.epoch++;
+      this.ctx.emit("follower_restarted", { epoch: pr.epoch });
+    }
     pr.incarnation = m.incarnation;
-    if (first) return true;
-    pr.reset(this.ctx.log.lastIndex());
-    pr.epoch++;
-    this.ctx.emit("follower_restarted", { epoch: pr.epoch });
-    return false;
+    return this.ctx.countsAnswer(m.epoch, pr.epoch);
   }
 
   private isActive(pr: Progress): boolean {

@@ -2,7 +2,7 @@
  * The simulated network: every message gets its own delay (so messages
  * reorder), may be dropped or duplicated, and links can be cut one way or both.
  */
-import type { Message } from "../../replica/raft/types.ts";
+import { isRequest, type Message } from "../../replica/raft/types.ts";
 import type { Prng } from "../testing/prng.ts";
 
 /** How hostile the network is; fixed per seed, made quiet for the liveness phase. */
@@ -16,6 +16,8 @@ export interface NetworkProfile {
 /** Messages in flight, keyed by the tick they arrive at. */
 export class SimNetwork {
   #inFlight = new Map<number, Message[]>();
+  /** Answers of a node that lost its disk, held until its new life is caught up (`holdAnswersOf`). */
+  #late = new Map<string, Message[]>();
   #cut = new Set<string>();
   #profile: NetworkProfile;
   #sent = 0;
@@ -40,6 +42,34 @@ export class SimNetwork {
   /** Puts a message back for the next tick (its receiver is paused). */
   hold(m: Message, now: number): void {
     this.#push(now + 1, m);
+  }
+
+  /**
+   * The late-answer fault: `from` lost its disk, and each of the answers its
+   * previous life still has on the wire is, with probability `chance`, held
+   * until its new life is caught up (`releaseLate`). An ack sent just before
+   * a disk loss and delivered after the replica was caught up again is the
+   * answer from an earlier life that a leader must not count. Returns how
+   * many answers of `from` are held.
+   */
+  holdAnswersOf(from: string, chance: number, prng: Prng): number {
+    const late = this.#late.get(from) ?? [];
+    for (const [at, list] of this.#inFlight) {
+      const keep = list.filter((m) => isRequest(m) || m.from !== from || !prng.chance(chance));
+      late.push(...list.filter((m) => !keep.includes(m)));
+      if (keep.length > 0) this.#inFlight.set(at, keep);
+      else this.#inFlight.delete(at);
+    }
+    if (late.length > 0) this.#late.set(from, late);
+    return late.length;
+  }
+
+  /** `from`'s new life was caught up: its held answers arrive within `maxDelayTicks`. Returns how many. */
+  releaseLate(from: string, now: number, maxDelayTicks: number, prng: Prng): number {
+    const late = this.#late.get(from) ?? [];
+    this.#late.delete(from);
+    for (const m of late) this.#push(now + prng.int(1, maxDelayTicks), m);
+    return late.length;
   }
 
   /** Everything arriving at `now`, in random order. */
