@@ -106,8 +106,10 @@ export class Faults {
     const matches = progress.map(([, p]) => p.matchIndex);
     const best = Math.max(...matches);
     if (best === Math.min(...matches)) return null;
-    const ahead = progress.filter(([, p]) => p.matchIndex === best).map(([id]) => w.slot(id));
-    return w.prng.pick(ahead);
+    // A replica being caught up holds nothing the commits hang on.
+    const ahead = progress.filter(([, p]) => p.matchIndex === best).map(([id]) => w.slot(id))
+      .filter((s) => s.io !== null && !s.hard.recovering);
+    return ahead.length > 0 ? w.prng.pick(ahead) : null;
   }
 
   /**
@@ -163,11 +165,12 @@ export class Faults {
     w.network.heal();
     const leader = w.slots.find((s) => s.role === "leader" && s.io);
     if (leader && w.lateAnswerFault()) {
-      // The leader alone cannot reach one follower: that follower falls behind while
-      // everyone else still hears it, so what commits hangs on the other follower's acks.
+      // The leader's link to one follower loses most messages: that follower falls far
+      // behind yet still answers now and then (so the leader keeps its quorum), and
+      // what commits hangs on the other follower's acks.
       const lagging = w.prng.pick(ids.filter((id) => id !== leader.id));
-      w.network.cut(leader.id, lagging);
-      return w.trace.add(w.now, () => `partition: link ${leader.id}->${lagging} cut`);
+      w.network.lossy(leader.id, lagging);
+      return w.trace.add(w.now, () => `partition: link ${leader.id}->${lagging} lossy`);
     }
     const kind = w.prng.int(0, 3);
     if (kind === 0 || kind === 1) {

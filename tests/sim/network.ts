@@ -13,12 +13,17 @@ export interface NetworkProfile {
   maxDelayTicks: number;
 }
 
+/** Share of the messages a lossy link loses. */
+const LOSSY_DROP_RATE = 0.5;
+
 /** Messages in flight, keyed by the tick they arrive at. */
 export class SimNetwork {
   #inFlight = new Map<number, Message[]>();
   /** Answers of a node that lost its disk, held until its new life is caught up (`holdAnswersOf`). */
   #late = new Map<string, Message[]>();
   #cut = new Set<string>();
+  /** Links that lose most of what they carry (see `lossy`). */
+  #lossy = new Set<string>();
   #profile: NetworkProfile;
   #sent = 0;
   #dropped = 0;
@@ -30,7 +35,8 @@ export class SimNetwork {
   /** Queues a message; returns false when the network ate it. */
   send(m: Message, now: number): boolean {
     this.#sent++;
-    if (!this.connected(m.from, m.to) || this.prng.chance(this.#profile.dropRate)) {
+    const lost = this.#lossy.has(`${m.from}>${m.to}`) && this.prng.chance(LOSSY_DROP_RATE);
+    if (lost || !this.connected(m.from, m.to) || this.prng.chance(this.#profile.dropRate)) {
       this.#dropped++;
       return false;
     }
@@ -100,14 +106,23 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * Makes the link from `a` to `b` lose most messages: what crosses it falls
+   * behind, yet now and then an answer still comes back.
+   */
+  lossy(a: string, b: string): void {
+    this.#lossy.add(`${a}>${b}`);
+  }
+
   /** Restores every link. */
   heal(): void {
     this.#cut.clear();
+    this.#lossy.clear();
   }
 
-  /** True while some link is cut. */
+  /** True while some link is cut or lossy. */
   partitioned(): boolean {
-    return this.#cut.size > 0;
+    return this.#cut.size > 0 || this.#lossy.size > 0;
   }
 
   /** A good network for the liveness phase: no drops, no duplicates, short delays. */

@@ -105,9 +105,10 @@ export function drawProfile(seed: number): Profile {
 
 /**
  * Late answers across a disk loss (issue 9, item 2) need a calm cluster and a
- * run of bad luck: the leader cut off from one follower, so that commits
- * hang on the other one's acks; that one wiped while its acks are on the
- * wire (`Faults`, the late-answer fault) and back at once; those acks
+ * run of bad luck: one follower far behind (one entry per message, more
+ * proposals than that carries, a lossy link from the leader), so that
+ * commits hang on the other one's acks; that one wiped while its acks are
+ * on the wire (`Faults`, the late-answer fault) and back at once; those acks
  * delivered just after its new life was caught up. Every draw above is
  * kept (and overridden here), so the other flavours' seeds are unchanged.
  */
@@ -118,7 +119,7 @@ function lateAnswers(p: Profile): Profile {
     faultTicks: 600,
     proposalRate: 0.5,
     network: { dropRate: 0, dupRate: 0, minDelayTicks: 1, maxDelayTicks: 3 },
-    tuning: { ...p.tuning, maxEntriesPerAppend: 1, maxInflight: 1 },
+    tuning: { ...p.tuning, maxEntriesPerAppend: 1 },
     faults: {
       ...p.faults,
       crashRate: 0,

@@ -59,7 +59,7 @@ const regressions = [
   {
     name:
       "F4: an ack from a wiped follower's previous life must not commit an entry only the leader has",
-    seeds: [576],
+    seeds: [576, 604],
   },
 ];
 

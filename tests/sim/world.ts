@@ -232,7 +232,8 @@ export class World {
   /**
    * With the late-answer fault on, half of its draws are true: half of the
    * wiped replicas reboot at once (an ephemeral volume), half of the
-   * partitions cut the leader off from one follower only.
+   * partitions make the leader's link to one follower lossy, half of the
+   * wipes hit the follower the leader's commits hang on.
    */
   lateAnswerFault(): boolean {
     return this.lateAnswerRate > 0 && this.#latePrng.chance(0.5);
