@@ -7,6 +7,8 @@
  * A replica that starts from an empty disk first learns the cluster's term
  * and may not vote until caught up: see `recovery.ts`. Majorities are
  * counted in `quorum.ts`, the leader's side of replication is `leader.ts`.
+ * A request that contradicts what the node knows is refused before it
+ * changes anything (`guard.ts`), and no term reaches 2^48 (`INDEX_LIMIT`).
  */
 import { contradiction } from "./guard.ts";
 import { NodeState } from "./node_state.ts";
