@@ -106,6 +106,8 @@ function decodeAppendResponse(req: Req<"appendEntries">, b: Body): Resp<"appendE
     hintTerm: indexOr0(b.hintTerm),
     bulk: req.bulk,
     incarnation: indexOr0(b.incarnation),
+    // The epoch never travels: the call it answers is the leader's own.
+    epoch: req.epoch ?? 0,
   };
 }
 
@@ -227,6 +229,7 @@ export const RPCS = {
         logLength: indexOr0(b.logLength),
         commitIndex: indexOr0(b.commitIndex),
         incarnation: indexOr0(b.incarnation),
+        epoch: req.epoch ?? 0,
       };
     },
   }),

@@ -126,6 +126,7 @@ Deno.test("answers survive encode then decode; malformed answers are dropped", (
     entries: [],
     leaderCommit: 3,
     bulk: true,
+    epoch: 4,
   };
   const answer: Message = {
     type: "appendEntriesResponse",
@@ -140,9 +141,12 @@ Deno.test("answers survive encode then decode; malformed answers are dropped", (
     hintTerm: 0,
     bulk: true,
     incarnation: 9,
+    epoch: 4,
   };
   const body = encodeResponse("/sync-log", answer);
   assert.equal((body as { syncedUpTo: number }).syncedUpTo, 3, "the seed's field name");
+  // The leader's epoch never travels: the decoded answer takes it from the call it answers.
+  assert.equal((body as { epoch?: number }).epoch, undefined);
   assert.deepEqual(decodeResponse(req, JSON.parse(JSON.stringify(body))), answer);
   assert.equal(decodeResponse(req, { success: true }), null);
   assert.equal(decodeResponse(req, "nope"), null);

@@ -168,6 +168,7 @@ Deno.test("identifyPeer on a leader: the follower's progress moves to its id", (
     hintTerm: 0,
     bulk: false,
     incarnation: 1,
+    epoch: 0,
   });
   assert.equal(n.status().progress.b.matchIndex, 1);
   assert.equal(n.status().commitIndex, 1, "b's ack counts towards the majority");

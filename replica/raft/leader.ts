@@ -24,6 +24,8 @@ export interface LeaderContext {
   emit(event: string, fields: Record<string, string | number | boolean>): void;
   /** The node's (overridable) Figure 8 rule. */
   mayCommit(index: number): boolean;
+  /** The node's (overridable) rule on answers from a follower's earlier life (see `heardFrom`). */
+  countsAnswer(answerEpoch: number, epoch: number): boolean;
 }
 
 /** The leader's side of replication. */
@@ -58,7 +60,8 @@ export class Leadership {
       this.heartbeatElapsed = 0;
       for (const [to, pr] of this.progress) {
         pr.stalled(this.ctx.now(), cfg.electionTicksMin);
-        this.ctx.send({ type: "heartbeat", to, leaderCommit: Math.min(pr.match, log.committed) });
+        const leaderCommit = Math.min(pr.match, log.committed);
+        this.ctx.send({ type: "heartbeat", to, leaderCommit, epoch: pr.epoch });
       }
     }
     return true;
@@ -103,8 +106,7 @@ export class Leadership {
 
   onAppendResponse(m: Msg<"appendEntriesResponse">): void {
     const pr = this.progress.get(m.from);
-    if (!pr) return;
-    this.heardFrom(pr, m.incarnation);
+    if (!pr || !this.heardFrom(pr, m)) return;
     if (m.success) {
       const progressed = pr.acked(m.matchIndex, this.ctx.now());
       if (pr.mode === "probe") pr.enter("replicate");
@@ -123,8 +125,7 @@ export class Leadership {
 
   onHeartbeatResponse(m: Msg<"heartbeatResponse">): void {
     const pr = this.progress.get(m.from);
-    if (!pr) return;
-    this.heardFrom(pr, m.incarnation);
+    if (!pr || !this.heardFrom(pr, m)) return;
     pr.heartbeatAnswered();
     // A follower that restarted cannot take the commit index from heartbeats
     // until it verified its log with us: an empty append does that.
@@ -194,23 +195,39 @@ export class Leadership {
       entries: log.slice(pr.next, hi + 1),
       leaderCommit: log.committed,
       bulk,
+      epoch: pr.epoch,
     });
     pr.sent(Math.max(hi, prev), this.ctx.now());
   }
 
   /**
-   * Any answer shows the follower alive. A new incarnation means it restarted
-   * (maybe with an empty disk): what we knew of its log no longer holds.
+   * Whether an answer may move the follower's progress. A new incarnation
+   * means the follower restarted, maybe with an empty disk: what we knew of
+   * its log no longer holds, and neither does anything its earlier lives
+   * still have on the way to us. An ack of index 7 sent just before a disk
+   * loss and delivered after the wiped follower was caught up to 6 would
+   * otherwise count 7 as held by a replica that lost it, commit it on the
+   * leader alone, and a later leader (that follower, back to voting) would
+   * overwrite it. Incarnations are random, so they cannot tell an earlier
+   * life from a later one; the epoch can: the leader numbers each life of
+   * the follower it has seen, stamps every request with that number, and
+   * counts only answers to requests of the current epoch. A request of epoch
+   * e is sent after the leader saw life e's first answer, so no earlier life
+   * can answer it. The answer that reveals a new life resets the progress
+   * and closes its own epoch, so it counts no more than the others (it may
+   * itself come from an earlier life, when the first life seen was the later
+   * one). Dropping answers is always safe: the next probe asks again.
    */
-  private heardFrom(pr: Progress, incarnation: number): void {
+  private heardFrom(pr: Progress, m: { epoch: number; incarnation: number }): boolean {
+    if (!this.ctx.countsAnswer(m.epoch, pr.epoch)) return false;
     pr.lastActive = this.ctx.now();
-    if (pr.incarnation === incarnation) return;
-    const restarted = pr.incarnation !== null;
-    pr.incarnation = incarnation;
-    if (restarted) {
+    if (pr.incarnation !== null && pr.incarnation !== m.incarnation) {
       pr.reset(this.ctx.log.lastIndex());
-      this.ctx.emit("follower_restarted", {});
+      pr.epoch++;
+      this.ctx.emit("follower_restarted", { epoch: pr.epoch });
     }
+    pr.incarnation = m.incarnation;
+    return this.ctx.countsAnswer(m.epoch, pr.epoch);
   }
 
   private isActive(pr: Progress): boolean {

@@ -2,7 +2,7 @@
  * The in-memory Raft log of one node: entries, commit and apply positions,
  * and which suffix is not yet on stable storage. Pure data, no I/O.
  */
-import { type LogEntry, RaftInvariantError } from "./types.ts";
+import { INDEX_LIMIT, type LogEntry, RaftInvariantError } from "./types.ts";
 
 /** The replicated log with its commit, apply and stable marks. */
 export class RaftLog {
@@ -75,6 +75,7 @@ export class RaftLog {
       if (e.index !== this.lastIndex() + 1) {
         throw new RaftInvariantError(`append of ${e.index} after ${this.lastIndex()}`);
       }
+      if (e.index >= INDEX_LIMIT) throw new RaftInvariantError(`index ${e.index} beyond 2^48`);
       this.entries.push(e);
     }
   }

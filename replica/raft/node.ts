@@ -7,13 +7,17 @@
  * A replica that starts from an empty disk first learns the cluster's term
  * and may not vote until caught up: see `recovery.ts`. Majorities are
  * counted in `quorum.ts`, the leader's side of replication is `leader.ts`.
+ * A request that contradicts what the node knows is refused before it
+ * changes anything (`guard.ts`), and no term reaches 2^48 (`INDEX_LIMIT`).
  */
+import { contradiction } from "./guard.ts";
 import { NodeState } from "./node_state.ts";
 import { type LeaderContext, Leadership } from "./leader.ts";
 import { electionResult } from "./quorum.ts";
 import { Recovery, VOTE_FORGOTTEN } from "./recovery.ts";
 import {
   type EntryPayload,
+  INDEX_LIMIT,
   type Message,
   NotLeaderError,
   type RaftConfig,
@@ -82,8 +86,14 @@ export class RaftNode extends NodeState {
     }
     // Only members move this node: a stranger's term, leadership or answers change nothing.
     if (!this.peers.includes(m.from)) return this.answerStale(m, "not_a_member");
+    // The decoders refuse such terms: adopting one (from a caller that skipped
+    // them) would leave this node unable to campaign in a term they accept.
+    if (m.term >= INDEX_LIMIT) return this.refuse(m, "term_out_of_range");
     if (m.type === "probeResponse") return this.recovery.onProbeResponse(m);
     if (!this.recovery.fenced) return this.answerStale(m, "learning_term");
+    if (m.term < this.term) return this.answerStale(m);
+    const wrong = contradiction(m, { term: this.term, leaderId: this.leaderId, log: this.log });
+    if (wrong) return this.refuse(m, wrong);
     if (m.term > this.term) {
       if (m.type === "requestVote") {
         if (!m.transfer && this.inLease()) return this.answerVote(m, false, "leader_alive");
@@ -93,8 +103,6 @@ export class RaftNode extends NodeState {
           m.type === "timeoutNow";
         this.becomeFollower(m.term, fromLeader ? m.from : null);
       }
-    } else if (m.term < this.term) {
-      return this.answerStale(m);
     }
     this.dispatch(m);
   }
@@ -163,9 +171,15 @@ export class RaftNode extends NodeState {
     return this.log.term(index) === this.term;
   }
 
+  /** Only answers to requests of the follower's current epoch move its progress (see `Leadership`). */
+  protected countsAnswer(answerEpoch: number, epoch: number): boolean {
+    return answerEpoch === epoch;
+  }
+
   // ---- roles ----------------------------------------------------------------
 
   private startPreVote(): void {
+    if (!this.mayCampaign()) return;
     if (this.peers.length === 0) return this.campaign(false);
     this.role = "preCandidate";
     this.leaderId = null;
@@ -175,6 +189,7 @@ export class RaftNode extends NodeState {
   }
 
   private campaign(transfer: boolean): void {
+    if (!this.mayCampaign()) return this.becomeFollower(this.term, null);
     this.setTerm(this.term + 1);
     this.votedFor = this.id;
     this.role = "candidate";
@@ -213,6 +228,7 @@ export class RaftNode extends NodeState {
       send: (m) => this.send(m),
       emit: (e, f) => this.emit(e, f),
       mayCommit: (i) => this.mayCommit(i),
+      countsAnswer: (a, e) => this.countsAnswer(a, e),
     };
     this.leader = new Leadership(ctx);
     this.appendLocal([{ noop: true }]);
@@ -285,21 +301,6 @@ export class RaftNode extends NodeState {
     this.answerVote(m, true, "");
   }
 
-  private answerVote(m: Msg<"requestVote">, granted: boolean, reason: string): void {
-    if (!m.preVote) {
-      this.emit(
-        granted ? "vote_granted" : "vote_denied",
-        granted ? { for: m.from } : {
-          for: m.from,
-          reason,
-        },
-      );
-    }
-    // A granted pre-vote carries the candidate's future term, as in etcd.
-    const term = granted && m.preVote ? m.term : this.term;
-    this.reply(m, { type: "requestVoteResponse", voteGranted: granted, preVote: m.preVote }, term);
-  }
-
   private onVoteResponse(m: Msg<"requestVoteResponse">): void {
     const counting = (this.role === "preCandidate" && m.preVote) ||
       (this.role === "candidate" && !m.preVote);
@@ -330,26 +331,6 @@ export class RaftNode extends NodeState {
     this.answerAppend(m, true, lastNew, 0, 0);
   }
 
-  private answerAppend(
-    m: Msg<"appendEntries">,
-    success: boolean,
-    matchIndex: number,
-    hintIndex: number,
-    hintTerm: number,
-  ): void {
-    this.reply(m, {
-      type: "appendEntriesResponse",
-      success,
-      matchIndex,
-      logLength: this.log.lastIndex(),
-      rejectIndex: success ? 0 : m.prevLogIndex,
-      hintIndex,
-      hintTerm,
-      bulk: m.bulk,
-      incarnation: this.incarnation,
-    });
-  }
-
   private onHeartbeat(m: Msg<"heartbeat">): void {
     this.followLeader(m.from);
     // Only up to what this term's leader verified with us: after a restart or
@@ -357,43 +338,27 @@ export class RaftNode extends NodeState {
     if (this.log.commitTo(Math.min(m.leaderCommit, this.verifiedIndex))) {
       this.emit("entry_committed", { index: this.log.committed });
     }
-    this.reply(m, {
-      type: "heartbeatResponse",
-      success: true,
-      logLength: this.log.lastIndex(),
-      commitIndex: this.log.committed,
-      incarnation: this.incarnation,
-    });
+    this.answerHeartbeat(m, true);
   }
 
   private onTimeoutNow(m: Msg<"timeoutNow">): void {
     this.followLeader(m.from);
-    const ok = !this.recovering;
+    const ok = !this.recovering && this.term + 1 < INDEX_LIMIT;
     this.reply(m, { type: "timeoutNowResponse", success: ok });
     if (ok) this.campaign(true);
   }
 
-  /** A request from an older term, a stranger, or before the term is learnt: refuse it, telling our term. */
-  private answerStale(m: Message, reason = "stale_term"): void {
-    switch (m.type) {
-      case "requestVote":
-        return this.answerVote(m, false, reason);
-      case "appendEntries":
-        return this.answerAppend(m, false, 0, 0, 0);
-      case "heartbeat":
-        return this.reply(m, {
-          type: "heartbeatResponse",
-          success: false,
-          logLength: this.log.lastIndex(),
-          commitIndex: this.log.committed,
-          incarnation: this.incarnation,
-        });
-      case "timeoutNow":
-        return this.reply(m, { type: "timeoutNowResponse", success: false });
-    }
-  }
-
   // ---- helpers -------------------------------------------------------------------
+
+  /**
+   * A term at or above `INDEX_LIMIT` is refused by every decoder: a node at
+   * the last term stays a follower rather than send what no peer accepts.
+   */
+  private mayCampaign(): boolean {
+    if (this.term + 1 < INDEX_LIMIT) return true;
+    this.emit("campaign_refused", { reason: "term_space_exhausted" });
+    return false;
+  }
 
   /** Pre-vote and votes are refused while a leader is known to be alive (check-quorum's lease). */
   private inLease(): boolean {

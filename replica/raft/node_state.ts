@@ -9,6 +9,7 @@ import type { Leadership } from "./leader.ts";
 import {
   type EntryPayload,
   type HardState,
+  INDEX_LIMIT,
   isRequest,
   type LogEntry,
   type Message,
@@ -23,6 +24,7 @@ import {
 } from "./types.ts";
 
 type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
 
 const DEFAULTS = {
   maxEntriesPerAppend: 1024,
@@ -189,6 +191,72 @@ export abstract class NodeState {
     return m.term <= this.persisted.term || (m.type === "requestVote" && m.preVote);
   }
 
+  // ---- answers -------------------------------------------------------------------
+
+  /** A request from an older term, a stranger, or before the term is learnt: refuse it, telling our term. */
+  protected answerStale(m: Message, reason = "stale_term"): void {
+    switch (m.type) {
+      case "requestVote":
+        return this.answerVote(m, false, reason);
+      case "appendEntries":
+        return this.answerAppend(m, false, 0, 0, 0);
+      case "heartbeat":
+        return this.answerHeartbeat(m, false);
+      case "timeoutNow":
+        return this.reply(m, { type: "timeoutNowResponse", success: false });
+    }
+  }
+
+  /** A message that contradicts what this node knows (see `guard.ts`): refused, nothing changes. */
+  protected refuse(m: Message, reason: string): void {
+    this.emit("message_refused", { from: m.from, type: m.type, term: m.term, reason });
+    this.answerStale(m, reason);
+  }
+
+  protected answerVote(m: Msg<"requestVote">, granted: boolean, reason: string): void {
+    if (!m.preVote) {
+      this.emit(
+        granted ? "vote_granted" : "vote_denied",
+        granted ? { for: m.from } : { for: m.from, reason },
+      );
+    }
+    // A granted pre-vote carries the candidate's future term, as in etcd.
+    const term = granted && m.preVote ? m.term : this.term;
+    this.reply(m, { type: "requestVoteResponse", voteGranted: granted, preVote: m.preVote }, term);
+  }
+
+  protected answerAppend(
+    m: Msg<"appendEntries">,
+    success: boolean,
+    matchIndex: number,
+    hintIndex: number,
+    hintTerm: number,
+  ): void {
+    this.reply(m, {
+      type: "appendEntriesResponse",
+      success,
+      matchIndex,
+      logLength: this.log.lastIndex(),
+      rejectIndex: success ? 0 : m.prevLogIndex,
+      hintIndex,
+      hintTerm,
+      bulk: m.bulk,
+      incarnation: this.incarnation,
+      epoch: m.epoch ?? 0,
+    });
+  }
+
+  protected answerHeartbeat(m: Msg<"heartbeat">, success: boolean): void {
+    this.reply(m, {
+      type: "heartbeatResponse",
+      success,
+      logLength: this.log.lastIndex(),
+      commitIndex: this.log.committed,
+      incarnation: this.incarnation,
+      epoch: m.epoch ?? 0,
+    });
+  }
+
   // ---- helpers -------------------------------------------------------------------
 
   /** Appends payloads to the log at this term. */
@@ -233,6 +301,8 @@ export abstract class NodeState {
     if (term <= this.term) {
       throw new RaftInvariantError(`term going back from ${this.term} to ${term}`);
     }
+    // Refused at the door (step, campaign): no decoder would accept it from us.
+    if (term >= INDEX_LIMIT) throw new RaftInvariantError(`term ${term} beyond 2^48`);
     this.term = term;
     this.votedFor = "";
     this.verifiedIndex = 0;

@@ -22,6 +22,8 @@ export class Progress {
   private inflight: number[] = [];
   /** The follower's incarnation as last seen (null before its first answer). */
   incarnation: number | null = null;
+  /** How many restarts of the follower this leader has seen; stamped on requests, echoed in answers. */
+  epoch = 0;
   /** Tick of the last answer from the follower (check-quorum). */
   lastActive = 0;
   /** Tick of the last answer, or of the send that started a pipeline (see `stalled`). */

@@ -314,6 +314,7 @@ Deno.test("5.4.2 (Figure 8): an entry of an older term is not committed by count
     hintTerm: 0,
     bulk: false,
     incarnation: 1,
+    epoch: 0,
   });
   a.step(ack(2));
   assert.equal(a.status().commitIndex, 0, "entry 2 is on a majority but of term 2: no commit");

@@ -235,18 +235,3 @@ Deno.test("assertions: truncating committed entries, committing past the log, ap
   a.ready();
   assert.throws(() => a.ready(), RaftInvariantError);
 });
-
-Deno.test("a second leader in the same term is detected loudly", async () => {
-  const net = new Network(["a", "b", "c"]);
-  await elected(net);
-  const a = net.node("a");
-  const term = a.status().term;
-  assert.throws(() =>
-    a.step({
-      type: "heartbeat",
-      from: "b",
-      to: "a",
-      term,
-      leaderCommit: 0,
-    }), RaftInvariantError);
-});

@@ -77,6 +77,8 @@ export type Message =
     leaderCommit: number;
     /** Bulk catch-up with committed entries (the seed's /sync-log). */
     bulk: boolean;
+    /** The leader's epoch of this follower (see `Leadership.heardFrom`); absent: 0. */
+    epoch?: number;
   }
   | Envelope & {
     type: "appendEntriesResponse";
@@ -93,14 +95,20 @@ export type Message =
     bulk: boolean;
     /** Drawn by the follower at each start: a change tells the leader it restarted. */
     incarnation: number;
+    /**
+     * The epoch of the request this answers: echoed by the follower, or (over
+     * HTTP) taken from the request by the caller, who alone knows it.
+     */
+    epoch: number;
   }
-  | Envelope & { type: "heartbeat"; leaderCommit: number }
+  | Envelope & { type: "heartbeat"; leaderCommit: number; epoch?: number }
   | Envelope & {
     type: "heartbeatResponse";
     success: boolean;
     logLength: number;
     commitIndex: number;
     incarnation: number;
+    epoch: number;
   }
   | Envelope & { type: "timeoutNow" }
   | Envelope & { type: "timeoutNowResponse"; success: boolean }
@@ -139,6 +147,14 @@ export interface RaftEvent {
   event: string;
   [field: string]: string | number | boolean;
 }
+
+/**
+ * Terms and indexes stay below this bound: the protocol's decoders refuse
+ * anything at or above it (protocol/validate.ts `MAX_INDEX`, checked equal by
+ * a test), so the core must never produce such a value, or its own peers
+ * could never hear it again.
+ */
+export const INDEX_LIMIT = 2 ** 48;
 
 /** Role and leader as the outside world sees them. */
 export interface SoftState {

@@ -53,7 +53,7 @@ export class Faults {
     const up = w.slots.filter((s) => s.io !== null);
     if (up.length > 0 && w.prng.chance(p.crashRate)) this.#crash(this.#victim(up), false);
     if (up.length > 0 && w.prng.chance(p.wipeRate)) {
-      const s = w.prng.pick(w.slots);
+      const s = (w.lateAnswerFault() ? this.#commitHangsOn() : null) ?? w.prng.pick(w.slots);
       if (this.#mayWipe(s)) this.#crash(s, true);
     }
     if (up.length > 0 && w.prng.chance(p.pauseRate)) {
@@ -93,6 +93,26 @@ export class Faults {
   }
 
   /**
+   * The follower whose acks the leader's commits hang on: the one furthest
+   * ahead, while another lags behind (cut off, or slow). Wiping it while its
+   * acks of entries nobody else holds are on the wire is the late-answer
+   * fault's best shot.
+   */
+  #commitHangsOn(): Slot | null {
+    const w = this.world;
+    const leader = w.slots.find((s) => s.role === "leader" && w.running(s));
+    if (!leader) return null;
+    const progress = Object.entries(w.call(leader, () => leader.io!.node.status().progress));
+    const matches = progress.map(([, p]) => p.matchIndex);
+    const best = Math.max(...matches);
+    if (best === Math.min(...matches)) return null;
+    // A replica being caught up holds nothing the commits hang on.
+    const ahead = progress.filter(([, p]) => p.matchIndex === best).map(([id]) => w.slot(id))
+      .filter((s) => s.io !== null && !s.hard.recovering);
+    return ahead.length > 0 ? w.prng.pick(ahead) : null;
+  }
+
+  /**
    * The assumption behind wipes: a recovering node (wiped, or never caught up
    * since its empty start) neither votes nor campaigns, so a wipe is only
    * allowed while the voters left still form a majority. Beyond that no
@@ -116,7 +136,10 @@ export class Faults {
       w.wipe(s);
       w.trace.add(w.now, () => `${s.id} loses its disk while down`);
     }
-    this.#restartAt.set(s.id, w.now + w.prng.int(1, this.profile.maxDownTicks));
+    const downTicks = w.prng.int(1, this.profile.maxDownTicks);
+    // Back before the leader misses it, while its earlier life's answers are still on the way.
+    const quick = wipe && w.lateAnswerFault();
+    this.#restartAt.set(s.id, w.now + (quick ? 1 + Math.floor(downTicks % 3) : downTicks));
   }
 
   #restart(s: Slot): void {
@@ -139,8 +162,17 @@ export class Faults {
   #partition(): void {
     const w = this.world;
     const ids = w.slots.map((s) => s.id);
-    const kind = w.prng.int(0, 3);
     w.network.heal();
+    const leader = w.slots.find((s) => s.role === "leader" && s.io);
+    if (leader && w.lateAnswerFault()) {
+      // The leader's link to one follower loses most messages: that follower falls far
+      // behind yet still answers now and then (so the leader keeps its quorum), and
+      // what commits hangs on the other follower's acks.
+      const lagging = w.prng.pick(ids.filter((id) => id !== leader.id));
+      w.network.lossy(leader.id, lagging);
+      return w.trace.add(w.now, () => `partition: link ${leader.id}->${lagging} lossy`);
+    }
+    const kind = w.prng.int(0, 3);
     if (kind === 0 || kind === 1) {
       // Isolate one node; for kind 1, the leader if there is one.
       const leaders = w.slots.filter((s) => s.role === "leader" && s.io);

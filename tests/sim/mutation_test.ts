@@ -12,7 +12,7 @@ import {
   RaftInvariantError,
   type RestoredState,
 } from "../../replica/raft/types.ts";
-import { ciSeeds } from "./profile.ts";
+import { ciSeeds, drawProfile, type Flavour } from "./profile.ts";
 import { runSeed, type SimResult } from "./run.ts";
 import type { NodeFactory } from "./world.ts";
 import type { ViolationKind } from "./violation.ts";
@@ -31,6 +31,16 @@ class CommitsOlderTermsByCounting extends RaftNode {
   }
 }
 
+/**
+ * Counts answers to requests of any epoch, as the leader did before issue 9:
+ * an ack from a follower's life before a disk loss raises its match index.
+ */
+class CountsAnswersOfEarlierLives extends RaftNode {
+  protected override countsAnswer(): boolean {
+    return true;
+  }
+}
+
 /** Lets every message leave before its Ready is durable, votes and acks included. */
 class AnswersBeforePersisting extends RaftNode {
   protected override mayLeaveBeforePersist(): boolean {
@@ -45,13 +55,15 @@ const safetyKinds = new Set<ViolationKind>([
   "leader-completeness",
   "state-machine-safety",
   "acknowledged-lost",
+  "commit-not-durable",
   "commit-regressed",
   "core-invariant",
 ]);
 
-/** The first CI seed on which the mutant, but not the real core, breaks a safety property. */
-async function firstCatch(factory: NodeFactory): Promise<SimResult | null> {
+/** The first CI seed (of `flavour`, if given) on which the mutant, but not the real core, breaks a safety property. */
+async function firstCatch(factory: NodeFactory, flavour?: Flavour): Promise<SimResult | null> {
   for (let seed = 1; seed <= ciSeeds; seed++) {
+    if (flavour && drawProfile(seed).flavour !== flavour) continue;
     const r = await runSeed({ seed, factory });
     if (!r.violation || !safetyKinds.has(r.violation.kind)) continue;
     if (!(await runSeed({ seed })).violation) return r;
@@ -68,6 +80,16 @@ Deno.test("mutant: votes without the up-to-date check (5.4.1) is caught", async 
 Deno.test("mutant: commits older-term entries by counting (Figure 8) is caught", async () => {
   const r = await firstCatch((config, restored) =>
     new CommitsOlderTermsByCounting(config, restored)
+  );
+  assert.ok(r, `not caught in ${ciSeeds} seeds`);
+  console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
+});
+
+Deno.test("mutant: counts acks from a follower's life before its disk loss is caught", async () => {
+  // Only the late-answer flavour delivers answers across a wipe; the others need not run.
+  const r = await firstCatch(
+    (config, restored) => new CountsAnswersOfEarlierLives(config, restored),
+    "lateAnswers",
   );
   assert.ok(r, `not caught in ${ciSeeds} seeds`);
   console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);

@@ -2,7 +2,7 @@
  * The simulated network: every message gets its own delay (so messages
  * reorder), may be dropped or duplicated, and links can be cut one way or both.
  */
-import type { Message } from "../../replica/raft/types.ts";
+import { isRequest, type Message } from "../../replica/raft/types.ts";
 import type { Prng } from "../testing/prng.ts";
 
 /** How hostile the network is; fixed per seed, made quiet for the liveness phase. */
@@ -13,10 +13,17 @@ export interface NetworkProfile {
   maxDelayTicks: number;
 }
 
+/** Share of the messages a lossy link loses. */
+const LOSSY_DROP_RATE = 0.5;
+
 /** Messages in flight, keyed by the tick they arrive at. */
 export class SimNetwork {
   #inFlight = new Map<number, Message[]>();
+  /** Answers of a node that lost its disk, held until its new life is caught up (`holdAnswersOf`). */
+  #late = new Map<string, Message[]>();
   #cut = new Set<string>();
+  /** Links that lose most of what they carry (see `lossy`). */
+  #lossy = new Set<string>();
   #profile: NetworkProfile;
   #sent = 0;
   #dropped = 0;
@@ -28,7 +35,8 @@ export class SimNetwork {
   /** Queues a message; returns false when the network ate it. */
   send(m: Message, now: number): boolean {
     this.#sent++;
-    if (!this.connected(m.from, m.to) || this.prng.chance(this.#profile.dropRate)) {
+    const lost = this.#lossy.has(`${m.from}>${m.to}`) && this.prng.chance(LOSSY_DROP_RATE);
+    if (lost || !this.connected(m.from, m.to) || this.prng.chance(this.#profile.dropRate)) {
       this.#dropped++;
       return false;
     }
@@ -40,6 +48,34 @@ export class SimNetwork {
   /** Puts a message back for the next tick (its receiver is paused). */
   hold(m: Message, now: number): void {
     this.#push(now + 1, m);
+  }
+
+  /**
+   * The late-answer fault: `from` lost its disk, and each of the answers its
+   * previous life still has on the wire is, with probability `chance`, held
+   * until its new life is caught up (`releaseLate`). An ack sent just before
+   * a disk loss and delivered after the replica was caught up again is the
+   * answer from an earlier life that a leader must not count. Returns how
+   * many answers of `from` are held.
+   */
+  holdAnswersOf(from: string, chance: number, prng: Prng): number {
+    const late = this.#late.get(from) ?? [];
+    for (const [at, list] of this.#inFlight) {
+      const keep = list.filter((m) => isRequest(m) || m.from !== from || !prng.chance(chance));
+      late.push(...list.filter((m) => !keep.includes(m)));
+      if (keep.length > 0) this.#inFlight.set(at, keep);
+      else this.#inFlight.delete(at);
+    }
+    if (late.length > 0) this.#late.set(from, late);
+    return late.length;
+  }
+
+  /** `from`'s new life was caught up: its held answers arrive within `maxDelayTicks`. Returns how many. */
+  releaseLate(from: string, now: number, maxDelayTicks: number, prng: Prng): number {
+    const late = this.#late.get(from) ?? [];
+    this.#late.delete(from);
+    for (const m of late) this.#push(now + prng.int(1, maxDelayTicks), m);
+    return late.length;
   }
 
   /** Everything arriving at `now`, in random order. */
@@ -70,14 +106,23 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * Makes the link from `a` to `b` lose most messages: what crosses it falls
+   * behind, yet now and then an answer still comes back.
+   */
+  lossy(a: string, b: string): void {
+    this.#lossy.add(`${a}>${b}`);
+  }
+
   /** Restores every link. */
   heal(): void {
     this.#cut.clear();
+    this.#lossy.clear();
   }
 
-  /** True while some link is cut. */
+  /** True while some link is cut or lossy. */
   partitioned(): boolean {
-    return this.#cut.size > 0;
+    return this.#cut.size > 0 || this.#lossy.size > 0;
   }
 
   /** A good network for the liveness phase: no drops, no duplicates, short delays. */

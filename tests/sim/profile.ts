@@ -27,10 +27,12 @@ export interface FaultProfile {
   transferRate: number;
   /** Longest fsync, in ticks (each takes 0..this many; 0: the disk is durable at once). */
   maxSyncTicks: number;
+  /** Share of a wiped node's answers still on the wire that arrive only after its new life is caught up. */
+  lateAnswerRate: number;
 }
 
 /** Which kind of run a seed is. */
-export type Flavour = "mixed" | "storm" | "diskLoss";
+export type Flavour = "mixed" | "storm" | "diskLoss" | "lateAnswers";
 
 /** Everything a seed fixes about its run. */
 export interface Profile {
@@ -54,11 +56,17 @@ export const timing = { electionTicksMin: 10, electionTicksMax: 20, heartbeatTic
 export function drawProfile(seed: number): Profile {
   const prng = new Prng(deriveSeed(seed, "profile"));
   const draw = prng.float();
-  const flavour: Flavour = draw < 0.25 ? "storm" : draw < 0.4 ? "diskLoss" : "mixed";
+  const flavour: Flavour = draw < 0.25
+    ? "storm"
+    : draw < 0.4
+    ? "diskLoss"
+    : draw < 0.9
+    ? "mixed"
+    : "lateAnswers";
   const storm = flavour === "storm";
   const diskLoss = flavour === "diskLoss";
   const election = timing.electionTicksMax;
-  return {
+  const profile: Profile = {
     flavour,
     nodeCount: diskLoss ? 3 : prng.pick([3, 5]),
     faultTicks: flavour === "mixed" ? 600 : flavour === "storm" ? 2000 : 1500,
@@ -88,6 +96,43 @@ export function drawProfile(seed: number): Profile {
       // Drawn last so that adding it left every other draw of a seed unchanged.
       transferRate: prng.pick([0, 0.005, 0.02]),
       maxSyncTicks: prng.pick([0, 0, 1, 3]),
+      // Drawn last as well: every seed's other draws stay what they were.
+      lateAnswerRate: prng.pick([0, 0.5, 1]),
+    },
+  };
+  return flavour === "lateAnswers" ? lateAnswers(profile) : profile;
+}
+
+/**
+ * Late answers across a disk loss (issue 9, item 2) need a calm cluster and a
+ * run of bad luck: one follower far behind (one entry per message, more
+ * proposals than that carries, a lossy link from the leader), so that
+ * commits hang on the other one's acks; that one wiped while its acks are
+ * on the wire (`Faults`, the late-answer fault) and back at once; those acks
+ * delivered just after its new life was caught up. Every draw above is
+ * kept (and overridden here), so the other flavours' seeds are unchanged.
+ */
+function lateAnswers(p: Profile): Profile {
+  return {
+    ...p,
+    nodeCount: 3,
+    faultTicks: 600,
+    proposalRate: 0.5,
+    network: { dropRate: 0, dupRate: 0, minDelayTicks: 1, maxDelayTicks: 3 },
+    tuning: { ...p.tuning, maxEntriesPerAppend: 1 },
+    faults: {
+      ...p.faults,
+      crashRate: 0,
+      leaderCrashRate: 0,
+      commitCrashRate: 0,
+      wipeRate: 0.02,
+      pauseRate: 0.003,
+      partitionRate: 0.02,
+      healRate: 0.01,
+      maxDownTicks: timing.electionTicksMax,
+      maxPauseTicks: 3 * timing.electionTicksMax,
+      transferRate: 0,
+      lateAnswerRate: 1,
     },
   };
 }

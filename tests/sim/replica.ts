@@ -190,6 +190,7 @@ export class SimReplica implements Storage, Transport {
       throw new SimViolation("ready-contract", `${s.id} never runs out of Readies`);
     }
     for (const ev of rd.events) w.trace.add(w.now, () => `${s.id} ${describeEvent(ev)}`);
+    if (rd.events.some((e) => e.event === "recovered" || e.event === "bootstrap")) w.releaseLate(s);
     this.#crashPlanned = w.hooks.crashBeforeSend(s, rd);
     const wasLeader = s.role === "leader";
     s.role = rd.softState.role;

@@ -63,6 +63,7 @@ export async function runSeed(opts: SimOptions): Promise<SimResult> {
     opts.factory ?? ((config, restored) => new RaftNode(config, restored)),
   );
   world.maxSyncTicks = profile.faults.maxSyncTicks;
+  world.lateAnswerRate = profile.faults.lateAnswerRate;
   const clients = new Clients(world);
   const faults = new Faults(world, profile.faults);
   world.hooks.onApplied = (s, e) => clients.applied(s, e);

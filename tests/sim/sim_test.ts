@@ -30,6 +30,7 @@ Deno.test(`simulator: ${ciSeeds} seeds, 3 and 5 nodes, every flavour, no violati
     assert.ok((seen.get(key) ?? 0) > 50, `too few runs of ${key}: ${seen.get(key) ?? 0}`);
   }
   assert.ok((seen.get("3 nodes/diskLoss") ?? 0) > 50, "too few disk-loss runs");
+  assert.ok((seen.get("3 nodes/lateAnswers") ?? 0) > 50, "too few late-answer runs");
   const summary = failures.map((r) => `seed ${r.seed}: ${r.violation!.message.split("\n")[0]}`);
   assert.equal(
     failures.length,
@@ -54,6 +55,11 @@ const regressions = [
   {
     name: "F3: a wiped replica must not let a stale leader commit over committed entries",
     seeds: [50, 20974],
+  },
+  {
+    name:
+      "F4: an ack from a wiped follower's previous life must not commit an entry only the leader has",
+    seeds: [576, 604],
   },
 ];
 

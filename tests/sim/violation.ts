@@ -7,6 +7,7 @@ export type ViolationKind =
   | "leader-completeness"
   | "state-machine-safety"
   | "acknowledged-lost"
+  | "commit-not-durable"
   | "commit-regressed"
   | "term-regressed"
   | "applied-beyond-commit"

@@ -81,6 +81,10 @@ export class World {
   wipes = 0;
   /** Ticks an fsync takes (0: durable at once); the slow-disk fault. */
   maxSyncTicks = 0;
+  /** Share of a wiped node's answers on the wire that arrive only after its new life is caught up. */
+  lateAnswerRate = 0;
+  /** Its own stream, so that the late-answer fault leaves every other draw of a seed as it was. */
+  #latePrng: Prng;
   #nextReqId = 1;
   #violation: SimViolation | null = null;
   /** Requests whose call (an HTTP request and its answer) has not completed, by reqId. */
@@ -103,6 +107,7 @@ export class World {
     readonly factory: NodeFactory,
   ) {
     this.prng = new Prng(deriveSeed(seed, "world"));
+    this.#latePrng = new Prng(deriveSeed(seed, "late"));
     this.slots = Array.from({ length: nodeCount }, (_, i) => ({
       id: `n${i + 1}`,
       io: null,
@@ -206,6 +211,32 @@ export class World {
   wipe(s: Slot): void {
     s.disk.wipe();
     this.wipes++;
+    if (this.lateAnswerRate === 0) return;
+    const held = this.network.holdAnswersOf(s.id, this.lateAnswerRate, this.#latePrng);
+    if (held > 0) this.trace.add(this.now, () => `${held} answers of ${s.id} held back`);
+  }
+
+  /**
+   * The late-answer fault at its worst moment: the new life of `s` was just
+   * caught up (it may vote again), and what its previous life answered
+   * before the wipe arrives now, within two heartbeats.
+   */
+  releaseLate(s: Slot): void {
+    const maxLate = 2 * this.baseConfig.heartbeatTicks;
+    const late = this.network.releaseLate(s.id, this.now, maxLate, this.#latePrng);
+    if (late > 0) {
+      this.trace.add(this.now, () => `${late} answers of ${s.id}'s last life on the way`);
+    }
+  }
+
+  /**
+   * With the late-answer fault on, half of its draws are true: half of the
+   * wiped replicas reboot at once (an ephemeral volume), half of the
+   * partitions make the leader's link to one follower lossy, half of the
+   * wipes hit the follower the leader's commits hang on.
+   */
+  lateAnswerFault(): boolean {
+    return this.lateAnswerRate > 0 && this.#latePrng.chance(0.5);
   }
 
   /** Advances the clock of every running node to now: ticks, timers, fsyncs that completed. */
@@ -315,11 +346,36 @@ export class World {
     }
     if (st.commitIndex > s.commitIndex) {
       this.checker.committedUpTo(s.id, h.term, s.log, s.commitIndex + 1, st.commitIndex);
+      if (st.role === "leader") this.#checkDurable(s, s.commitIndex + 1, st.commitIndex);
       s.commitIndex = st.commitIndex;
     }
     // Parked appends are answered once stepped; everything stepped is answered by now.
     if (s.owed > parked) {
       throw new SimViolation("rpc-contract", `${s.id} left ${s.owed - parked} requests unanswered`);
+    }
+  }
+
+  /**
+   * What a leader commits is on a majority of disks as they are now: synced
+   * there, or lost with a wiped disk whose replica may not vote until it is
+   * caught up again (and then holds it). The leader counted acks, and an ack
+   * from a replica that has since lost the entry and come back as a voter
+   * is how an entry ends up committed on the leader alone. Checked at the
+   * tick of the commit (wipes happen only between ticks).
+   */
+  #checkDurable(s: Slot, from: number, to: number): void {
+    for (let i = from; i <= to; i++) {
+      const e = s.log[i - 1];
+      const holders = this.slots.filter((x) => {
+        const mine = x.disk.syncedLog()[i - 1];
+        return (mine?.term === e.term) || (x.disk.syncedHardState()?.recovering ?? true);
+      });
+      if (2 * holders.length <= this.slots.length) {
+        throw new SimViolation(
+          "commit-not-durable",
+          `${s.id} commits (${i},${e.term}) held only by ${holders.map((x) => x.id).join(",")}`,
+        );
+      }
     }
   }
 }

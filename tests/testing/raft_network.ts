@@ -62,6 +62,8 @@ export class Network {
   readonly sent: Message[] = [];
   private readonly clocks = new Map<string, SimClock>();
   private queue: Message[] = [];
+  /** Messages taken off the network by `hold`, each list with what it matches. */
+  private holds = new Map<Message[], (m: Message) => boolean>();
   private cuts = new Set<string>();
   private down = new Set<string>();
   private reqId = 0;
@@ -146,6 +148,25 @@ export class Network {
     this.cuts.clear();
   }
 
+  /**
+   * From now on, messages matching `match` are taken off the network into
+   * the returned list: late (see `release`) or, if never released, lost
+   * without their sender hearing of it. A crash of either end does not
+   * touch them, as a message may outlive the process that sent it.
+   */
+  hold(match: (m: Message) => boolean): Message[] {
+    const held: Message[] = [];
+    this.holds.set(held, match);
+    return held;
+  }
+
+  /** Stops holding into `held` and delivers what it holds, in order. */
+  async release(held: Message[]): Promise<void> {
+    this.holds.delete(held);
+    this.queue.push(...held.splice(0));
+    await this.stabilize();
+  }
+
   /** Advances the clocks of the given replicas (default all live ones) `n` ticks, stabilizing after each. */
   async tick(n = 1, ids = this.live()): Promise<void> {
     for (let i = 0; i < n; i++) {
@@ -159,8 +180,7 @@ export class Network {
 
   /** Delivers a message from outside, as the network would (a test's hand-made request). */
   async deliver(m: Message): Promise<void> {
-    this.sent.push(m);
-    this.queue.push(m);
+    this.send(m);
     await this.stabilize();
   }
 
@@ -218,6 +238,9 @@ export class Network {
 
   private send(m: Message): void {
     this.sent.push(m);
+    for (const [held, match] of this.holds) {
+      if (match(m)) return void held.push(m);
+    }
     this.queue.push(m);
   }
 

@@ -1,0 +1,56 @@
+/**
+ * Check before you change. A request that contradicts what this replica
+ * knows for certain is refused before it moves anything: not the term, not
+ * the known leader, not the vote, not the log, not the election timer.
+ *
+ * Why refusing is safe: only requests of our term or later reach this check
+ * (older ones are refused as stale), and no real Raft leader of such a term
+ * can send any of these:
+ *  - an append whose prevLogIndex is at or below our commit index with a
+ *    different term there, or whose entries replace a committed entry:
+ *    Leader Completeness gives every leader of our term or later every entry
+ *    we know committed (it was committed in our term or earlier), and Log
+ *    Matching makes its terms there equal ours;
+ *  - an append whose entries are not its log (gaps, terms above its own
+ *    term or going down): a leader's log has increasing indexes and
+ *    non-decreasing terms, none above the term it leads;
+ *  - leadership of our term claimed by a second node: Election Safety.
+ * So a refusal can only hit a forged or corrupt request, and the replica
+ * stays as it was instead of stepping into a term (or following a "leader")
+ * and then failing loudly on an impossible truncation. The loud assertions
+ * of the log stay for states the core would reach by itself.
+ */
+import type { RaftLog } from "./log.ts";
+import { INDEX_LIMIT, type Message } from "./types.ts";
+
+/** What the check reads of its node. */
+export interface GuardView {
+  term: number;
+  leaderId: string | null;
+  log: RaftLog;
+}
+
+/** Why `m` contradicts what the node knows, or null when it may be stepped. */
+export function contradiction(m: Message, v: GuardView): string | null {
+  const leads = m.type === "appendEntries" || m.type === "heartbeat" || m.type === "timeoutNow";
+  if (leads && m.term === v.term && v.leaderId !== null && v.leaderId !== m.from) {
+    return "second_leader_of_term";
+  }
+  if (m.type !== "appendEntries") return null;
+  const { log } = v;
+  let [index, term] = [m.prevLogIndex, m.prevLogTerm];
+  if (term > m.term || (index === 0 && term !== 0)) return "not_a_leader_log";
+  for (const e of m.entries) {
+    if (e.index !== index + 1 || e.term < term || e.term > m.term) return "not_a_leader_log";
+    [index, term] = [e.index, e.term];
+  }
+  if (index >= INDEX_LIMIT) return "index_out_of_range";
+  if (m.prevLogIndex <= log.committed && log.term(m.prevLogIndex) !== m.prevLogTerm) {
+    return "contradicts_committed";
+  }
+  for (const e of m.entries) {
+    if (e.index > log.committed) break;
+    if (log.term(e.index) !== e.term) return "overwrites_committed";
+  }
+  return null;
+}
