@@ -43,6 +43,8 @@ class CheckedStore implements StateMachine {
   }
 
   indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined {
+    // A dead incarnation's database may be closed (rolled back at its crash).
+    if (!this.replica.alive) return undefined;
     return this.store.indexOf(stroke);
   }
 }

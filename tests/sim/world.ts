@@ -85,6 +85,7 @@ export class World {
   /** Ticks an fsync takes (0: durable at once); the slow-disk fault. */
   maxSyncTicks = 0;
   #nextReqId = 1;
+  readonly #dbPrng: Prng;
   #violation: SimViolation | null = null;
   /** Requests whose call (an HTTP request and its answer) has not completed, by reqId. */
   #calls = new Map<number, { from: SimReplica; m: RequestMessage }>();
@@ -106,6 +107,7 @@ export class World {
     readonly factory: NodeFactory,
   ) {
     this.prng = new Prng(deriveSeed(seed, "world"));
+    this.#dbPrng = new Prng(deriveSeed(seed, "state-db"));
     this.slots = Array.from({ length: nodeCount }, (_, i) => ({
       id: `n${i + 1}`,
       io: null,
@@ -196,6 +198,7 @@ export class World {
     const lost = s.disk.crash(this.prng);
     this.crashes++;
     if (wipe) this.wipe(s);
+    else this.#rollBackStateDb(s);
     s.io = null;
     s.role = "follower";
     this.hooks.onCrash(s);
@@ -205,6 +208,27 @@ export class World {
         `${s.id} ${
           wipe ? "crashes and loses its disk" : "crashes"
         }${when} (unsynced writes lost: ${lost})`,
+    );
+  }
+
+  /**
+   * synchronous=NORMAL: a power loss may roll the state database back to an
+   * earlier batch (any prefix of what it applied; its content does not
+   * depend on how entries were batched, so re-applying the prefix from the
+   * durable log rebuilds it exactly). Its own generator, so that the other
+   * faults of a seed stay as they were.
+   */
+  #rollBackStateDb(s: Slot): void {
+    const applied = s.stateDb.lastIndex();
+    if (applied === 0 || !this.#dbPrng.chance(0.3)) return;
+    const kept = this.#dbPrng.int(0, applied - 1);
+    const db = new StateDb(":memory:");
+    db.apply(s.disk.syncedLog().slice(0, kept));
+    s.stateDb.close();
+    s.stateDb = db;
+    this.trace.add(
+      this.now,
+      () => `${s.id}'s state database rolls back from ${applied} to ${kept}`,
     );
   }
 
