@@ -66,3 +66,29 @@ Deno.test({
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test({
+  name: "a replica whose Raft log is lost but whose state database is kept derives it again",
+  ...opts,
+}, async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wb-restart-" });
+  const c = await new LocalCluster({ dir }).start();
+  try {
+    const leader = await c.waitForLeader();
+    const follower = c.replicas.find((r) => r.id !== leader.id)!;
+    await c.propose(Array.from({ length: 300 }, (_, i) => testStroke(`l${i}`, i)));
+    const target = (await c.status(leader.id))!.commitIndex;
+    await c.waitForApplied(target);
+    await c.kill(follower.id);
+    await Deno.remove(`${follower.dataDir}/raft.log`);
+    await c.restart(follower.id);
+    await c.propose([testStroke("after-loss")]);
+    await c.waitForApplied(target + 1, 20_000);
+    assert.deepEqual(await c.entries(follower.id), await c.entries(leader.id));
+    const log = await Deno.readTextFile(`${dir}/${follower.id}.log`);
+    assert.match(log, new RegExp(`event=state_db_reset applied=${target} log=0`));
+  } finally {
+    await c.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
