@@ -18,21 +18,22 @@ export const STATE_DB_FILE_NAME = "state.sqlite";
 
 const SCHEMA_VERSION = 1;
 
+// `entries.body` is the payload as applied, in JSON (`{"stroke":{...}}`,
+// `{"noop":true}`); `board` and `stroke_id` are set for a stroke applied as
+// such, and their unique index is the de-duplication index: (board, id) ->
+// the first index (one b-tree insert per stroke instead of a second table).
 // `members` stays empty until membership changes go through the log; it is
 // here so that the configuration will live in the same transactions.
 const SCHEMA = `
   CREATE TABLE entries (
-    idx   INTEGER PRIMARY KEY,
-    term  INTEGER NOT NULL,
-    board TEXT,
-    body  TEXT NOT NULL
+    idx       INTEGER PRIMARY KEY,
+    term      INTEGER NOT NULL,
+    board     TEXT,
+    stroke_id TEXT,
+    body      TEXT NOT NULL
   ) STRICT;
-  CREATE TABLE strokes (
-    board TEXT NOT NULL,
-    id    TEXT NOT NULL,
-    idx   INTEGER NOT NULL,
-    PRIMARY KEY (board, id)
-  ) STRICT, WITHOUT ROWID;
+  CREATE UNIQUE INDEX entries_by_stroke ON entries (board, stroke_id)
+    WHERE stroke_id IS NOT NULL;
   CREATE TABLE applied (
     one  INTEGER PRIMARY KEY CHECK (one = 1),
     idx  INTEGER NOT NULL,
@@ -83,10 +84,14 @@ export class StateDb {
     this.#insertEntry = this.#db.prepare(
       "INSERT INTO entries (idx, term, board, body) VALUES (?, ?, ?, ?)",
     );
+    // Ignores only a (board, stroke_id) already there: the index is checked in order just before.
     this.#insertStroke = this.#db.prepare(
-      "INSERT INTO strokes (board, id, idx) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+      "INSERT INTO entries (idx, term, board, stroke_id, body) VALUES (?, ?, ?, ?, ?) " +
+        "ON CONFLICT (board, stroke_id) WHERE stroke_id IS NOT NULL DO NOTHING",
     );
-    this.#findStroke = this.#db.prepare("SELECT idx FROM strokes WHERE board = ? AND id = ?");
+    this.#findStroke = this.#db.prepare(
+      "SELECT idx FROM entries WHERE board = ? AND stroke_id = ? AND stroke_id IS NOT NULL",
+    );
     this.#page = this.#db.prepare(
       "SELECT idx, term, body FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?",
     );
@@ -167,7 +172,7 @@ export class StateDb {
     }
     this.#begin.run();
     try {
-      this.#db.exec("DELETE FROM entries; DELETE FROM strokes; DELETE FROM members");
+      this.#db.exec("DELETE FROM entries; DELETE FROM members");
       this.#setApplied.run(0, 0);
       this.#commit.run();
     } catch (e) {
@@ -209,12 +214,11 @@ export class StateDb {
       return e;
     }
     const board = e.stroke.board ?? DEFAULT_BOARD;
-    if (this.#insertStroke.run(board, e.stroke.id, index).changes === 0) {
-      this.#insertEntry.run(index, term, board, '{"noop":true}');
-      return { index, term, noop: true };
-    }
-    this.#insertEntry.run(index, term, board, JSON.stringify(payload));
-    return e;
+    const body = JSON.stringify(payload);
+    if (this.#insertStroke.run(index, term, board, e.stroke.id, body).changes === 1) return e;
+    // A (board, id) committed before: a no-op at this index, on every replica alike.
+    this.#insertEntry.run(index, term, board, '{"noop":true}');
+    return { index, term, noop: true };
   }
 
   #wake(): void {
