@@ -107,7 +107,6 @@ export class World {
     readonly factory: NodeFactory,
   ) {
     this.prng = new Prng(deriveSeed(seed, "world"));
-    this.#dbPrng = new Prng(deriveSeed(seed, "state-db"));
     this.slots = Array.from({ length: nodeCount }, (_, i) => ({
       id: `n${i + 1}`,
       io: null,
@@ -123,6 +122,7 @@ export class World {
       pausedUntil: 0,
       owed: 0,
     }));
+    this.#dbPrng = new Prng(deriveSeed(seed, "state-db"));
   }
 
   /** Looks a node up by id. */
