@@ -20,6 +20,8 @@ export interface StatusResponse {
   leaderId: string | null;
   leaderUrl?: string | null;
   appliedIndex?: number;
+  /** Entries this process applied since it started (a restart does not re-apply its history). */
+  appliedSinceStart?: number;
   /** True while a replica whose disk was empty is not yet allowed to vote. */
   recovering?: boolean;
   /** False while a replica that joined is not yet a voter (absent: a voter). */
@@ -78,6 +80,7 @@ export function decodeStatus(body: unknown): Result<StatusResponse> {
     leaderUrl: stringOrNull(body.leaderUrl),
   };
   if (isIndex(body.appliedIndex)) s.appliedIndex = body.appliedIndex;
+  if (isIndex(body.appliedSinceStart)) s.appliedSinceStart = body.appliedSinceStart;
   if (typeof body.recovering === "boolean") s.recovering = body.recovering;
   if (typeof body.voter === "boolean") s.voter = body.voter;
   if (isIndex(body.protocolVersion)) s.protocolVersion = body.protocolVersion;

@@ -20,7 +20,7 @@ import {
   type ResponseMessage,
   type Role,
 } from "./raft/types.ts";
-import type { StrokeStore } from "./stroke_store.ts";
+import type { StateDb } from "./state_db.ts";
 
 /** Where a Ready's durable state goes (the replica's DurableLog). */
 export interface Storage {
@@ -39,7 +39,7 @@ export interface Transport {
   send(m: RequestMessage): void;
 }
 
-/** The replicated state machine (the replica's StrokeStore). */
+/** The replicated state machine (the replica's StateDb). */
 export interface StateMachine {
   /** Applies committed entries in order; returns them as applied. */
   apply(entries: LogEntry[]): LogEntry[];
@@ -97,7 +97,7 @@ type Append = Extract<RequestMessage, { type: "appendEntries" }>;
 const PARK_MS = 30;
 
 /** Runs one replica's core against a storage, a transport, a state machine and a clock. */
-export class Driver<S extends StateMachine = StrokeStore> {
+export class Driver<S extends StateMachine = StateDb> {
   private looping = false;
   private drained: (() => void)[] = [];
   private timer: TimerId | undefined;

@@ -9,7 +9,7 @@ import { Driver, type Storage } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
 import { seeded } from "../tests/testing/raft_network.ts";
 import type { Message, RequestMessage, ResponseMessage } from "./raft/types.ts";
-import { StrokeStore } from "./stroke_store.ts";
+import { StateDb } from "./state_db.ts";
 
 /** A disk whose fsyncs complete when the test says so. */
 class ManualDisk implements Storage {
@@ -40,7 +40,7 @@ function setup(peers = ["b", "c"]) {
   const driver = new Driver(node, {
     storage: disk,
     transport: { send: (m) => sent.push(m) },
-    stateMachine: new StrokeStore(),
+    stateMachine: new StateDb(":memory:"),
     clock,
     onEvent: () => {},
     onFatal: (e) => fatal.push(e),

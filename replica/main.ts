@@ -13,7 +13,7 @@ import { RaftNode } from "./raft/node.ts";
 import { formatEvent, replicaSay } from "./log_line.ts";
 import { replicaApp } from "./routes.ts";
 import { DurableLog } from "./storage/durable_log.ts";
-import { StrokeStore } from "./stroke_store.ts";
+import { STATE_DB_FILE_NAME, StateDb } from "./state_db.ts";
 import { HttpTransport } from "./transport.ts";
 
 /** Commit lines are frequent under load: print at most one per interval (the latest). */
@@ -41,6 +41,8 @@ function commitThrottle(print: (line: string) => void, intervalMs: number) {
 async function run(cfg: ReplicaConfig): Promise<void> {
   const storage = await DurableLog.open(cfg.dataDir);
   const restored = storage.restored();
+  // A database this replica cannot use stops it at start with one line (startOrExit).
+  const stateDb = new StateDb(`${cfg.dataDir}/${STATE_DB_FILE_NAME}`);
   let node: RaftNode | null = null;
   const say = replicaSay(cfg.replicaId, cfg.tickMs, () => {
     const st = node?.status();
@@ -48,6 +50,10 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   });
   const printCommit = commitThrottle((line) => console.log(line), cfg.debug ? 0 : 250);
   if (restored.discardedBytes > 0) say("torn_tail_dropped", { bytes: restored.discardedBytes });
+  const dbApplied = stateDb.lastIndex();
+  if (stateDb.reconcile((i) => restored.entries[i - 1]?.term)) {
+    say("state_db_reset", { applied: dbApplied, log: restored.entries.length }, "err");
+  }
   const fatal = (e: unknown) => {
     if (e instanceof ConfigError) console.error(`replica: ${e.message}`);
     else say("fatal", { error: String(e) }, "err");
@@ -76,13 +82,14 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     electionTicksMax: toTicks(cfg.electionTimeoutMaxMs, cfg.tickMs),
     heartbeatTicks: toTicks(cfg.heartbeatIntervalMs, cfg.tickMs),
     random: Math.random,
-  }, restored.fresh ? undefined : restored);
+  }, restored.fresh ? undefined : { ...restored, applied: stateDb.lastIndex() });
   const st = node.status();
   say("started", {
     port: cfg.port,
     listen: cfg.listenHost,
     tls: cfg.tls !== null,
     log: st.lastIndex,
+    applied: st.appliedIndex,
     recovering: st.recovering,
   });
   const transport = new HttpTransport(
@@ -97,7 +104,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   const driver = new Driver(node, {
     storage,
     transport,
-    stateMachine: new StrokeStore(),
+    stateMachine: stateDb,
     clock: realClock,
     onEvent: (role, term, e) => {
       const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
@@ -125,6 +132,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     await driver.stop();
     await server.shutdown();
     await storage.close();
+    stateDb.close();
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));

@@ -9,7 +9,8 @@
  * - failover: leader SIGKILL → first new acknowledged stroke, 10+ trials;
  * - leader SIGSTOP (hung, not dead) → first new acknowledged stroke, 10+ trials;
  * - gateway-to-leader link cut (a second gateway behind TCP relays) → the same, 10+ trials;
- * - catch-up of a wiped replica and RSS, on a fresh cluster holding 100,000 strokes;
+ * - catch-up of a wiped replica, restart of a follower (SIGKILL, its data kept) to an
+ *   up-to-date follower, and RSS, on a fresh cluster holding 100,000 strokes;
  * - RSS of each replica and the gateway after the load runs.
  *
  * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers.
@@ -205,9 +206,13 @@ async function reloadGap(
 /**
  * On a fresh cluster holding exactly 100,000 strokes: catch-up time of a
  * wiped follower (from its restart to its commit index reaching the
- * leader's), and the RSS of each replica afterwards.
+ * leader's), the time a follower SIGKILLed with its data kept needs to
+ * answer `/status` as an up-to-date follower again, and the RSS of each
+ * replica afterwards.
  */
-async function catchUpAndMemory(): Promise<{ entries: number; ms: number; rss: string }> {
+async function catchUpAndMemory(): Promise<
+  { entries: number; ms: number; restartMs: number; rss: string }
+> {
   const dir = await Deno.makeTempDir({ prefix: "wb-bench-catchup-" });
   const c = await new LocalCluster({ dir }).start();
   try {
@@ -225,11 +230,33 @@ async function catchUpAndMemory(): Promise<{ entries: number; ms: number; rss: s
       await new Promise((r) => setTimeout(r, 5));
     }
     const ms = performance.now() - t0;
+    const restartMs = await restartToUpToDate(c, follower.id, leader.id, target);
     const rss = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)} MiB`).join(", ");
-    return { entries: target, ms, rss };
+    return { entries: target, ms, restartMs, rss };
   } finally {
     await c.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** SIGKILL and restart of `id` (data kept) until `/status` shows it following `leaderId` at `target`. */
+async function restartToUpToDate(
+  c: LocalCluster,
+  id: string,
+  leaderId: string,
+  target: number,
+): Promise<number> {
+  await c.waitForApplied(target, 60_000);
+  await c.kill(id);
+  const t0 = performance.now();
+  await c.restart(id);
+  for (;;) {
+    const st = await c.status(id);
+    if (
+      st?.state === "follower" && st.leaderId === leaderId && st.commitIndex >= target &&
+      (st.appliedIndex ?? 0) >= target
+    ) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -286,6 +313,10 @@ if (import.meta.main) {
     const cu = await catchUpAndMemory();
     console.log(`fresh cluster with 100,000 strokes (${cu.entries} entries):`);
     console.log(`  catch-up of a wiped replica, restart to caught up: ${fmt(cu.ms, 0)} ms`);
+    console.log(
+      `  restart of a follower (SIGKILL, data kept) to an up-to-date follower: ` +
+        `${fmt(cu.restartMs, 0)} ms`,
+    );
     console.log(`  RSS: ${cu.rss}`);
   } finally {
     await gateway.kill();

@@ -21,6 +21,21 @@ export class RaftLog {
     this.stabled = this.entries.length;
   }
 
+  /**
+   * A restart with the state machine already at `index`: applied entries
+   * were committed, so commit starts there too. A state machine ahead of the
+   * restored log would mean applied entries that were never durable here.
+   */
+  restoreApplied(index: number): void {
+    if (!Number.isSafeInteger(index) || index < 0 || index > this.lastIndex()) {
+      throw new RaftInvariantError(
+        `state machine applied ${index} but the restored log ends at ${this.lastIndex()}`,
+      );
+    }
+    this.committed = index;
+    this.applied = index;
+  }
+
   /** Index of the last entry (0 when empty). */
   lastIndex(): number {
     return this.entries.length;

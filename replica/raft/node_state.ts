@@ -75,6 +75,7 @@ export abstract class NodeState {
     this.incarnation = Math.floor(config.random() * 2 ** 31);
     this.persisted = { ...hs };
     this.log = new RaftLog(restored?.entries ?? []);
+    this.log.restoreApplied(restored?.applied ?? 0);
     this.resetElectionTimeout();
   }
 

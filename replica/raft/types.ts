@@ -49,6 +49,12 @@ export interface RaftConfig {
 export interface RestoredState {
   hardState: HardState;
   entries: LogEntry[];
+  /**
+   * Last index the state machine already holds (etcd's `Config.Applied`;
+   * default 0). Those entries were committed before they were applied, so
+   * the commit index starts there and they are never handed out again.
+   */
+  applied?: number;
 }
 
 interface Envelope {

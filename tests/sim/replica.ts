@@ -17,7 +17,7 @@ import type {
   RequestMessage,
   ResponseMessage,
 } from "../../replica/raft/types.ts";
-import { StrokeStore } from "../../replica/stroke_store.ts";
+import type { StateDb } from "../../replica/state_db.ts";
 import { payloadKey } from "./checker.ts";
 import { SimClock } from "../testing/sim_clock.ts";
 import { writeEntries } from "./disk.ts";
@@ -28,11 +28,13 @@ import type { Slot, World } from "./world.ts";
 /** Simulated milliseconds per tick: the driver's timers run in milliseconds. */
 export const TICK_MS = 10;
 
-/** The state machine of a simulated replica: the real StrokeStore, checked entry by entry. */
+/**
+ * The state machine of a simulated replica: the real StateDb (an in-memory
+ * SQLite database that outlives the incarnation, as the file does), checked
+ * entry by entry.
+ */
 class CheckedStore implements StateMachine {
-  readonly store = new StrokeStore();
-
-  constructor(private readonly replica: SimReplica) {}
+  constructor(private readonly replica: SimReplica, readonly store: StateDb) {}
 
   apply(entries: LogEntry[]): LogEntry[] {
     if (!this.replica.alive) return [];
@@ -41,6 +43,8 @@ class CheckedStore implements StateMachine {
   }
 
   indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined {
+    // A dead incarnation's database may be closed (rolled back at its crash).
+    if (!this.replica.alive) return undefined;
     return this.store.indexOf(stroke);
   }
 }
@@ -63,7 +67,7 @@ export class SimReplica implements Storage, Transport {
     this.driver = new Driver(node, {
       storage: this,
       transport: this,
-      stateMachine: new CheckedStore(this),
+      stateMachine: new CheckedStore(this, slot.stateDb),
       clock: this.clock,
       onEvent: () => {},
       onFatal: (e) => world.fatal(slot, e),

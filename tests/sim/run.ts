@@ -85,6 +85,7 @@ export async function runSeed(opts: SimOptions): Promise<SimResult> {
       err instanceof Error ? err.stack ?? err.message : String(err),
     );
   }
+  world.close();
   if (violation) trace.add(world.now, () => `VIOLATION ${violation!.message}`);
   const net = world.network.stats();
   return {

@@ -24,6 +24,7 @@ import {
   type RestoredState,
   type Role,
 } from "../../replica/raft/types.ts";
+import { StateDb } from "../../replica/state_db.ts";
 import { Checker } from "./checker.ts";
 import { SimDisk } from "./disk.ts";
 import type { SimNetwork } from "./network.ts";
@@ -47,6 +48,8 @@ export interface Slot {
   /** The running incarnation; null while crashed. */
   io: SimReplica | null;
   readonly disk: SimDisk;
+  /** The state machine's database: it survives crashes and is lost with the disk. */
+  stateDb: StateDb;
   /** The log as the node has written it (what it would read back from its page cache). */
   log: LogEntry[];
   hard: HardState;
@@ -86,6 +89,7 @@ export class World {
   /** Its own stream, so that the late-answer fault leaves every other draw of a seed as it was. */
   #latePrng: Prng;
   #nextReqId = 1;
+  readonly #dbPrng: Prng;
   #violation: SimViolation | null = null;
   /** Requests whose call (an HTTP request and its answer) has not completed, by reqId. */
   #calls = new Map<number, { from: SimReplica; m: RequestMessage }>();
@@ -112,6 +116,7 @@ export class World {
       id: `n${i + 1}`,
       io: null,
       disk: new SimDisk(),
+      stateDb: new StateDb(":memory:"),
       log: [],
       hard: { ...freshHardState },
       role: "follower" as Role,
@@ -122,6 +127,7 @@ export class World {
       pausedUntil: 0,
       owed: 0,
     }));
+    this.#dbPrng = new Prng(deriveSeed(seed, "state-db"));
   }
 
   /** Looks a node up by id. */
@@ -166,7 +172,7 @@ export class World {
 
   /** Starts (or restarts) a node from what its disk holds. */
   start(s: Slot): void {
-    const restored = s.disk.restored();
+    const restored = this.#restore(s);
     s.incarnation++;
     const config: RaftConfig = {
       ...this.baseConfig,
@@ -179,10 +185,12 @@ export class World {
     s.role = "follower";
     s.leaderId = null;
     s.commitIndex = 0;
-    s.appliedIndex = 0;
+    s.appliedIndex = s.stateDb.lastIndex();
     s.pausedUntil = 0;
     s.owed = 0;
-    const line = `${s.id} starts (#${s.incarnation}) log=${s.log.length} term=${s.hard.term}`;
+    const line =
+      `${s.id} starts (#${s.incarnation}) log=${s.log.length} applied=${s.appliedIndex} ` +
+      `term=${s.hard.term}`;
     this.trace.add(this.now, () => line);
     const node = this.call(s, () => this.factory(config, restored));
     s.io = new SimReplica(this, s, node);
@@ -195,6 +203,7 @@ export class World {
     const lost = s.disk.crash(this.prng);
     this.crashes++;
     if (wipe) this.wipe(s);
+    else this.#rollBackStateDb(s);
     s.io = null;
     s.role = "follower";
     this.hooks.onCrash(s);
@@ -207,9 +216,54 @@ export class World {
     );
   }
 
+  /**
+   * synchronous=NORMAL: a power loss may roll the state database back to an
+   * earlier batch (any prefix of what it applied; its content does not
+   * depend on how entries were batched, so re-applying the prefix from the
+   * durable log rebuilds it exactly). Its own generator, so that the other
+   * faults of a seed stay as they were.
+   */
+  #rollBackStateDb(s: Slot): void {
+    const applied = s.stateDb.lastIndex();
+    if (applied === 0 || !this.#dbPrng.chance(0.3)) return;
+    const kept = this.#dbPrng.int(0, applied - 1);
+    const db = new StateDb(":memory:");
+    db.apply(s.disk.syncedLog().slice(0, kept));
+    s.stateDb.close();
+    s.stateDb = db;
+    this.trace.add(
+      this.now,
+      () => `${s.id}'s state database rolls back from ${applied} to ${kept}`,
+    );
+  }
+
+  /**
+   * The log and the state machine the node restarts from. Every applied
+   * entry was durable in the log before it was applied (persist, then
+   * apply), so the log always holds the database's last applied entry.
+   */
+  #restore(s: Slot): RestoredState | undefined {
+    const restored = s.disk.restored();
+    const applied = s.stateDb.lastIndex();
+    if (s.stateDb.reconcile((i) => restored?.entries[i - 1]?.term)) {
+      throw new SimViolation(
+        "ready-contract",
+        `${s.id} applied ${applied} but its durable log does not hold that entry`,
+      );
+    }
+    return restored && { ...restored, applied };
+  }
+
+  /** Closes what the run opened (the state databases). */
+  close(): void {
+    for (const s of this.slots) s.stateDb.close();
+  }
+
   /** The node's disk is replaced by an empty one (it may be up or down). */
   wipe(s: Slot): void {
     s.disk.wipe();
+    // A running incarnation keeps writing to the database it opened (an unlinked file).
+    s.stateDb = new StateDb(":memory:");
     this.wipes++;
     if (this.lateAnswerRate === 0) return;
     const held = this.network.holdAnswersOf(s.id, this.lateAnswerRate, this.#latePrng);
