@@ -58,6 +58,11 @@ export class Hub {
     return new Map([...this.#boards].map(([board, set]) => [board, set.size]));
   }
 
+  /** The sessions on a board. */
+  sessionsOn(board: string): Session[] {
+    return [...this.#boards.get(board) ?? []];
+  }
+
   /** Registers an open socket; the session sends `hello` and the replay after `since`. */
   open(ws: WebSocket, board: string, since: number): Session {
     const session = new Session(this, ws, `${this.#prefix}-${this.#nextId++}`, board, since);

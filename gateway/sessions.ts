@@ -50,6 +50,11 @@ export class Session {
     this.#refusals = new TokenBucket(l.refusalsPerSec, l.refusalBurst);
   }
 
+  /** Its stream of committed strokes (tests read its cursor). */
+  get feed(): StrokeFeed {
+    return this.#feed;
+  }
+
   /** True once the socket is closed or being closed. */
   get isClosed(): boolean {
     return this.#closed;
