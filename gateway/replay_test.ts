@@ -12,11 +12,19 @@ import { type GatewayClient, makeStroke } from "./client.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A cache of 100 strokes and small pages, so replays cross many pages and the hand-over. */
+/**
+ * A cache of 100 strokes, small pages and small messages, so replays cross many pages, the
+ * hand-over, and full batches from the cache.
+ */
 const SMALL: HarnessOptions = {
-  gateway: { stream: { batchLimit: 20, cacheEntries: 100 }, history: { pageLimit: 150 } },
+  gateway: {
+    stream: { batchLimit: 20, cacheEntries: 100 },
+    history: { pageLimit: 150 },
+    limits: { maxEntriesPerMessage: 7 },
+  },
 };
 const CACHE_BOUND = 100;
+const TRIALS = 20;
 
 async function waitUntil(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -89,15 +97,15 @@ Deno.test("clients joining while strokes stream in get no gap and no repeat at t
   console.log(`SEED=${seed}`);
   let pages = 0;
   try {
-    for (let trial = 0; trial < 24; trial++) {
+    for (let trial = 0; trial < TRIALS; trial++) {
       const rng = new Prng(seed * 100 + trial);
       const board = `t${trial}`;
-      h.fake.appendCommitted(strokes(rng, rng.int(0, 600), board));
+      h.fake.appendCommitted(strokes(rng, rng.int(0, 300), board));
       await caughtUp(h);
       const pagesBefore = h.gateway.history.pagesRead;
       let writing = true;
       const writer = (async () => {
-        for (let burst = 0; burst < 40; burst++) {
+        for (let burst = 0; burst < 30; burst++) {
           h.fake.appendCommitted(strokes(rng, rng.int(1, 60), board));
           await sleep(rng.int(0, 4));
         }
@@ -119,7 +127,7 @@ Deno.test("clients joining while strokes stream in get no gap and no repeat at t
       pages += h.gateway.history.pagesRead - pagesBefore;
       await Promise.all(joined.map(({ client }) => client.close()));
     }
-    console.log(`24 trials, ${pages} history pages read`);
+    console.log(`${TRIALS} trials, ${pages} history pages read`);
     assert.ok(pages > 0, "some joins were replayed from the replicas");
   } finally {
     await h.close();
@@ -136,7 +144,11 @@ Deno.test("a stalled reader is not buffered: it falls behind the cache, then cat
   const h = setup({
     gateway: {
       ...SMALL.gateway,
-      limits: { sendHighWaterBytes: 64 * 1024, slowClientTimeoutMs: 120_000 },
+      limits: {
+        ...SMALL.gateway?.limits,
+        sendHighWaterBytes: 64 * 1024,
+        slowClientTimeoutMs: 120_000,
+      },
     },
   });
   const raw = await RawWsClient.connect(h.gateway.port, "/ws?board=slow");
