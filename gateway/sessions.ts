@@ -30,7 +30,7 @@ export class Session {
   readonly #feed: StrokeFeed;
   #greeted = false;
   #held: ServerMessage[] = [];
-  #openedAtMs = performance.now();
+  readonly #openedAtMs = performance.now();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #wakeQueued = false;
   #closed = false;
