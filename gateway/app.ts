@@ -1,4 +1,4 @@
-/** HTTP routes of the gateway: `/ws` (WebSocket), `/status`, `/healthz`. */
+/** HTTP routes of the gateway: `/ws` (WebSocket), `/status`, `/healthz`, `/boards`. */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { upgradeWebSocket } from "hono/deno";
@@ -7,7 +7,8 @@ import { DEFAULT_BOARD, isBoardName, isIndex } from "../protocol/mod.ts";
 import type { Cluster } from "./cluster.ts";
 import type { CommitStream } from "./commit_stream.ts";
 import type { Logger } from "../common/log.ts";
-import type { Hub, Session } from "./sessions.ts";
+import type { Hub } from "./hub.ts";
+import type { Session } from "./sessions.ts";
 
 /** What the routes read from. */
 export interface AppDeps {
@@ -24,14 +25,28 @@ export function clusterStatus(deps: AppDeps): ClusterStatus {
   return deps.cluster.status(deps.hub.clientCount, deps.stream.lastIndex);
 }
 
+/** `GET /boards`: every board with strokes or clients, from counters (no history is kept). */
+export function boardList(deps: AppDeps): { name: string; entries: number; clients: number }[] {
+  const counts = deps.stream.boardCounts();
+  const clients = deps.hub.clientsByBoard();
+  const names = new Set([...counts.keys(), ...clients.keys()]);
+  return [...names].sort().map((name) => ({
+    name,
+    entries: counts.get(name) ?? 0,
+    clients: clients.get(name) ?? 0,
+  }));
+}
+
 /** Builds the Hono app. */
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
   // Read-only and public, so the UI on another port may poll it.
   app.use("/status", cors());
   app.use("/healthz", cors());
+  app.use("/boards", cors());
   app.get("/healthz", (c) => c.json({ ok: true, leaderId: deps.cluster.leader?.id ?? null }));
   app.get("/status", (c) => c.json(clusterStatus(deps)));
+  app.get("/boards", (c) => c.json({ boards: boardList(deps) }));
   const upgrade = upgradeWebSocket((c) => {
     let session: Session | undefined;
     return {

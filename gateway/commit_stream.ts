@@ -1,19 +1,14 @@
 /**
  * The gateway's one follower of the committed log: long-polls `/entries` from its last index
- * (on the leader when known, else any reachable replica), and keeps every board's committed
- * strokes in index order so sessions can replay and stream them.
- *
- * Memory grows with the log; log snapshots will later bound it.
+ * (on the leader when known, else any reachable replica), keeps the strokes of the recent
+ * entries in a bounded cache for the sessions that are in step, and counts each board's
+ * strokes. Older history stays on the replicas (`HistoryReader`).
  */
-import {
-  type CommittedStroke,
-  DEFAULT_BOARD,
-  type EntriesResponse,
-  hasStrokeShape,
-} from "../protocol/mod.ts";
+import type { EntriesResponse } from "../protocol/mod.ts";
 import type { ReplicaClient } from "../replica/client.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Logger } from "../common/log.ts";
+import { RecentCache, strokeBoard } from "./recent_cache.ts";
 import { backoffMs, sleep } from "./retry.ts";
 
 /** Tuning; times in milliseconds. */
@@ -21,25 +16,43 @@ export interface CommitStreamOptions {
   cluster: Cluster;
   client: ReplicaClient;
   log: Logger;
-  /** Called once per batch with the boards that got new strokes. */
+  /** Called once per page taken in, with the boards that got new strokes (maybe none). */
   onCommitted: (boards: Set<string>) => void;
   pollWaitMs?: number;
   batchLimit?: number;
+  /** Strokes kept for in-step sessions; at least twice `batchLimit`, so a page never skips them. */
+  cacheEntries?: number;
 }
 
-const EMPTY: readonly CommittedStroke[] = Object.freeze([]);
+/**
+ * Default size of the recent cache, ~15 MiB: at a few thousand strokes a second it holds more
+ * than `slowClientTimeoutMs` of traffic, so a live client that lags (and is not closed for it)
+ * stays in the cache; paging from a replica is for replays and truly slow readers, since under
+ * load it costs far more than a cache read (a 4096-stroke cache made the bench's 64-client
+ * runs lag by seconds).
+ */
+export const DEFAULT_CACHE_ENTRIES = 65_536;
 
 /** One per gateway. */
 export class CommitStream {
   readonly #o: Required<CommitStreamOptions>;
-  readonly #boards = new Map<string, CommittedStroke[]>();
+  /** Strokes committed per board since index 1 (counters, not histories). */
+  readonly #counts = new Map<string, number>();
   readonly #stop = new AbortController();
+  readonly cache: RecentCache;
   #lastIndex = 0;
+  #caughtUp = false;
   #source: string | null = null;
   #poll: AbortController | null = null;
 
   constructor(opts: CommitStreamOptions) {
-    this.#o = { pollWaitMs: 10_000, batchLimit: 1000, ...opts };
+    this.#o = {
+      pollWaitMs: 10_000,
+      batchLimit: 1000,
+      cacheEntries: DEFAULT_CACHE_ENTRIES,
+      ...opts,
+    };
+    this.cache = new RecentCache(Math.max(this.#o.cacheEntries, 2 * this.#o.batchLimit));
   }
 
   /** Index of the last log entry (of any board) the gateway has taken in. */
@@ -47,9 +60,14 @@ export class CommitStream {
     return this.#lastIndex;
   }
 
-  /** The board's committed strokes in index order; the array only ever grows at its end. */
-  board(name: string): readonly CommittedStroke[] {
-    return this.#boards.get(name) ?? EMPTY;
+  /** True once a replica's answer showed nothing committed beyond `lastIndex` (it may lag since). */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
+  }
+
+  /** Committed strokes of each board that has any. */
+  boardCounts(): ReadonlyMap<string, number> {
+    return this.#counts;
   }
 
   /** Starts following the log. */
@@ -137,20 +155,22 @@ export class CommitStream {
   #take(page: EntriesResponse, from: number): void {
     const boards = new Set<string>();
     for (const e of page.entries) {
-      // No-ops, and entry kinds this gateway does not know yet, advance the index only.
-      if (!("stroke" in e)) continue;
-      if (!hasStrokeShape(e.stroke)) {
-        // Every replica holds the same entry, so refusing the page would stall the stream forever.
-        this.#o.log.warn("committed_stroke_skipped", { index: e.index, error: "no stroke id" });
+      const board = strokeBoard(e);
+      if (board === null) {
+        // No-ops, and entry kinds this gateway does not know yet, advance the index only. A
+        // stroke without an id is skipped: every replica holds it, refusing would stall forever.
+        if ("stroke" in e) {
+          this.#o.log.warn("committed_stroke_skipped", { index: e.index, error: "no stroke id" });
+        }
         continue;
       }
-      const board = e.stroke.board ?? DEFAULT_BOARD;
-      let list = this.#boards.get(board);
-      if (!list) this.#boards.set(board, list = []);
-      list.push({ index: e.index, stroke: e.stroke });
+      if ("stroke" in e) this.cache.add(board, { index: e.index, stroke: e.stroke });
+      this.#counts.set(board, (this.#counts.get(board) ?? 0) + 1);
       boards.add(board);
     }
     this.#lastIndex = from - 1 + page.entries.length;
-    if (boards.size > 0) this.#o.onCommitted(boards);
+    this.cache.advance(this.#lastIndex);
+    this.#caughtUp = this.#lastIndex >= page.commitIndex;
+    if (page.entries.length > 0 || this.#caughtUp) this.#o.onCommitted(boards);
   }
 }

@@ -5,8 +5,10 @@ import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { CommitStream, type CommitStreamOptions } from "./commit_stream.ts";
 import type { TlsFiles } from "../common/config.ts";
 import type { Logger } from "../common/log.ts";
+import { HistoryReader, type HistoryReaderOptions } from "./history_reader.ts";
+import { Hub, type HubDeps } from "./hub.ts";
 import { Proposer, type ProposerOptions } from "./proposer.ts";
-import { CloseCode, DEFAULT_LIMITS, Hub, type SessionLimits } from "./sessions.ts";
+import { CloseCode, DEFAULT_LIMITS, type SessionLimits } from "./session_limits.ts";
 
 /** Everything a gateway needs; the tuning fields exist for tests. */
 export interface GatewayOptions {
@@ -20,7 +22,9 @@ export interface GatewayOptions {
   limits?: Partial<SessionLimits>;
   cluster?: Partial<Pick<ClusterOptions, "statusTimeoutMs" | "refreshIntervalMs">>;
   proposer?: Partial<Omit<ProposerOptions, "cluster" | "client" | "log">>;
-  stream?: Partial<Pick<CommitStreamOptions, "pollWaitMs" | "batchLimit">>;
+  stream?: Partial<Pick<CommitStreamOptions, "pollWaitMs" | "batchLimit" | "cacheEntries">>;
+  history?: Partial<Pick<HistoryReaderOptions, "pageLimit" | "maxConcurrent" | "timeoutMs">>;
+  helloGraceMs?: HubDeps["helloGraceMs"];
 }
 
 /** A running gateway. */
@@ -29,6 +33,7 @@ export interface Gateway {
   hub: Hub;
   cluster: Cluster;
   stream: CommitStream;
+  history: HistoryReader;
   proposer: Proposer;
   /** Closes clients (1001), stops the loops, then the server. */
   close(): Promise<void>;
@@ -56,9 +61,12 @@ export function startGateway(opts: GatewayOptions): Gateway {
     ...opts.stream,
     onCommitted: (boards) => hub.notify(boards),
   });
+  const history = new HistoryReader({ cluster, client, log, ...opts.history });
   const hub: Hub = new Hub({
     stream,
+    history,
     proposer,
+    helloGraceMs: opts.helloGraceMs,
     log,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     clusterStatus: () => status(),
@@ -79,6 +87,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
     hub,
     cluster,
     stream,
+    history,
     proposer,
     async close() {
       hub.closeAll(CloseCode.goingAway, "gateway shutting down");

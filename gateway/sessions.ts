@@ -1,12 +1,10 @@
 /**
- * Per-client WebSocket state: replay then live stream from a cursor into the board's committed
- * strokes (no per-client queue), backpressure on `bufferedAmount`, input validation and a rate
- * limit. Sessions that are in step share one encoding of each batch. Nothing here throws out of
- * a socket handler; a failing session is closed alone.
+ * One client's WebSocket: its hello (once the gateway has reached its `since`), its messages
+ * in (validated, rate limited, strokes to the proposer) and its acks and errors out. The
+ * committed strokes go out through its `StrokeFeed`. Nothing here throws out of a socket
+ * handler; a failing session is closed alone.
  */
 import {
-  type ClusterStatus,
-  type CommittedStroke,
   decodeClientMessage,
   ErrorCode,
   parseJson,
@@ -16,157 +14,25 @@ import {
   type Stroke,
   strokeIdOf,
 } from "../protocol/mod.ts";
-import type { CommitStream } from "./commit_stream.ts";
-import type { Logger } from "../common/log.ts";
+import { StrokeFeed } from "./feed.ts";
+import type { Hub } from "./hub.ts";
 import { ProposeRefused } from "./proposer.ts";
 import { TokenBucket } from "./rate_limit.ts";
+import { CloseCode } from "./session_limits.ts";
 
-/** Per-client limits; sizes in bytes, times in milliseconds. */
-export interface SessionLimits {
-  maxMessageBytes: number;
-  /** Strokes are streamed only while the socket buffers less than this. */
-  sendHighWaterBytes: number;
-  /** Any send beyond this closes the socket at once. */
-  maxBufferedBytes: number;
-  /** A client stuck above the high-water mark this long is closed (it resumes with `since`). */
-  slowClientTimeoutMs: number;
-  drainCheckMs: number;
-  maxEntriesPerMessage: number;
-  messagesPerSec: number;
-  messageBurst: number;
-  /** Refused messages allowed before a flooding client is closed. */
-  refusalsPerSec: number;
-  refusalBurst: number;
-}
-
-/** Defaults for production. */
-export const DEFAULT_LIMITS: SessionLimits = {
-  maxMessageBytes: 64 * 1024,
-  sendHighWaterBytes: 1024 * 1024,
-  maxBufferedBytes: 8 * 1024 * 1024,
-  slowClientTimeoutMs: 5000,
-  drainCheckMs: 50,
-  maxEntriesPerMessage: 500,
-  messagesPerSec: 500,
-  messageBurst: 1000,
-  refusalsPerSec: 500,
-  refusalBurst: 2000,
-};
-
-/** What sessions need from the rest of the gateway. */
-export interface HubDeps {
-  stream: Pick<CommitStream, "board" | "lastIndex">;
-  proposer: { submit(stroke: Stroke): Promise<number> };
-  log: Logger;
-  limits: SessionLimits;
-  /** Sent to each client after its first replay batch, then on every leader change. */
-  clusterStatus: () => ClusterStatus;
-}
-
-/** WebSocket close codes used here (RFC 6455 section 7.4.1). */
-export const CloseCode = {
-  goingAway: 1001,
-  policy: 1008,
-  tooBig: 1009,
-  internal: 1011,
-  tryAgainLater: 1013,
-} as const;
-
-/** Encoded batches kept per board; sessions in step hit the newest, a lagging one its own. */
-const ENCODED_BATCHES_PER_BOARD = 8;
-
-/** All sessions of the gateway, grouped by board. */
-export class Hub {
-  readonly #boards = new Map<string, Set<Session>>();
-  /** Board to `start:end` positions to the encoded `strokes` message of that slice. */
-  readonly #encoded = new Map<string, Map<string, string>>();
-  readonly #prefix = crypto.randomUUID().slice(0, 8);
-  #nextId = 1;
-  #count = 0;
-  #encodings = 0;
-
-  constructor(readonly deps: HubDeps) {}
-
-  /** Connected clients. */
-  get clientCount(): number {
-    return this.#count;
-  }
-
-  /** `strokes` messages encoded so far (each sent to one or more sessions). */
-  get encodedBatches(): number {
-    return this.#encodings;
-  }
-
-  /** Registers an open socket and sends `hello` and the replay after `since`. */
-  open(ws: WebSocket, board: string, since: number): Session {
-    const session = new Session(this, ws, `${this.#prefix}-${this.#nextId++}`, board, since);
-    let set = this.#boards.get(board);
-    if (!set) this.#boards.set(board, set = new Set());
-    set.add(session);
-    this.#count++;
-    session.start();
-    return session;
-  }
-
-  /** Forgets a session (idempotent). */
-  remove(session: Session): void {
-    const set = this.#boards.get(session.board);
-    if (!set?.delete(session)) return;
-    this.#count--;
-    if (set.size === 0) {
-      this.#boards.delete(session.board);
-      this.#encoded.delete(session.board);
-    }
-  }
-
-  /**
-   * The `strokes` message of positions [start, end) of a board's committed list, encoded once
-   * for every session that sends the same slice (the list only grows at its end, so a slice's
-   * encoding never changes).
-   */
-  encodedBatch(
-    board: string,
-    list: readonly CommittedStroke[],
-    start: number,
-    end: number,
-  ): string {
-    let cache = this.#encoded.get(board);
-    if (!cache) this.#encoded.set(board, cache = new Map());
-    const key = `${start}:${end}`;
-    let text = cache.get(key);
-    if (text === undefined) {
-      const msg: ServerMessage = { type: "strokes", entries: list.slice(start, end) };
-      text = JSON.stringify(msg);
-      this.#encodings++;
-      if (cache.size >= ENCODED_BATCHES_PER_BOARD) cache.delete(cache.keys().next().value!);
-      cache.set(key, text);
-    }
-    return text;
-  }
-
-  /** New committed strokes on these boards: every session there streams what it lacks. */
-  notify(boards: Set<string>): void {
-    for (const board of boards) this.#boards.get(board)?.forEach((s) => s.wake());
-  }
-
-  /** Sends a message to every client. */
-  broadcast(msg: ServerMessage): void {
-    for (const set of this.#boards.values()) set.forEach((s) => s.sendControl(msg));
-  }
-
-  /** Closes every client (gateway shutdown). */
-  closeAll(code: number, reason: string): void {
-    for (const set of [...this.#boards.values()]) set.forEach((s) => s.close(code, reason));
-  }
-}
+/** Acks and errors held for a client that has no hello yet; more closes it. */
+const MAX_HELD_MESSAGES = 1000;
+/** Default of `HubDeps.helloGraceMs`. */
+const HELLO_GRACE_MS = 3000;
 
 /** One connected client. */
 export class Session {
-  #pos = 0;
-  #sentIndex: number;
+  readonly #feed: StrokeFeed;
+  #greeted = false;
+  #held: ServerMessage[] = [];
+  readonly #openedAtMs = performance.now();
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #wakeQueued = false;
-  #drainTimer: ReturnType<typeof setTimeout> | undefined;
-  #stalledSinceMs: number | null = null;
   #closed = false;
   readonly #messages: TokenBucket;
   readonly #refusals: TokenBucket;
@@ -176,55 +42,93 @@ export class Session {
     readonly ws: WebSocket,
     readonly id: string,
     readonly board: string,
-    since: number,
+    readonly since: number,
   ) {
     const l = hub.deps.limits;
-    this.#sentIndex = since;
+    this.#feed = new StrokeFeed(this, since);
     this.#messages = new TokenBucket(l.messagesPerSec, l.messageBurst);
     this.#refusals = new TokenBucket(l.refusalsPerSec, l.refusalBurst);
   }
 
-  /** Sends `hello`, starts the replay, then tells the client who leads. */
-  start(): void {
-    const { stream, clusterStatus } = this.hub.deps;
-    this.#guard(() => {
-      this.#send({
-        type: "hello",
-        clientId: this.id,
-        board: this.board,
-        commitIndex: stream.lastIndex,
-        protocolVersion: PROTOCOL_VERSION,
-      });
-      this.#pos = firstAfter(stream.board(this.board), this.#sentIndex);
-      this.#pump();
-      this.#send({ type: "cluster", status: clusterStatus() });
-    });
+  /** Its stream of committed strokes (tests read its cursor). */
+  get feed(): StrokeFeed {
+    return this.#feed;
   }
 
-  /** New strokes may be ready; several wakes in one tick make one message. */
+  /** True once the socket is closed or being closed. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Sends `hello` as soon as the gateway has reached `since`, then the replay. */
+  start(): void {
+    this.guard(() => this.#greetWhenReady());
+  }
+
+  /** The log moved on; several wakes in one tick make one pass. */
   wake(): void {
     if (this.#wakeQueued || this.#closed) return;
     this.#wakeQueued = true;
     queueMicrotask(() => {
       this.#wakeQueued = false;
-      this.#guard(() => this.#pump());
+      this.guard(() => this.#greeted ? this.#feed.pump() : this.#greetWhenReady());
     });
+  }
+
+  /**
+   * `hello.commitIndex` must never be below `since`, so a gateway behind `since` (restarted,
+   * or a step behind another gateway) waits. A `since` past the cluster's whole history is
+   * told so (hello below it, and the page starts over) once the gateway is caught up and
+   * has waited a grace period.
+   */
+  #greetWhenReady(): void {
+    if (this.#greeted || this.#closed) return;
+    const { stream, clusterStatus } = this.hub.deps;
+    const graceMs = this.hub.deps.helloGraceMs ?? HELLO_GRACE_MS;
+    const waitedMs = performance.now() - this.#openedAtMs;
+    if (stream.lastIndex < this.since && !(stream.caughtUp && waitedMs >= graceMs)) {
+      this.hub.waitToGreet(this, true);
+      this.#graceTimer ??= setTimeout(() => this.wake(), Math.max(0, graceMs - waitedMs));
+      return;
+    }
+    this.hub.waitToGreet(this, false);
+    clearTimeout(this.#graceTimer);
+    this.#greeted = true;
+    this.#send({
+      type: "hello",
+      clientId: this.id,
+      board: this.board,
+      commitIndex: stream.lastIndex,
+      protocolVersion: PROTOCOL_VERSION,
+    });
+    this.#feed.pump();
+    for (const msg of this.#held) this.#send(msg);
+    this.#held = [];
+    this.#send({ type: "cluster", status: clusterStatus() });
   }
 
   /** Sends a small message that does not wait for the stroke stream (ack, error, cluster). */
   sendControl(msg: ServerMessage): void {
-    this.#guard(() => this.#send(msg));
+    this.guard(() => {
+      if (this.#greeted) return this.#send(msg);
+      // Nothing may precede the hello; the cluster view is sent fresh right after it.
+      if (msg.type === "cluster") return;
+      if (this.#held.push(msg) > MAX_HELD_MESSAGES) {
+        this.close(CloseCode.tryAgainLater, "too many messages before hello");
+      }
+    });
   }
 
   /** Handles one client message; never throws. */
   onMessage(data: unknown): void {
-    this.#guard(() => this.#handle(data));
+    this.guard(() => this.#handle(data));
   }
 
   /** The peer closed the socket (or it failed). */
   onClosed(): void {
     this.#closed = true;
-    clearTimeout(this.#drainTimer);
+    clearTimeout(this.#graceTimer);
+    this.#feed.stop();
     this.hub.remove(this);
   }
 
@@ -242,7 +146,8 @@ export class Session {
     }
   }
 
-  #guard(fn: () => void): void {
+  /** Runs `fn`; an exception closes this session alone. */
+  guard(fn: () => void): void {
     try {
       fn();
     } catch (e) {
@@ -286,52 +191,17 @@ export class Session {
   }
 
   #error(code: string, message: string, id: string | undefined): void {
-    this.#send(
+    this.sendControl(
       id === undefined ? { type: "error", code, message } : { type: "error", id, code, message },
     );
   }
 
-  /** Streams from the cursor while the socket drains; stops at the high-water mark. */
-  #pump(): void {
-    if (this.#closed || this.#drainTimer !== undefined) return;
-    const { stream, limits } = this.hub.deps;
-    const list = stream.board(this.board);
-    while (this.#pos < list.length) {
-      if (this.ws.bufferedAmount >= limits.sendHighWaterBytes) return this.#waitForDrain();
-      const end = Math.min(list.length, this.#pos + limits.maxEntriesPerMessage);
-      // Entries at or below `since` can still arrive while the gateway catches up after a restart.
-      let start = this.#pos;
-      while (start < end && list[start].index <= this.#sentIndex) start++;
-      this.#pos = end;
-      if (start === end) continue;
-      this.#sentIndex = list[end - 1].index;
-      if (!this.#sendText(this.hub.encodedBatch(this.board, list, start, end))) return;
-    }
-  }
-
-  #waitForDrain(): void {
-    const { limits } = this.hub.deps;
-    this.#stalledSinceMs ??= performance.now();
-    this.#drainTimer = setTimeout(() => {
-      this.#drainTimer = undefined;
-      if (this.#closed) return;
-      if (this.ws.bufferedAmount < limits.sendHighWaterBytes) {
-        this.#stalledSinceMs = null;
-        return this.#guard(() => this.#pump());
-      }
-      if (performance.now() - (this.#stalledSinceMs ?? 0) >= limits.slowClientTimeoutMs) {
-        return this.close(CloseCode.tryAgainLater, "too slow: reconnect with since");
-      }
-      this.#waitForDrain();
-    }, limits.drainCheckMs);
-  }
-
   #send(msg: ServerMessage): boolean {
-    return this.#sendText(JSON.stringify(msg));
+    return this.sendText(JSON.stringify(msg));
   }
 
   /** False when the message could not be sent (closed, or closed now for a full buffer). */
-  #sendText(text: string): boolean {
+  sendText(text: string): boolean {
     if (this.#closed || this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.ws.bufferedAmount > this.hub.deps.limits.maxBufferedBytes) {
       this.close(CloseCode.tryAgainLater, "too slow: reconnect with since");
@@ -340,18 +210,6 @@ export class Session {
     this.ws.send(text);
     return true;
   }
-}
-
-/** Position of the first entry with an index above `since` (binary search; indexes ascend). */
-export function firstAfter(list: readonly CommittedStroke[], since: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid].index <= since) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function isOversize(data: unknown, maxBytes: number): boolean {

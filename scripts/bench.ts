@@ -10,7 +10,8 @@
  * - leader SIGSTOP (hung, not dead) → first new acknowledged stroke, 10+ trials;
  * - gateway-to-leader link cut (a second gateway behind TCP relays) → the same, 10+ trials;
  * - catch-up of a wiped replica, restart of a follower (SIGKILL, its data kept) to an
- *   up-to-date follower, and RSS, on a fresh cluster holding 100,000 strokes;
+ *   up-to-date follower, and RSS, on a fresh cluster holding 100,000 strokes, with the RSS of a
+ *   gateway following it as the history grows and after a client replays all of it;
  * - RSS of each replica and the gateway after the load runs.
  *
  * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers.
@@ -208,18 +209,40 @@ async function reloadGap(
  * wiped follower (from its restart to its commit index reaching the
  * leader's), the time a follower SIGKILLed with its data kept needs to
  * answer `/status` as an up-to-date follower again, and the RSS of each
- * replica afterwards.
+ * replica afterwards. A gateway with one live client follows the history as
+ * it grows (its RSS at 0, 50k and 100k), then a second client replays all of it.
  */
 async function catchUpAndMemory(): Promise<
-  { entries: number; ms: number; restartMs: number; rss: string }
+  { entries: number; ms: number; restartMs: number; rss: string; gateway: string }
 > {
   const dir = await Deno.makeTempDir({ prefix: "wb-bench-catchup-" });
   const c = await new LocalCluster({ dir }).start();
+  const [gwPort] = freePorts(1);
+  const gateway = startGateway(gwPort, c.urls());
   try {
     await c.waitForLeader();
+    await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
+    const wsUrl = `ws://127.0.0.1:${gwPort}/ws`;
+    const [live] = await connect(wsUrl, 1);
+    let seen = 0;
+    live.onStrokes = (entries) => seen += entries.length;
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise((r) => setTimeout(r, 20));
+    };
+    const gatewayRss = [`0: ${fmt(rssMiB(gateway.pid!), 0)}`];
     for (let i = 0; i < 100_000; i += 1000) {
       await c.propose(Array.from({ length: 1000 }, (_, k) => testStroke(`bulk-${i + k}`, k)));
+      if ((i + 1000) % 50_000 === 0) {
+        await until(() => seen >= i + 1000);
+        gatewayRss.push(`${(i + 1000) / 1000}k: ${fmt(rssMiB(gateway.pid!), 0)}`);
+      }
     }
+    const [late] = await connect(wsUrl, 1);
+    let replayed = 0;
+    late.onStrokes = (entries) => replayed += entries.length;
+    await until(() => replayed >= 100_000);
+    gatewayRss.push(`after a client replayed all: ${fmt(rssMiB(gateway.pid!), 0)}`);
+    await Promise.all([live.close(), late.close()]);
     const leader = await c.waitForLeader();
     const follower = c.replicas.find((r) => r.id !== leader.id)!;
     await c.kill(follower.id);
@@ -232,8 +255,9 @@ async function catchUpAndMemory(): Promise<
     const ms = performance.now() - t0;
     const restartMs = await restartToUpToDate(c, follower.id, leader.id, target);
     const rss = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)} MiB`).join(", ");
-    return { entries: target, ms, restartMs, rss };
+    return { entries: target, ms, restartMs, rss, gateway: `${gatewayRss.join(", ")} MiB` };
   } finally {
+    await gateway.kill();
     await c.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -318,6 +342,7 @@ if (import.meta.main) {
         `${fmt(cu.restartMs, 0)} ms`,
     );
     console.log(`  RSS: ${cu.rss}`);
+    console.log(`  gateway RSS by history length: ${cu.gateway}`);
   } finally {
     await gateway.kill();
     await cluster.stop();

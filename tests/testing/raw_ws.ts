@@ -44,6 +44,20 @@ export class RawWsClient {
     }
   }
 
+  /** The next text message, or null once the server closed; reads only when called. */
+  async nextText(): Promise<string | null> {
+    const chunk = new Uint8Array(1 << 16);
+    for (;;) {
+      const frame = this.#nextFrame();
+      if (frame?.opcode === 8) return null;
+      if (frame?.opcode === 1) return new TextDecoder().decode(frame.payload);
+      if (frame) continue; // pings and the like
+      const n = await this.conn.read(chunk);
+      if (n === null) return null;
+      this.#append(chunk.subarray(0, n));
+    }
+  }
+
   /** Drops the TCP connection. */
   close(): void {
     try {
