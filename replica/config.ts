@@ -42,25 +42,6 @@ export interface ReplicaConfig {
   debug: boolean;
 }
 
-/** The variables a replica reads (its permission set grants exactly these). */
-export const REPLICA_ENV = [
-  "REPLICA_ID",
-  "PORT",
-  "PEERS",
-  "DATA_DIR",
-  "ELECTION_TIMEOUT_MIN",
-  "ELECTION_TIMEOUT_MAX",
-  "HEARTBEAT_INTERVAL",
-  "CLUSTER_TOKEN",
-  "CLUSTER_TOKEN_FILE",
-  "LISTEN_HOST",
-  "TLS_CERT",
-  "TLS_KEY",
-  "TICK_MS",
-  "LOG_LEVEL",
-  "ADVERTISE_URL",
-] as const;
-
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** True for a well-formed replica id. */

@@ -9,18 +9,16 @@
  */
 import assert from "node:assert/strict";
 import { GatewayClient } from "../../gateway/client.ts";
-import { freePorts, Proc, waitForHttp } from "../testing/supervisor.ts";
-import { testStroke } from "../testing/local_cluster.ts";
+import {
+  eventually,
+  freePorts,
+  LocalCluster,
+  startGateway,
+  testStroke,
+  waitForHttp,
+} from "../testing/local_cluster.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function eventually(check: () => Promise<boolean>, ms: number, what: string) {
-  const deadline = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const status = (url: string) =>
   fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) }).then((r) => r.json());
@@ -30,31 +28,19 @@ Deno.test({
   ...opts,
 }, async () => {
   const dir = await Deno.makeTempDir({ prefix: "wb-contract-" });
-  const [gwPort, ...ports] = freePorts(4);
-  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   const lines: string[] = [];
-  const replicas = ports.map((port, i) =>
-    new Proc({
-      name: `replica${i + 1}`,
-      task: "replica",
-      env: {
-        REPLICA_ID: `replica${i + 1}`,
-        PORT: String(port),
-        PEERS: urls.filter((_, j) => j !== i).join(","),
-        DATA_DIR: `${dir}/data/replica${i + 1}`,
-      },
-      onLine: (l) => lines.push(l),
-    })
-  );
-  const gateway = new Proc({
-    name: "gateway",
-    task: "gateway",
-    env: { GATEWAY_PORT: String(gwPort), REPLICA_URLS: urls.join(",") },
-  });
+  // LocalCluster sets exactly the contract's variables: REPLICA_ID, PORT, PEERS as plain URLs on
+  // random ports, DATA_DIR in the temp dir.
+  const cluster = new LocalCluster({ dir: `${dir}/data`, onLine: (_, l) => lines.push(l) });
+  const replicas = cluster.replicas.map((r) => r.proc);
+  const urls = cluster.urls();
+  const [gwPort] = freePorts(1);
   let client: GatewayClient | null = null;
+  let stopGateway = () => Promise.resolve();
   try {
-    for (const r of replicas) r.start();
-    gateway.start();
+    await cluster.start();
+    const gateway = startGateway(gwPort, urls);
+    stopGateway = () => gateway.kill();
     const leaderOf = async (group: string[]) =>
       (await Promise.all(group.map(status))).some((s) => s.state === "leader");
     await eventually(() => leaderOf(urls), 15_000, "a leader of three");
@@ -93,7 +79,7 @@ Deno.test({
     assert.ok(!lines.some((l) => noise.test(l)), lines.join("\n"));
   } finally {
     await client?.close();
-    await Promise.all([...replicas, gateway].map((p) => p.kill()));
+    await Promise.all([cluster.stop(), stopGateway()]);
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -4,7 +4,7 @@
  * and catch-up times) are printed, never asserted beyond generous timeouts.
  */
 import assert from "node:assert/strict";
-import { LocalCluster, testStroke } from "../testing/local_cluster.ts";
+import { eventually, LocalCluster, testStroke } from "../testing/local_cluster.ts";
 import type { LogEntry } from "../../protocol/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -25,15 +25,6 @@ async function withCluster(
 
 function strokeIds(entries: LogEntry[]): string[] {
   return entries.flatMap((e) => ("stroke" in e ? [e.stroke.id] : []));
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function allHave(c: LocalCluster, ids: string[], replicas = c.replicas.map((r) => r.id)) {

@@ -8,20 +8,10 @@
 import assert from "node:assert/strict";
 import { makeCerts } from "../../scripts/make_certs.ts";
 import { findLeader, ReplicaClient } from "../../replica/client.ts";
-import { freePorts, Proc } from "../testing/supervisor.ts";
+import { LocalCluster } from "../testing/local_cluster.ts";
+import { eventually, freePorts, Proc } from "../testing/supervisor.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-/** Polls until `check` returns a value (errors count as "not yet"). */
-async function eventually<T>(what: string, ms: number, check: () => Promise<T | null>) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check().catch(() => null);
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** True when the request got no HTTP answer at all (refused handshake, reset, timeout). */
 async function refused(url: string, client?: Deno.HttpClient): Promise<boolean> {
@@ -41,23 +31,16 @@ Deno.test({
   const dir = await Deno.makeTempDir({ prefix: "wb-tls-" });
   const certs = await makeCerts(`${dir}/certs`, ["127.0.0.1", "localhost"]);
   const tlsEnv = { TLS_CERT: certs.cert, TLS_KEY: certs.key, DENO_CERT: certs.ca };
-  const [gwPort, ...ports] = freePorts(4);
-  const urls = ports.map((p) => `https://127.0.0.1:${p}`);
   const lines: string[] = [];
-  const replicas = ports.map((port, i) =>
-    new Proc({
-      name: `replica${i + 1}`,
-      task: "replica",
-      env: {
-        REPLICA_ID: `replica${i + 1}`,
-        PORT: String(port),
-        PEERS: urls.filter((_, j) => j !== i).join(","),
-        DATA_DIR: `${dir}/replica${i + 1}`,
-        ...tlsEnv,
-      },
-      onLine: (l) => lines.push(`[replica${i + 1}] ${l}`),
-    })
-  );
+  const cluster = new LocalCluster({
+    dir,
+    scheme: "https",
+    env: tlsEnv,
+    onLine: (id, l) => lines.push(`[${id}] ${l}`),
+  });
+  const ports = cluster.replicas.map((r) => r.port);
+  const urls = cluster.urls();
+  const [gwPort] = freePorts(1);
   const gateway = new Proc({
     name: "gateway",
     task: "gateway",
@@ -68,25 +51,33 @@ Deno.test({
   const trusting = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.ca)] });
   const client = new ReplicaClient(null, 2000);
   try {
-    for (const r of replicas) r.start();
+    await cluster.start();
     gateway.start();
-    const leader = await eventually("a leader elected over https", 30_000, async () => {
-      const sts = await Promise.all(
-        urls.map((u) =>
-          fetch(`${u}/status`, { client: trusting, signal: AbortSignal.timeout(2000) })
-            .then((r) => r.json())
-        ),
-      );
-      return findLeader(sts);
-    }).catch((e) => {
+    const leader = await eventually(
+      async () => {
+        const sts = await Promise.all(
+          urls.map((u) =>
+            fetch(`${u}/status`, { client: trusting, signal: AbortSignal.timeout(2000) })
+              .then((r) => r.json())
+          ),
+        );
+        return findLeader(sts);
+      },
+      30_000,
+      "a leader elected over https",
+    ).catch((e) => {
       throw new Error(`${e.message}\n${lines.slice(-30).join("\n")}`);
     });
     assert.match(leader.leaderUrl ?? "", /^https:\/\/127\.0\.0\.1:\d+$/);
-    await eventually("the gateway over https", 30_000, async () => {
-      const res = await fetch(`https://127.0.0.1:${gwPort}/healthz`, { client: trusting });
-      const body = await res.json();
-      return body.leaderId ? body : null;
-    });
+    await eventually(
+      async () => {
+        const res = await fetch(`https://127.0.0.1:${gwPort}/healthz`, { client: trusting });
+        const body = await res.json();
+        return body.leaderId ? body : null;
+      },
+      30_000,
+      "the gateway over https",
+    );
 
     const id = `tls-${crypto.randomUUID()}`;
     const draw = await new Deno.Command(Deno.execPath(), {
@@ -127,7 +118,7 @@ Deno.test({
     assert.equal(plainWs, "refused");
   } finally {
     trusting.close();
-    await Promise.all([...replicas, gateway].map((p) => p.kill()));
+    await Promise.all([cluster.stop(), gateway.kill()]);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

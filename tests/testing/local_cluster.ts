@@ -8,7 +8,7 @@ import type { LogEntry, StatusResponse, Stroke } from "../../protocol/mod.ts";
 import { ReplicaClient } from "../../replica/client.ts";
 import { freePorts, Proc } from "./supervisor.ts";
 
-export { freePorts, waitForHttp } from "./supervisor.ts";
+export { eventually, freePorts, waitForHttp } from "./supervisor.ts";
 
 /** Options of a local cluster. */
 export interface ClusterOptions {
@@ -16,6 +16,8 @@ export interface ClusterOptions {
   /** Folder for data dirs and logs (created). */
   dir: string;
   token?: string;
+  /** `https` when the replicas serve TLS (TLS_CERT/TLS_KEY in `env`). */
+  scheme?: "http" | "https";
   /** Ports to use; default: free ports picked now. */
   ports?: number[];
   /** Extra environment for every replica. */
@@ -44,7 +46,7 @@ export class LocalCluster {
     this.client = new ReplicaClient(opts.token);
     const size = opts.size ?? 3;
     const ports = opts.ports ?? freePorts(size);
-    const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+    const urls = ports.map((p) => `${opts.scheme ?? "http"}://127.0.0.1:${p}`);
     this.replicas = ports.slice(0, size).map((port, i) => {
       const id = `replica${i + 1}`;
       const dataDir = `${opts.dir}/${id}`;

@@ -140,16 +140,38 @@ export function freePorts(n: number): number[] {
   return ports;
 }
 
-/** Waits until an HTTP endpoint answers 200. */
-export async function waitForHttp(url: string, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls `check` every 50 ms until it returns something other than false,
+ * null or undefined, and returns that; a throw counts as "not yet" (a
+ * process may still be starting). Past `timeoutMs` it fails naming `what`.
+ */
+export async function eventually<T>(
+  check: () => Promise<T | false | null | undefined> | T | false | null | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
-      async (r) => (await r.body?.cancel(), r.ok),
-      () => false,
-    );
-    if (ok) return;
+  let lastError = "";
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== false && v !== null && v !== undefined) return v;
+    } catch (e) {
+      lastError = ` (last error: ${e instanceof Error ? e.message : String(e)})`;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${lastError}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+/** Waits until an HTTP endpoint answers 200. */
+export async function waitForHttp(url: string, timeoutMs = 10_000): Promise<void> {
+  await eventually(
+    () =>
+      fetch(url, { signal: AbortSignal.timeout(1000) }).then(async (
+        r,
+      ) => (await r.body?.cancel(), r.ok)),
+    timeoutMs,
+    `${url} answering 200`,
+  );
 }
