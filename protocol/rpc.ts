@@ -281,8 +281,9 @@ export type StreamedRequestType = "installSnapshot";
 /** Requests that travel as one JSON body, through the table. */
 export type JsonRequestMessage = Exclude<RequestMessage, { type: StreamedRequestType }>;
 // Compile-time proof that the table covers every other request type of the core.
-const _covered: [Exclude<RequestType, StreamedRequestType>] extends
-  [(typeof RPCS)[RpcPath]["type"]] ? true : never = true;
+const _covered: [Exclude<RequestType, StreamedRequestType>] extends [(typeof RPCS)[RpcPath]["type"]]
+  ? true
+  : never = true;
 void _covered;
 
 type AnyRpc = Rpc<RequestType>;

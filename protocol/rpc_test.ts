@@ -7,8 +7,8 @@ import {
   encodeRequest,
   encodeResponse,
   isRequest,
-  REQUEST_TYPES,
   type JsonRequestMessage,
+  REQUEST_TYPES,
   RPC_PATHS,
   TABLE_TYPES,
 } from "./rpc.ts";

@@ -46,7 +46,9 @@ export function contradiction(m: Message, v: GuardView): string | null {
   if (m.type === "installSnapshot") {
     if (m.snapshotTerm > m.term || m.snapshotIndex === 0) return "not_a_leader_log";
     if (m.snapshotIndex >= INDEX_LIMIT) return "index_out_of_range";
-    return differsFromCommitted(log, m.snapshotIndex, m.snapshotTerm) ? "contradicts_committed" : null;
+    return differsFromCommitted(log, m.snapshotIndex, m.snapshotTerm)
+      ? "contradicts_committed"
+      : null;
   }
   if (m.type !== "appendEntries") return null;
   let [index, term] = [m.prevLogIndex, m.prevLogTerm];

@@ -184,6 +184,8 @@ export class RaftLog {
 
   /** Committed entries that are not applied yet and are on stable storage or about to be. */
   toApply(): LogEntry[] {
+    // A restored snapshot not installed yet: it brings everything up to its index.
+    if (this.applied < this.snapshotIndex) return [];
     const off = this.snapshotIndex;
     return this.entries.slice(this.applied - off, this.committed - off);
   }
@@ -220,8 +222,9 @@ export class RaftLog {
     this.snapshotIndex = point.index;
     this.snapshotTerm = point.term;
     this.committed = point.index;
-    this.applied = point.index;
     this.stabled = point.index;
+    // `applied` moves once the driver installed it (`appliedTo` from advance): a
+    // Ready handed out before may still be applying earlier entries meanwhile.
   }
 
   /** Records that entries up to `index` were applied. */
@@ -233,4 +236,3 @@ export class RaftLog {
     this.applied = index;
   }
 }
-

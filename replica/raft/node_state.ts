@@ -168,6 +168,7 @@ export abstract class NodeState {
     if (last) this.log.stableTo(last.index, last.term);
     const applied = rd.committedEntries.at(-1);
     if (applied) this.log.appliedTo(applied.index);
+    if (rd.snapshot && rd.snapshot.index > this.log.applied) this.log.appliedTo(rd.snapshot.index);
     this.leader?.maybeCommit();
   }
 

@@ -386,7 +386,11 @@ interface RecordAt {
 function truncateTo(entries: LogEntry[], base: number, index: number, at: RecordAt): void {
   const last = base + entries.length;
   if (index > last || index < base) {
-    throw new CorruptLogError(at.path, at.offset, `truncation to ${index} outside ${base}..${last}`);
+    throw new CorruptLogError(
+      at.path,
+      at.offset,
+      `truncation to ${index} outside ${base}..${last}`,
+    );
   }
   entries.length = index - base;
 }
