@@ -1,7 +1,11 @@
 /**
- * A TCP proxy on 127.0.0.1 that cuts the connection once: after `breakAfter`
- * bytes have gone from client to server, both sockets are closed mid-stream,
- * as a dying link would. Every later connection passes untouched.
+ * A TCP proxy on 127.0.0.1 that cuts the connection once: after `after`
+ * bytes have gone in one direction (`request`: client to server; `response`:
+ * server to client), both sockets are closed mid-stream, as a dying link
+ * would. Then the next `refuse` connections are closed as soon as they are
+ * accepted (a link still down: Deno's fetch sends a POST cut this way again
+ * by itself, which would hide the cut from the caller). Every later
+ * connection passes untouched.
  */
 export interface BreakProxy {
   port: number;
@@ -9,7 +13,12 @@ export interface BreakProxy {
   close(): Promise<void>;
 }
 
-export function breakProxy(targetPort: number, breakAfter: number): BreakProxy {
+export function breakProxy(
+  targetPort: number,
+  cut: { direction: "request" | "response"; after: number; refuse?: number },
+): BreakProxy {
+  const breakAfter = cut.after;
+  let refuse = cut.refuse ?? 0;
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
   let forwarded = 0;
@@ -41,11 +50,16 @@ export function breakProxy(targetPort: number, breakAfter: number): BreakProxy {
 
   (async () => {
     for await (const client of listener) {
+      if (broken && refuse > 0) {
+        refuse--;
+        client.close();
+        continue;
+      }
       const server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
       open.add(client).add(server);
       const pair = [client, server];
-      pipe(client, server, true, pair);
-      pipe(server, client, false, pair);
+      pipe(client, server, cut.direction === "request", pair);
+      pipe(server, client, cut.direction === "response", pair);
     }
   })().catch(() => {});
 
