@@ -73,38 +73,37 @@ Deno.test("make snapshot: a failure rejects clearly and leaves no output", async
   });
 });
 
-Deno.test("make snapshot: 100k rows copied while the main thread's timers keep firing", async () => {
+Deno.test("make snapshot: 300k rows copied while the main thread's timers keep firing", async () => {
   await withDir(async (dir) => {
-    const rows = 100_000;
+    // Big enough that a copy on the main thread would stall it far past the bound
+    // (~40 MiB, ~0.7 s here); the bound is loose for a loaded 2-core machine.
+    const rows = 300_000;
     const db = fill(`${dir}/state.sqlite`, rows);
-    let last = performance.now();
+    const started = performance.now();
+    let last = started;
     let worstGap = 0;
+    let worstAt = 0;
     let ticks = 0;
     const timer = setInterval(() => {
       const now = performance.now();
-      worstGap = Math.max(worstGap, now - last);
+      if (now - last > worstGap) [worstGap, worstAt] = [now - last, last - started];
       last = now;
       ticks++;
     }, 10);
-    const started = performance.now();
     try {
       const meta = await makeSnapshot(`${dir}/state.sqlite`, `${dir}/snap`);
       const ms = performance.now() - started;
       const mib = meta.bytes / 2 ** 20;
-      console.log(
-        `VACUUM INTO + fsync + sha256 of ${rows} rows (${mib.toFixed(1)} MiB): ${
-          ms.toFixed(0)
-        } ms ` +
-          `(${(mib / (ms / 1000)).toFixed(0)} MiB/s); timer ticks ${ticks}, worst gap ${
-            worstGap.toFixed(1)
-          } ms`,
-      );
+      const rate = (mib / (ms / 1000)).toFixed(0);
+      console.log(`VACUUM INTO + fsync + sha256 of ${rows} rows, ${mib.toFixed(1)} MiB:`);
+      console.log(`  ${ms.toFixed(0)} ms (${rate} MiB/s), ${ticks} timer ticks`);
+      console.log(`  worst gap ${worstGap.toFixed(1)} ms, at ${worstAt.toFixed(0)} ms`);
       assert.equal(meta.index, rows);
       assert.equal(meta.term, 4);
     } finally {
       clearInterval(timer);
       db.close();
     }
-    assert.ok(worstGap < 100, `the event loop stalled for ${worstGap.toFixed(0)} ms`);
+    assert.ok(worstGap < 150, `the event loop stalled for ${worstGap.toFixed(0)} ms`);
   });
 });
