@@ -143,7 +143,7 @@ Deno.test("assembler: another snapshot in the middle (offset > 0) is refused wit
 Deno.test("assembler: a chunk of a lower term for the same index is refused with 409", async () => {
   const { sink, asm } = setup();
   const newLeader = snapshot(1000, 11, 100, 3);
-  const oldLeader = snapshot(1100, 12, 100, 3); // same index, other bytes (another VACUUM)
+  const oldLeader = snapshot(1100, 12, 100, 3); // same index, other bytes (another copy)
   await asm.offer(...chunk(newLeader.meta, newLeader.data, 0, 500, 7));
   const r = await asm.offer(...chunk(oldLeader.meta, oldLeader.data, 0, 500, 6));
   assert.equal(r.kind === "refused" && r.status, 409);

@@ -12,7 +12,7 @@ export class MakeSnapshotError extends Error {}
 
 /**
  * Copies the database at `dbPath` to `outPath` (replacing any stale file
- * there) with VACUUM INTO, fsyncs it, and returns what it holds: the index
+ * there) with SQLite's online backup, fsyncs it, and returns what it holds: the index
  * and term of its last applied entry, its size and SHA-256. The directory is
  * not fsynced: the caller that renames the file into place does that.
  */

@@ -62,7 +62,7 @@ Deno.test("make snapshot: a failure rejects clearly and leaves no output", async
       makeSnapshot(`${dir}/missing.sqlite`, `${dir}/snap`),
       (e) => e instanceof MakeSnapshotError && /missing\.sqlite.*failed/.test(e.message),
     );
-    // A database without the applied table: VACUUM INTO succeeds, reading the copy fails.
+    // A database without the applied table: the backup succeeds, reading the copy fails.
     new StateDb(`${dir}/ok.sqlite`).close();
     const { DatabaseSync } = await import("node:sqlite");
     const raw = new DatabaseSync(`${dir}/ok.sqlite`);
@@ -95,7 +95,7 @@ Deno.test("make snapshot: 300k rows copied while the main thread's timers keep f
       const ms = performance.now() - started;
       const mib = meta.bytes / 2 ** 20;
       const rate = (mib / (ms / 1000)).toFixed(0);
-      console.log(`VACUUM INTO + fsync + sha256 of ${rows} rows, ${mib.toFixed(1)} MiB:`);
+      console.log(`backup + fsync + sha256 of ${rows} rows, ${mib.toFixed(1)} MiB:`);
       console.log(`  ${ms.toFixed(0)} ms (${rate} MiB/s), ${ticks} timer ticks`);
       console.log(`  worst gap ${worstGap.toFixed(1)} ms, at ${worstAt.toFixed(0)} ms`);
       assert.equal(meta.index, rows);
