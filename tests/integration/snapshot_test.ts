@@ -40,7 +40,7 @@ async function allServe(c: LocalCluster, ids: string[]): Promise<void> {
   }
 }
 
-async function logOf(c: LocalCluster, id: string, dir: string): Promise<string> {
+async function logOf(id: string, dir: string): Promise<string> {
   return await Deno.readTextFile(`${dir}/${id}.log`);
 }
 
@@ -70,8 +70,8 @@ Deno.test({
       20_000,
       "the wiped follower is caught up",
     );
-    assert.match(await logOf(c, f1.id, dir), /event=snapshot_received .*success=true/);
-    assert.match(await logOf(c, leader.id, dir), /event=snapshot_shipped .*result=final/);
+    assert.match(await logOf(f1.id, dir), /event=snapshot_received .*success=true/);
+    assert.match(await logOf(leader.id, dir), /event=snapshot_shipped .*result=final/);
     await allServe(c, ids);
 
     // Down while the leader compacts past its log.
@@ -79,7 +79,7 @@ Deno.test({
     ids.push(...await draw(c, "c", 6));
     await c.restart(f2.id);
     await allServe(c, ids);
-    assert.match(await logOf(c, f2.id, dir), /event=snapshot_received/);
+    assert.match(await logOf(f2.id, dir), /event=snapshot_received/);
 
     // A restart on a compacted log opens the database and the log tail, and re-applies nothing.
     await c.kill(f2.id);
