@@ -16,6 +16,7 @@ import { DurableLog } from "./storage/durable_log.ts";
 import { STATE_DB_FILE_NAME } from "./state_db.ts";
 import { openState } from "./open_state.ts";
 import { HttpTransport } from "./transport.ts";
+import { isDiskFull } from "./storage/disk_full.ts";
 import { SnapshotShipper } from "./snapshot/shipper.ts";
 import { SnapshotReceiver } from "./snapshot/receiver.ts";
 
@@ -45,7 +46,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   const storage = await DurableLog.open(cfg.dataDir);
   const restored = storage.restored();
   // A database this replica cannot use stops it at start with one line (startOrExit).
-  const { stateDb, reset, rolledForward } = await openState(cfg.dataDir, restored);
+  const { stateDb, reset, appliedBefore, rolledForward } = await openState(cfg.dataDir, restored);
   const receiver = await SnapshotReceiver.open(cfg.dataDir);
   let node: RaftNode | null = null;
   const say = replicaSay(cfg.replicaId, cfg.tickMs, () => {
@@ -54,11 +55,21 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   });
   const printCommit = commitThrottle((line) => console.log(line), cfg.debug ? 0 : 250);
   if (restored.discardedBytes > 0) say("torn_tail_dropped", { bytes: restored.discardedBytes });
-  if (reset) say("state_db_reset", { log: restored.entries.length }, "err");
+  if (reset) {
+    say("state_db_reset", { applied: appliedBefore, log: restored.entries.length }, "err");
+  }
   if (rolledForward) say("snapshot_install_finished", { applied: stateDb.lastIndex() });
   const fatal = (e: unknown) => {
     if (e instanceof ConfigError) console.error(`replica: ${e.message}`);
-    else say("fatal", { error: String(e) }, "err");
+    else if (isDiskFull(e)) {
+      // Nothing is acked before it is durable and a batch applies in one
+      // transaction, so stopping here loses nothing; restarting with space
+      // again resumes from what is on disk.
+      say("fatal", {
+        error: `disk full (ENOSPC) under ${cfg.dataDir}: free space, then restart the replica`,
+        cause: String(e),
+      }, "err");
+    } else say("fatal", { error: String(e) }, "err");
     Deno.exit(e instanceof ConfigError ? 1 : 70);
   };
   // `/status` is open, so a peer can be named before any token is checked.
@@ -109,6 +120,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
       cfg.clusterToken,
       cfg.electionTimeoutMinMs * 4,
       (event, fields) => say(event, fields),
+      fatal,
     ),
   );
   const driver = new Driver(node, {

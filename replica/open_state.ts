@@ -21,6 +21,8 @@ export interface OpenedState {
   stateDb: StateDb;
   /** The database was emptied: it did not derive from this log. */
   reset: boolean;
+  /** What it had applied before (reset or not). */
+  appliedBefore: number;
   /** A snapshot install interrupted by a crash was finished. */
   rolledForward: boolean;
 }
@@ -49,11 +51,12 @@ export async function openState(dataDir: string, restored: RestoredLog): Promise
   }
   const termAt = (i: number) =>
     i === point.index ? point.term : restored.entries[i - point.index - 1]?.term;
+  const applied = stateDb.lastIndex();
   if (point.index === 0) {
     // Nothing compacted: a database not derived from this log is emptied and derived again.
-    return { stateDb, reset: stateDb.reconcile(termAt), rolledForward };
+    const reset = stateDb.reconcile(termAt);
+    return { stateDb, reset, appliedBefore: applied, rolledForward };
   }
-  const applied = stateDb.lastIndex();
   if (termAt(applied) !== stateDb.termAt(applied)) {
     stateDb.close();
     throw new StateDbError(
@@ -61,7 +64,7 @@ export async function openState(dataDir: string, restored: RestoredLog): Promise
         `(applied ${applied}); move the data directory away to rejoin empty`,
     );
   }
-  return { stateDb, reset: false, rolledForward };
+  return { stateDb, reset: false, appliedBefore: applied, rolledForward };
 }
 
 async function removeOutgoing(dataDir: string): Promise<void> {

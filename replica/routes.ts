@@ -31,6 +31,7 @@ import { type FinalAnswerBody, SNAPSHOT_PATH } from "../protocol/snapshot.ts";
 import { installSnapshotRoute } from "./snapshot/route.ts";
 import type { SnapshotReceiver } from "./snapshot/receiver.ts";
 import { READY_FILE_NAME } from "./open_state.ts";
+import { isDiskFull } from "./storage/disk_full.ts";
 
 /** Largest accepted request body (a bulk sync-log chunk stays well below). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -256,7 +257,7 @@ export function replicaApp(
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((e, c) => {
     // An impossible state must stop the replica, never pass for a failed request.
-    if (e instanceof RaftInvariantError) fatal(e);
+    if (e instanceof RaftInvariantError || isDiskFull(e)) fatal(e);
     say("http_error", { error: String(e) }, "err");
     return c.json({ error: "internal error" }, 500);
   });

@@ -9,6 +9,7 @@ import type { SnapshotMeta } from "../../protocol/snapshot.ts";
 import type { RequestMessage, ResponseMessage } from "../raft/types.ts";
 import { makeSnapshot } from "./make.ts";
 import { sendSnapshot } from "./sender.ts";
+import { isDiskFull } from "../storage/disk_full.ts";
 
 type InstallSnapshot = Extract<RequestMessage, { type: "installSnapshot" }>;
 
@@ -35,6 +36,8 @@ export class SnapshotShipper {
     private readonly token: string | null,
     private readonly timeoutMs: number,
     private readonly onEvent: (event: string, fields: Record<string, string | number>) => void,
+    /** A full disk while copying stops the replica (see `disk_full.ts`). */
+    private readonly onFatal: (e: unknown) => void,
   ) {}
 
   /** The follower's answer as the core's message, or null when it could not be delivered. */
@@ -43,6 +46,7 @@ export class SnapshotShipper {
     try {
       copy = await this.#copyAtLeast(m.snapshotIndex);
     } catch (e) {
+      if (isDiskFull(e)) this.onFatal(e);
       this.onEvent("snapshot_copy_failed", { error: String(e) });
       return null;
     }
