@@ -18,3 +18,4 @@ export * from "./rpc_bodies.ts";
 export * from "./rpc.ts";
 export * from "./replica_api.ts";
 export * from "./ws.ts";
+export * from "./snapshot.ts";

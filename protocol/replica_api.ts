@@ -24,6 +24,8 @@ export interface StatusResponse {
   appliedSinceStart?: number;
   /** True while a replica whose disk was empty is not yet allowed to vote. */
   recovering?: boolean;
+  /** Last index the compacted prefix of the Raft log covers (the state database holds it). */
+  snapshotIndex?: number;
   /** False while a replica that joined is not yet a voter (absent: a voter). */
   voter?: boolean;
   protocolVersion?: number;
@@ -82,6 +84,7 @@ export function decodeStatus(body: unknown): Result<StatusResponse> {
   if (isIndex(body.appliedIndex)) s.appliedIndex = body.appliedIndex;
   if (isIndex(body.appliedSinceStart)) s.appliedSinceStart = body.appliedSinceStart;
   if (typeof body.recovering === "boolean") s.recovering = body.recovering;
+  if (isIndex(body.snapshotIndex)) s.snapshotIndex = body.snapshotIndex;
   if (typeof body.voter === "boolean") s.voter = body.voter;
   if (isIndex(body.protocolVersion)) s.protocolVersion = body.protocolVersion;
   return ok(s);

@@ -271,10 +271,19 @@ export const RPCS = {
   }),
 } as const;
 
-/** Every RPC path a replica serves. */
+/** Every JSON RPC path a replica serves. */
 export type RpcPath = keyof typeof RPCS;
-// Compile-time proof that the table covers every request type of the core.
-const _covered: [RequestType] extends [(typeof RPCS)[RpcPath]["type"]] ? true : never = true;
+/**
+ * The request that does not travel as one JSON body: a snapshot is a file of
+ * any size, streamed in checksummed chunks (`snapshot.ts`, `/install-snapshot`).
+ */
+export type StreamedRequestType = "installSnapshot";
+/** Requests that travel as one JSON body, through the table. */
+export type JsonRequestMessage = Exclude<RequestMessage, { type: StreamedRequestType }>;
+// Compile-time proof that the table covers every other request type of the core.
+const _covered: [Exclude<RequestType, StreamedRequestType>] extends [(typeof RPCS)[RpcPath]["type"]]
+  ? true
+  : never = true;
 void _covered;
 
 type AnyRpc = Rpc<RequestType>;
@@ -285,14 +294,19 @@ export const RPC_PATHS: readonly RpcPath[] = TABLE.map(([path]) => path);
 /** The request types the table carries (a test compares them with the core's). */
 export const TABLE_TYPES: ReadonlySet<string> = new Set(TABLE.map(([, r]) => r.type));
 
+/** True for the requests the table carries. */
+export function isJsonRequest(m: RequestMessage): m is JsonRequestMessage {
+  return m.type !== "installSnapshot";
+}
+
 /** The path that carries a request message. */
-export function pathOf(m: RequestMessage): RpcPath {
+export function pathOf(m: JsonRequestMessage): RpcPath {
   for (const [path, r] of TABLE) if (r.type === m.type && (r.carries?.(m) ?? true)) return path;
   throw new Error(`no RPC path carries ${m.type}`);
 }
 
 /** Path and JSON body of a request message. */
-export function encodeRequest(m: RequestMessage): { path: RpcPath; body: unknown } {
+export function encodeRequest(m: JsonRequestMessage): { path: RpcPath; body: unknown } {
   const path = pathOf(m);
   return { path, body: (RPCS[path] as AnyRpc).encodeRequest(m) };
 }
@@ -320,7 +334,7 @@ export function decodeRequest(
 }
 
 /** A peer's JSON answer to `req` as the response message, or null if malformed. */
-export function decodeResponse(req: RequestMessage, body: unknown): ResponseMessage | null {
+export function decodeResponse(req: JsonRequestMessage, body: unknown): ResponseMessage | null {
   if (!isObject(body)) return null;
   return (RPCS[pathOf(req)] as AnyRpc).decodeResponse(req, body);
 }

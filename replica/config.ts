@@ -39,6 +39,10 @@ export interface ReplicaConfig {
   tls: TlsFiles | null;
   /** URL other processes reach this replica at (for leader hints). */
   advertiseUrl: string;
+  /** Compact the log once this many applied entries are past its snapshot point (SNAPSHOT_THRESHOLD). */
+  snapshotThreshold: number;
+  /** Applied entries the log keeps after compacting (a quarter of the threshold). */
+  snapshotRetain: number;
   debug: boolean;
 }
 
@@ -124,8 +128,13 @@ export function loadConfig(env: Env): ReplicaConfig {
     listenHost: host,
     tls: tlsFiles,
     advertiseUrl: url(env("ADVERTISE_URL") ?? defaultAdvertise, "ADVERTISE_URL", ["http", "https"]),
+    snapshotThreshold: 0,
+    snapshotRetain: 0,
     debug: env("LOG_LEVEL") === "debug",
   };
+  // etcd compacts every 10,000 entries by default; 8,192 keeps the heap's log tail a few MiB.
+  cfg.snapshotThreshold = positiveInt(env, "SNAPSHOT_THRESHOLD", 8192);
+  cfg.snapshotRetain = Math.floor(cfg.snapshotThreshold / 4);
   if (cfg.electionTimeoutMaxMs < cfg.electionTimeoutMinMs) {
     throw new ConfigError("ELECTION_TIMEOUT_MAX must be >= ELECTION_TIMEOUT_MIN");
   }

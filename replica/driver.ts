@@ -2,8 +2,10 @@
  * The driver loop around the pure core: timer ticks in, and for every Ready
  * send what may leave at once, persist (one fsync per batch: group commit),
  * send what had to wait for the fsync, apply, advance (the order is the
- * core's, see `Ready`). It also answers RPCs and holds client proposals until
- * they commit. Storage, transport, state machine and clock are interfaces:
+ * core's, see `Ready`). It also answers RPCs, holds client proposals until
+ * they commit, installs snapshots the transport staged, and compacts the log
+ * once the state machine holds enough of it. Storage, transport, state
+ * machine and clock are interfaces:
  * the replica plugs in its durable log, HTTP and timers, the simulator its
  * simulated disk, network and time.
  */
@@ -19,6 +21,7 @@ import {
   type RequestMessage,
   type ResponseMessage,
   type Role,
+  type SnapshotPoint,
 } from "./raft/types.ts";
 import type { StateDb } from "./state_db.ts";
 
@@ -32,6 +35,12 @@ export interface Storage {
    * without yielding, which keeps a simulation free of extra turns.
    */
   sync(mustSync: boolean): Promise<void> | void;
+  /**
+   * Replaces the stored log by `point` and the entries right after it,
+   * durably when it returns (compaction; a snapshot from the leader, with
+   * no entries). Called only between Readies, with everything saved synced.
+   */
+  rewrite(point: SnapshotPoint, tail: LogEntry[]): Promise<void> | void;
 }
 
 /** Sends request messages to peers; their answers come back through `Driver.receive`. */
@@ -39,12 +48,34 @@ export interface Transport {
   send(m: RequestMessage): void;
 }
 
-/** The replicated state machine (the replica's StateDb). */
-export interface StateMachine {
+/**
+ * The replicated state machine (the replica's StateDb). `Staged` is a
+ * snapshot the transport received whole and verified (a file for the
+ * replica), to be installed or discarded.
+ */
+export interface StateMachine<Staged = unknown> {
   /** Applies committed entries in order; returns them as applied. */
   apply(entries: LogEntry[]): LogEntry[];
   /** Index where the stroke (its id on its board) was first committed, if it was. */
   indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined;
+  /** Makes everything applied durable: the log's copy is about to be dropped. */
+  makeDurable(): Promise<void> | void;
+  /** Replaces the whole state by `staged`, which holds everything up to `point`. */
+  install(staged: Staged, point: SnapshotPoint): Promise<void> | void;
+  /** Drops a staged snapshot that the core did not take. */
+  discard(staged: Staged): void;
+}
+
+type StagedOf<S> = S extends StateMachine<infer T> ? T : never;
+
+/**
+ * When to compact: once `threshold` applied entries are held past the
+ * snapshot point, drop all but the last `retain` of them (followers a
+ * little behind still catch up from the log, not a snapshot).
+ */
+export interface CompactionPolicy {
+  threshold: number;
+  retain: number;
 }
 
 /** A timer's handle, opaque to its user. */
@@ -79,6 +110,8 @@ export interface DriverIo<S extends StateMachine> {
   onFatal(e: unknown): void;
   /** Each Ready as it is taken, before any of it is done (the simulator's checks and faults). */
   onReady?(rd: Ready): void;
+  /** Absent: the log is never compacted. */
+  compaction?: CompactionPolicy;
 }
 
 /** The proposal's entry was overwritten or leadership was lost: outcome unknown, retry elsewhere. */
@@ -107,6 +140,8 @@ export class Driver<S extends StateMachine = StateDb> {
   private readonly proposedIds = new Map<string, Promise<number>>();
   private parked: Append[] = [];
   private role: Role = "follower";
+  /** The snapshot stepped into the core last, until the core took it or answered without it. */
+  private staged: { point: SnapshotPoint; staged: StagedOf<S> } | null = null;
   readonly store: S;
 
   constructor(readonly node: RaftNode, private readonly io: DriverIo<S>) {
@@ -133,8 +168,34 @@ export class Driver<S extends StateMachine = StateDb> {
   /** The transport could not reach a peer. */
   unreachable(req: RequestMessage): void {
     this.guard(() => {
-      if (req.type === "appendEntries") this.node.reportUnreachable(req.to);
+      if (req.type === "appendEntries" || req.type === "installSnapshot") {
+        this.node.reportUnreachable(req.to);
+      }
     });
+  }
+
+  /**
+   * Steps a snapshot the transport received whole and verified; resolves
+   * with the core's answer once it may leave (after the snapshot is
+   * installed, when the core took it). One at a time: a newer one replaces
+   * an older one the core has not seen yet.
+   */
+  installSnapshot(
+    req: Extract<RequestMessage, { type: "installSnapshot" }>,
+    staged: StagedOf<S>,
+  ): Promise<ResponseMessage> {
+    if (this.staged) this.store.discard(this.staged.staged);
+    this.staged = { point: { index: req.snapshotIndex, term: req.snapshotTerm }, staged };
+    return new Promise((resolve) =>
+      this.request(req, (answer) => {
+        // Still staged when the answer leaves: the core did not take it.
+        if (this.staged?.staged === staged) {
+          this.staged = null;
+          this.store.discard(staged);
+        }
+        resolve(answer);
+      })
+    );
   }
 
   /** Steps an incoming RPC; resolves with the answer once it may leave (after persistence). */
@@ -242,6 +303,7 @@ export class Driver<S extends StateMachine = StateDb> {
         const rd = this.node.ready();
         this.io.onReady?.(rd);
         for (const m of rd.messages) this.deliver(m);
+        if (rd.snapshot) await this.installStaged(rd.snapshot);
         this.io.storage.save(rd.hardState, rd.entries);
         const durable = this.io.storage.sync(rd.mustSync);
         if (durable) await durable;
@@ -249,6 +311,7 @@ export class Driver<S extends StateMachine = StateDb> {
         this.settle(this.store.apply(rd.committedEntries));
         this.observe(rd);
         this.node.advance(rd);
+        await this.maybeCompact();
       }
     } catch (e) {
       this.io.onFatal(e);
@@ -256,6 +319,51 @@ export class Driver<S extends StateMachine = StateDb> {
       this.looping = false;
       for (const resolve of this.drained.splice(0)) resolve();
     }
+  }
+
+  /**
+   * The core restored the snapshot that was staged: the stored log becomes
+   * its point (first: a crash before the state machine is replaced leaves a
+   * log that names a snapshot the state machine lacks, and the staged copy
+   * to finish with; see `replica/open_state.ts`), then the state machine.
+   */
+  private async installStaged(point: SnapshotPoint): Promise<void> {
+    const staged = this.staged;
+    if (!staged || staged.point.index !== point.index || staged.point.term !== point.term) {
+      throw new RaftInvariantError(`the core restored snapshot ${point.index} that was not staged`);
+    }
+    this.staged = null;
+    const rewritten = this.io.storage.rewrite(point, []);
+    if (rewritten) await rewritten;
+    const installed = this.store.install(staged.staged, point);
+    if (installed) await installed;
+  }
+
+  /**
+   * Compaction: once the state machine holds `threshold` applied entries
+   * past the snapshot point, it is made durable and the log keeps only the
+   * last `retain` of them. The state is read again after each wait: a
+   * snapshot from the leader may have replaced the log meanwhile.
+   */
+  private async maybeCompact(): Promise<void> {
+    const policy = this.io.compaction;
+    if (!policy) return;
+    const before = this.node.status();
+    if (before.appliedIndex - before.snapshotIndex < policy.threshold) return;
+    const index = before.appliedIndex - policy.retain;
+    const durable = this.store.makeDurable();
+    if (durable) await durable;
+    const now = this.node.status();
+    if (now.snapshotIndex !== before.snapshotIndex || now.appliedIndex < index) return;
+    const point = this.node.compact(index);
+    const tail = this.node.stableTail();
+    const rewritten = this.io.storage.rewrite(point, tail);
+    if (rewritten) await rewritten;
+    this.io.onEvent(this.role, now.term, {
+      event: "log_compacted",
+      index: point.index,
+      kept: tail.length,
+    });
   }
 
   private deliver(m: Message): void {

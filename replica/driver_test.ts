@@ -22,6 +22,9 @@ class ManualDisk implements Storage {
     if (!mustSync) return;
     return new Promise((resolve) => this.pending.push(resolve));
   }
+  rewrite(): void {
+    throw new Error("these tests never compact");
+  }
 }
 
 function setup(peers = ["b", "c"]) {

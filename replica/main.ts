@@ -13,8 +13,12 @@ import { RaftNode } from "./raft/node.ts";
 import { formatEvent, replicaSay } from "./log_line.ts";
 import { replicaApp } from "./routes.ts";
 import { DurableLog } from "./storage/durable_log.ts";
-import { STATE_DB_FILE_NAME, StateDb } from "./state_db.ts";
+import { STATE_DB_FILE_NAME } from "./state_db.ts";
+import { openState } from "./open_state.ts";
 import { HttpTransport } from "./transport.ts";
+import { isDiskFull } from "./storage/disk_full.ts";
+import { SnapshotShipper } from "./snapshot/shipper.ts";
+import { SnapshotReceiver } from "./snapshot/receiver.ts";
 
 /** Commit lines are frequent under load: print at most one per interval (the latest). */
 function commitThrottle(print: (line: string) => void, intervalMs: number) {
@@ -42,7 +46,8 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   const storage = await DurableLog.open(cfg.dataDir);
   const restored = storage.restored();
   // A database this replica cannot use stops it at start with one line (startOrExit).
-  const stateDb = new StateDb(`${cfg.dataDir}/${STATE_DB_FILE_NAME}`);
+  const { stateDb, reset, appliedBefore, rolledForward } = await openState(cfg.dataDir, restored);
+  const receiver = await SnapshotReceiver.open(cfg.dataDir);
   let node: RaftNode | null = null;
   const say = replicaSay(cfg.replicaId, cfg.tickMs, () => {
     const st = node?.status();
@@ -50,13 +55,21 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   });
   const printCommit = commitThrottle((line) => console.log(line), cfg.debug ? 0 : 250);
   if (restored.discardedBytes > 0) say("torn_tail_dropped", { bytes: restored.discardedBytes });
-  const dbApplied = stateDb.lastIndex();
-  if (stateDb.reconcile((i) => restored.entries[i - 1]?.term)) {
-    say("state_db_reset", { applied: dbApplied, log: restored.entries.length }, "err");
+  if (reset) {
+    say("state_db_reset", { applied: appliedBefore, log: restored.entries.length }, "err");
   }
+  if (rolledForward) say("snapshot_install_finished", { applied: stateDb.lastIndex() });
   const fatal = (e: unknown) => {
     if (e instanceof ConfigError) console.error(`replica: ${e.message}`);
-    else say("fatal", { error: String(e) }, "err");
+    else if (isDiskFull(e)) {
+      // Nothing is acked before it is durable and a batch applies in one
+      // transaction, so stopping here loses nothing; restarting with space
+      // again resumes from what is on disk.
+      say("fatal", {
+        error: `disk full (ENOSPC) under ${cfg.dataDir}: free space, then restart the replica`,
+        cause: String(e),
+      }, "err");
+    } else say("fatal", { error: String(e) }, "err");
     Deno.exit(e instanceof ConfigError ? 1 : 70);
   };
   // `/status` is open, so a peer can be named before any token is checked.
@@ -89,6 +102,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     listen: cfg.listenHost,
     tls: cfg.tls !== null,
     log: st.lastIndex,
+    snapshot: st.snapshotIndex,
     applied: st.appliedIndex,
     recovering: st.recovering,
   });
@@ -100,6 +114,14 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     },
     cfg.clusterToken,
     cfg.electionTimeoutMinMs,
+    new SnapshotShipper(
+      cfg.dataDir,
+      `${cfg.dataDir}/${STATE_DB_FILE_NAME}`,
+      cfg.clusterToken,
+      cfg.electionTimeoutMinMs * 4,
+      (event, fields) => say(event, fields),
+      fatal,
+    ),
   );
   const driver = new Driver(node, {
     storage,
@@ -112,10 +134,11 @@ async function run(cfg: ReplicaConfig): Promise<void> {
       else console.log(line);
     },
     onFatal: fatal,
+    compaction: { threshold: cfg.snapshotThreshold, retain: cfg.snapshotRetain },
   });
   const server = Deno.serve(
     { port: cfg.port, hostname: cfg.listenHost, ...cfg.tls, onListen: () => {} },
-    replicaApp(cfg, driver, peers, { say, fatal }).fetch,
+    replicaApp(cfg, driver, peers, receiver, { say, fatal }).fetch,
   );
   driver.start(cfg.tickMs);
   // Followers send nothing to their peers, so they ask who is down-and-unnamed now and then.

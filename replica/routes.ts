@@ -27,6 +27,11 @@ import { type Driver, ProposalLostError } from "./driver.ts";
 import { NotLeaderError, RaftInvariantError, type Role } from "./raft/types.ts";
 import type { PeerDirectory } from "./peers.ts";
 import type { Say } from "./log_line.ts";
+import { type FinalAnswerBody, SNAPSHOT_PATH } from "../protocol/snapshot.ts";
+import { installSnapshotRoute } from "./snapshot/route.ts";
+import type { SnapshotReceiver } from "./snapshot/receiver.ts";
+import { READY_FILE_NAME } from "./open_state.ts";
+import { isDiskFull } from "./storage/disk_full.ts";
 
 /** Largest accepted request body (a bulk sync-log chunk stays well below). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -93,6 +98,7 @@ export function replicaApp(
   cfg: ReplicaConfig,
   driver: Driver,
   peers: PeerDirectory,
+  receiver: SnapshotReceiver,
   { say, fatal }: { say: Say; fatal: (e: unknown) => void },
 ): Hono {
   const app = new Hono();
@@ -138,6 +144,38 @@ export function replicaApp(
     });
   }
 
+  // A snapshot from the leader, chunk by chunk; the whole of it is stepped into the core.
+  app.post(
+    SNAPSHOT_PATH,
+    installSnapshotRoute({
+      receiver,
+      currentTerm: () => driver.node.status().term,
+      install: async (h, staged): Promise<FinalAnswerBody> => {
+        // Out of the receiver's way: the next snapshot may start staging at once.
+        const ready = `${cfg.dataDir}/${READY_FILE_NAME}`;
+        await Deno.rename(staged.path, ready);
+        if (!peers.isPeer(h.leaderId)) await peers.learn();
+        const answer = await driver.installSnapshot({
+          type: "installSnapshot",
+          from: h.leaderId,
+          to: cfg.replicaId,
+          term: h.term,
+          snapshotIndex: h.meta.index,
+          snapshotTerm: h.meta.term,
+        }, ready);
+        if (answer.type !== "installSnapshotResponse") throw new Error(`answered ${answer.type}`);
+        say("snapshot_received", {
+          index: h.meta.index,
+          bytes: h.meta.bytes,
+          success: answer.success,
+          matchIndex: answer.matchIndex,
+        });
+        const { term, success, matchIndex, logLength, incarnation } = answer;
+        return { term, done: true, success, matchIndex, logLength, incarnation };
+      },
+    }),
+  );
+
   app.get("/status", (c) => {
     const st = driver.node.status();
     return c.json(
@@ -152,6 +190,7 @@ export function replicaApp(
         appliedIndex: driver.store.lastIndex(),
         appliedSinceStart: driver.store.appliedSinceOpen,
         recovering: st.recovering,
+        snapshotIndex: st.snapshotIndex,
         protocolVersion: PROTOCOL_VERSION,
       } satisfies StatusResponse,
     );
@@ -218,7 +257,7 @@ export function replicaApp(
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((e, c) => {
     // An impossible state must stop the replica, never pass for a failed request.
-    if (e instanceof RaftInvariantError) fatal(e);
+    if (e instanceof RaftInvariantError || isDiskFull(e)) fatal(e);
     say("http_error", { error: String(e) }, "err");
     return c.json({ error: "internal error" }, 500);
   });

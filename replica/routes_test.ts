@@ -6,6 +6,7 @@ import type { Driver } from "./driver.ts";
 import { PeerDirectory } from "./peers.ts";
 import { RaftInvariantError } from "./raft/types.ts";
 import { replicaApp } from "./routes.ts";
+import { SnapshotReceiver } from "./snapshot/receiver.ts";
 
 Deno.test("a RaftInvariantError raised while answering an RPC is fatal, not a 500 that passes", async () => {
   const cfg = loadConfig(envFrom({ PEERS: "b=http://127.0.0.1:1" }));
@@ -23,7 +24,11 @@ Deno.test("a RaftInvariantError raised while answering an RPC is fatal, not a 50
     },
   } as unknown as Driver;
   const fatal: unknown[] = [];
-  const app = replicaApp(cfg, broken, peers, { say: () => {}, fatal: (e) => fatal.push(e) });
+  const receiver = await SnapshotReceiver.open(await Deno.makeTempDir());
+  const app = replicaApp(cfg, broken, peers, receiver, {
+    say: () => {},
+    fatal: (e: unknown) => fatal.push(e),
+  });
   const res = await app.request("/heartbeat", {
     method: "POST",
     headers: { "content-type": "application/json" },

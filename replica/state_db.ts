@@ -12,6 +12,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { DEFAULT_BOARD, type LogEntry, type Stroke } from "../protocol/mod.ts";
+import type { SnapshotPoint } from "./raft/types.ts";
 
 /** The database file inside DATA_DIR (beside the Raft log). */
 export const STATE_DB_FILE_NAME = "state.sqlite";
@@ -52,23 +53,27 @@ export class StateDbError extends Error {}
 
 /** Applied entries on disk and the waiters for new ones. */
 export class StateDb {
-  readonly #db: DatabaseSync;
-  readonly #insertEntry: StatementSync;
-  readonly #insertStroke: StatementSync;
-  readonly #findStroke: StatementSync;
-  readonly #page: StatementSync;
-  readonly #termAt: StatementSync;
-  readonly #setApplied: StatementSync;
-  readonly #begin: StatementSync;
-  readonly #commit: StatementSync;
-  #applied: number;
+  #db!: DatabaseSync;
+  #insertEntry!: StatementSync;
+  #insertStroke!: StatementSync;
+  #findStroke!: StatementSync;
+  #page!: StatementSync;
+  #termAt!: StatementSync;
+  #setApplied!: StatementSync;
+  #begin!: StatementSync;
+  #commit!: StatementSync;
+  #applied = 0;
   #wakeups = new Set<() => void>();
   /** Entries applied by this process (a restart that re-applied its history would show here). */
   appliedSinceOpen = 0;
 
   /** Opens (or creates) the database at `path`; ":memory:" for one that lives in the process. */
-  constructor(path: string) {
-    this.#db = new DatabaseSync(path);
+  constructor(readonly path: string) {
+    this.#open();
+  }
+
+  #open(): void {
+    this.#db = new DatabaseSync(this.path);
     // WAL: one append per batch, and readers (`/entries`) never block the
     // apply. synchronous=NORMAL: a commit survives a process crash at once
     // but a power loss may roll back the last batches (to a batch boundary:
@@ -80,8 +85,8 @@ export class StateDb {
     // not already guarantee. The automatic checkpoint (every ~4 MiB of WAL)
     // still fsyncs, synchronously on the apply path: a few milliseconds now
     // and then (7 ms at most over 5,000 one-entry batches on this machine).
-    // (Once compaction drops the log prefix, the snapshot that replaces it
-    // must be made durable before the drop.)
+    // Before compaction drops the log's copy of applied entries, `makeDurable`
+    // fsyncs what the database holds, since the log no longer can re-deliver it.
     this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
     this.#migrate();
     this.#insertEntry = this.#db.prepare(
@@ -203,6 +208,70 @@ export class StateDb {
       signal?.addEventListener("abort", done);
       this.#wakeups.add(check);
     });
+  }
+
+  /**
+   * Makes every applied batch durable (the log prefix that held them is about
+   * to be dropped): fsyncs the WAL, which holds every commit not yet
+   * checkpointed, and the database file, which holds the checkpointed ones
+   * (NORMAL fsyncs it after each complete checkpoint; this covers a partial one).
+   */
+  async makeDurable(): Promise<void> {
+    for (const file of [this.path, `${this.path}-wal`]) {
+      let handle: Deno.FsFile;
+      try {
+        handle = await Deno.open(file, { read: true, write: true });
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue;
+        throw e;
+      }
+      try {
+        await handle.syncData();
+      } finally {
+        handle.close();
+      }
+    }
+  }
+
+  /**
+   * Replaces the database by `staged`, a complete and fsynced copy of the
+   * leader's database as of `index` (a snapshot). The old WAL is folded in
+   * and removed first: a WAL left beside a renamed file would be replayed
+   * into it. The rename is atomic; the directory is fsynced after it.
+   */
+  install(staged: string, point: SnapshotPoint): void {
+    const index = point.index;
+    this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    this.#db.close();
+    for (const leftover of [`${this.path}-wal`, `${this.path}-shm`]) {
+      try {
+        Deno.removeSync(leftover);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+    Deno.renameSync(staged, this.path);
+    const slash = this.path.lastIndexOf("/");
+    const dir = Deno.openSync(slash > 0 ? this.path.slice(0, slash) : slash === 0 ? "/" : ".");
+    try {
+      dir.syncDataSync();
+    } finally {
+      dir.close();
+    }
+    this.#open();
+    if (this.#applied !== index) {
+      throw new StateDbError(`installed snapshot holds ${this.#applied}, expected ${index}`);
+    }
+    this.#wake();
+  }
+
+  /** Removes a staged snapshot file that was not installed. */
+  discard(staged: string): void {
+    try {
+      Deno.removeSync(staged);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
   }
 
   /** Closes the database (what is committed stays). */

@@ -4,11 +4,18 @@
  * message. A failed delivery is reported, never thrown: Raft treats it as
  * loss. What the core does with an answer is outside the catch, so an
  * invariant error it raises stops the process instead of passing for a lost
- * message.
+ * message. A snapshot is streamed by the shipper instead of posted as JSON.
  */
 import type { Message } from "./raft/types.ts";
 import type { PeerDirectory } from "./peers.ts";
-import { decodeResponse, encodeRequest, type RequestMessage } from "../protocol/rpc.ts";
+import {
+  decodeResponse,
+  encodeRequest,
+  isJsonRequest,
+  type JsonRequestMessage,
+  type RequestMessage,
+} from "../protocol/rpc.ts";
+import type { SnapshotShipper } from "./snapshot/shipper.ts";
 
 /** Where answers and failures go. */
 export interface TransportSink {
@@ -23,6 +30,7 @@ export class HttpTransport {
     private readonly sink: TransportSink,
     private readonly token: string | null,
     private readonly timeoutMs: number,
+    private readonly shipper: SnapshotShipper,
   ) {}
 
   /** Fire and forget; the answer (or the failure) is delivered to the sink. */
@@ -33,15 +41,19 @@ export class HttpTransport {
       queueMicrotask(() => this.sink.onUnreachable(m));
       return;
     }
-    this.post(m).then(
+    const url = this.peers.urlOf(m.to);
+    const answer = !url
+      ? Promise.resolve(null)
+      : isJsonRequest(m)
+      ? this.post(m, url)
+      : this.shipper.ship(m, url);
+    answer.then(
       (resp) => resp ? this.sink.onResponse(resp) : this.sink.onUnreachable(m),
     );
   }
 
   /** The peer's answer, or null when it could not be had. */
-  private async post(m: RequestMessage): Promise<Message | null> {
-    const url = this.peers.urlOf(m.to);
-    if (!url) return null;
+  private async post(m: JsonRequestMessage, url: string): Promise<Message | null> {
     const { path, body } = encodeRequest(m);
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (this.token) headers.authorization = `Bearer ${this.token}`;

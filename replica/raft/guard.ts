@@ -14,7 +14,12 @@
  *  - an append whose entries are not its log (gaps, terms above its own
  *    term or going down): a leader's log has increasing indexes and
  *    non-decreasing terms, none above the term it leads;
+ *  - a snapshot whose last entry is of a term above the sender's, or
+ *    differs from an entry we know committed (same argument as appends);
  *  - leadership of our term claimed by a second node: Election Safety.
+ * Entries we compacted away are not checked (their terms are gone); all of
+ * them are committed, and the node answers such an append with its commit
+ * index without touching its log.
  * So a refusal can only hit a forged or corrupt request, and the replica
  * stays as it was instead of stepping into a term (or following a "leader")
  * and then failing loudly on an impossible truncation. The loud assertions
@@ -32,12 +37,20 @@ export interface GuardView {
 
 /** Why `m` contradicts what the node knows, or null when it may be stepped. */
 export function contradiction(m: Message, v: GuardView): string | null {
-  const leads = m.type === "appendEntries" || m.type === "heartbeat" || m.type === "timeoutNow";
+  const leads = m.type === "appendEntries" || m.type === "heartbeat" ||
+    m.type === "timeoutNow" || m.type === "installSnapshot";
   if (leads && m.term === v.term && v.leaderId !== null && v.leaderId !== m.from) {
     return "second_leader_of_term";
   }
-  if (m.type !== "appendEntries") return null;
   const { log } = v;
+  if (m.type === "installSnapshot") {
+    if (m.snapshotTerm > m.term || m.snapshotIndex === 0) return "not_a_leader_log";
+    if (m.snapshotIndex >= INDEX_LIMIT) return "index_out_of_range";
+    return differsFromCommitted(log, m.snapshotIndex, m.snapshotTerm)
+      ? "contradicts_committed"
+      : null;
+  }
+  if (m.type !== "appendEntries") return null;
   let [index, term] = [m.prevLogIndex, m.prevLogTerm];
   if (term > m.term || (index === 0 && term !== 0)) return "not_a_leader_log";
   for (const e of m.entries) {
@@ -45,12 +58,16 @@ export function contradiction(m: Message, v: GuardView): string | null {
     [index, term] = [e.index, e.term];
   }
   if (index >= INDEX_LIMIT) return "index_out_of_range";
-  if (m.prevLogIndex <= log.committed && log.term(m.prevLogIndex) !== m.prevLogTerm) {
-    return "contradicts_committed";
-  }
+  if (differsFromCommitted(log, m.prevLogIndex, m.prevLogTerm)) return "contradicts_committed";
   for (const e of m.entries) {
     if (e.index > log.committed) break;
-    if (log.term(e.index) !== e.term) return "overwrites_committed";
+    if (differsFromCommitted(log, e.index, e.term)) return "overwrites_committed";
   }
   return null;
+}
+
+/** True when we know the entry at `index` committed with another term (compacted ones are unknown). */
+function differsFromCommitted(log: RaftLog, index: number, term: number): boolean {
+  if (index > log.committed || index < log.snapshotIndex) return false;
+  return log.term(index) !== term;
 }

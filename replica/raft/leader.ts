@@ -1,6 +1,7 @@
 /**
  * What a node does while it leads: per-follower progress, batched and
- * pipelined AppendEntries (bulk sync-log chunks for far-behind followers),
+ * pipelined AppendEntries (bulk sync-log chunks for far-behind followers,
+ * a snapshot for those behind the compacted prefix of the log),
  * heartbeats, check-quorum, commit by majority, and leadership transfer.
  * Created when a node wins an election and dropped when it steps down.
  */
@@ -107,6 +108,11 @@ export class Leadership {
   onAppendResponse(m: Msg<"appendEntriesResponse">): void {
     const pr = this.progress.get(m.from);
     if (!pr || !this.heardFrom(pr, m)) return;
+    // Answers to appends sent before the snapshot: a late ack still counts, nothing else moves.
+    if (pr.mode === "snapshot") {
+      if (m.success && pr.acked(m.matchIndex, this.ctx.now())) this.maybeCommit();
+      return;
+    }
     if (m.success) {
       const progressed = pr.acked(m.matchIndex, this.ctx.now());
       if (pr.mode === "probe") pr.enter("replicate");
@@ -121,6 +127,14 @@ export class Leadership {
       ? this.ctx.log.findConflictByTerm(m.hintIndex, m.hintTerm)
       : [m.hintIndex];
     pr.refused(m.rejectIndex, next + 1, this.ctx.now());
+  }
+
+  onSnapshotResponse(m: Msg<"installSnapshotResponse">): void {
+    const pr = this.progress.get(m.from);
+    if (!pr || !this.heardFrom(pr, m) || pr.mode !== "snapshot") return;
+    pr.snapshotAnswered(m.success ? m.matchIndex : null, this.ctx.now());
+    this.ctx.emit("snapshot_answered", { to: m.from, success: m.success, match: pr.match });
+    if (m.success) this.maybeCommit();
   }
 
   onHeartbeatResponse(m: Msg<"heartbeatResponse">): void {
@@ -183,6 +197,7 @@ export class Leadership {
   private sendAppend(to: string, pr: Progress): void {
     const { cfg, log } = this.ctx;
     const prev = pr.next - 1;
+    if (prev < log.snapshotIndex) return this.sendSnapshot(to, pr);
     const bulk = this.isBulk(prev);
     const hi = bulk
       ? Math.min(log.committed, prev + cfg.maxEntriesPerSync)
@@ -198,6 +213,20 @@ export class Leadership {
       epoch: pr.epoch,
     });
     pr.sent(Math.max(hi, prev), this.ctx.now());
+  }
+
+  /** The follower needs entries we compacted: it gets our state machine, at our snapshot point or later. */
+  private sendSnapshot(to: string, pr: Progress): void {
+    const { log } = this.ctx;
+    this.ctx.send({
+      type: "installSnapshot",
+      to,
+      snapshotIndex: log.snapshotIndex,
+      snapshotTerm: log.snapshotTerm,
+      epoch: pr.epoch,
+    });
+    pr.sentSnapshot();
+    this.ctx.emit("snapshot_sent", { to, atLeast: log.snapshotIndex });
   }
 
   /**

@@ -1,24 +1,37 @@
 /**
- * The in-memory Raft log of one node: entries, commit and apply positions,
- * and which suffix is not yet on stable storage. Pure data, no I/O.
+ * The in-memory Raft log of one node: the entries after its snapshot, commit
+ * and apply positions, and which suffix is not yet on stable storage. Pure
+ * data, no I/O. Entries up to `snapshotIndex` were compacted away: the state
+ * machine holds them (it is the snapshot), and only the index and term of
+ * the last of them are kept, so that the entry after it can still be matched.
  */
-import { INDEX_LIMIT, type LogEntry, RaftInvariantError } from "./types.ts";
+import { INDEX_LIMIT, type LogEntry, RaftInvariantError, type SnapshotPoint } from "./types.ts";
 
 /** The replicated log with its commit, apply and stable marks. */
 export class RaftLog {
-  /** entries[i].index === i + 1. Snapshots will add an offset here. */
+  /** entries[i].index === snapshotIndex + i + 1. */
   private entries: LogEntry[];
-  committed = 0;
-  applied = 0;
+  /** Last index (and its term) that the snapshot covers; 0 when nothing was compacted. */
+  snapshotIndex: number;
+  snapshotTerm: number;
+  committed: number;
+  applied: number;
   /** Last index known to be on stable storage. */
   stabled: number;
 
-  constructor(restored: LogEntry[] = []) {
+  constructor(restored: LogEntry[] = [], snapshot: SnapshotPoint = { index: 0, term: 0 }) {
     restored.forEach((e, i) => {
-      if (e.index !== i + 1) throw new RaftInvariantError(`restored log has a gap at ${i + 1}`);
+      if (e.index !== snapshot.index + i + 1) {
+        throw new RaftInvariantError(`restored log has a gap at ${snapshot.index + i + 1}`);
+      }
     });
     this.entries = restored.slice();
-    this.stabled = this.entries.length;
+    this.snapshotIndex = snapshot.index;
+    this.snapshotTerm = snapshot.term;
+    // What a snapshot covers was committed and applied before it was taken.
+    this.committed = snapshot.index;
+    this.applied = snapshot.index;
+    this.stabled = this.lastIndex();
   }
 
   /**
@@ -27,9 +40,14 @@ export class RaftLog {
    * restored log would mean applied entries that were never durable here.
    */
   restoreApplied(index: number): void {
-    if (!Number.isSafeInteger(index) || index < 0 || index > this.lastIndex()) {
+    if (!Number.isSafeInteger(index) || index > this.lastIndex()) {
       throw new RaftInvariantError(
         `state machine applied ${index} but the restored log ends at ${this.lastIndex()}`,
+      );
+    }
+    if (index < this.snapshotIndex) {
+      throw new RaftInvariantError(
+        `state machine applied ${index} but the log was compacted up to ${this.snapshotIndex}`,
       );
     }
     this.committed = index;
@@ -38,7 +56,12 @@ export class RaftLog {
 
   /** Index of the last entry (0 when empty). */
   lastIndex(): number {
-    return this.entries.length;
+    return this.snapshotIndex + this.entries.length;
+  }
+
+  /** First index still held as an entry (lastIndex() + 1 when none is). */
+  firstIndex(): number {
+    return this.snapshotIndex + 1;
   }
 
   /** Term of the last entry (0 when empty). */
@@ -46,10 +69,11 @@ export class RaftLog {
     return this.termAt(this.lastIndex());
   }
 
-  /** Term of entry `index`; 0 for index 0; undefined past the end. */
+  /** Term of entry `index`; 0 for index 0; undefined past the end or inside the snapshot. */
   term(index: number): number | undefined {
-    if (index === 0) return 0;
-    return this.entries[index - 1]?.term;
+    if (index === this.snapshotIndex) return this.snapshotTerm;
+    if (index < this.snapshotIndex) return undefined;
+    return this.entries[index - this.snapshotIndex - 1]?.term;
   }
 
   /** Term of an index that must exist. */
@@ -61,9 +85,9 @@ export class RaftLog {
     return t;
   }
 
-  /** Entry at `index` (must exist). */
+  /** Entry at `index` (must exist, after the snapshot). */
   entry(index: number): LogEntry {
-    const e = this.entries[index - 1];
+    const e = this.entries[index - this.snapshotIndex - 1];
     if (!e) throw new RaftInvariantError(`no entry at ${index}`);
     return e;
   }
@@ -79,9 +103,13 @@ export class RaftLog {
     return lastTerm > myTerm || (lastTerm === myTerm && lastIndex >= this.lastIndex());
   }
 
-  /** Entries with index in [lo, hi). */
+  /** Entries with index in [lo, hi); `lo` must be after the snapshot. */
   slice(lo: number, hi: number): LogEntry[] {
-    return this.entries.slice(lo - 1, hi - 1);
+    if (lo <= this.snapshotIndex) {
+      throw new RaftInvariantError(`entry ${lo} was compacted (snapshot at ${this.snapshotIndex})`);
+    }
+    const off = this.snapshotIndex + 1;
+    return this.entries.slice(lo - off, hi - off);
   }
 
   /** Leader path: appends entries that continue the log exactly. */
@@ -116,7 +144,7 @@ export class RaftLog {
     if (index <= this.committed) {
       throw new RaftInvariantError(`truncating at ${index} at or below commit ${this.committed}`);
     }
-    this.entries.length = index - 1;
+    this.entries.length = index - this.snapshotIndex - 1;
     this.stabled = Math.min(this.stabled, index - 1);
   }
 
@@ -127,7 +155,10 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): [number, number] {
     let i = Math.min(index, this.lastIndex());
-    while (i > 0 && this.termAt(i) > term) i--;
+    // Below the snapshot the terms are gone; everything there is committed,
+    // so the snapshot's last entry is as far back as a hint needs to go.
+    if (i < this.snapshotIndex) return [i, 0];
+    while (i > this.snapshotIndex && this.termAt(i) > term) i--;
     return [i, this.term(i) ?? 0];
   }
 
@@ -143,7 +174,7 @@ export class RaftLog {
 
   /** Entries not yet on stable storage. */
   unstable(): LogEntry[] {
-    return this.entries.slice(this.stabled);
+    return this.entries.slice(this.stabled - this.snapshotIndex);
   }
 
   /** Marks entries up to `index` stable if the entry there still has `term` (it may have been replaced meanwhile). */
@@ -153,7 +184,47 @@ export class RaftLog {
 
   /** Committed entries that are not applied yet and are on stable storage or about to be. */
   toApply(): LogEntry[] {
-    return this.entries.slice(this.applied, this.committed);
+    // A restored snapshot not installed yet: it brings everything up to its index.
+    if (this.applied < this.snapshotIndex) return [];
+    const off = this.snapshotIndex;
+    return this.entries.slice(this.applied - off, this.committed - off);
+  }
+
+  /**
+   * Drops the entries up to `index`, which the state machine holds durably
+   * (it is the snapshot); returns the new snapshot point. Only applied
+   * entries may go, and only stable ones (the storage rewrites its file
+   * with the remaining stable entries).
+   */
+  compact(index: number): SnapshotPoint {
+    if (index <= this.snapshotIndex) return { index: this.snapshotIndex, term: this.snapshotTerm };
+    if (index > this.applied || index > this.stabled) {
+      throw new RaftInvariantError(
+        `compaction to ${index} past applied ${this.applied} or stable ${this.stabled}`,
+      );
+    }
+    const term = this.termAt(index);
+    this.entries = this.entries.slice(index - this.snapshotIndex);
+    this.snapshotIndex = index;
+    this.snapshotTerm = term;
+    return { index, term };
+  }
+
+  /**
+   * Replaces the whole log by a snapshot of the leader's state machine at
+   * (index, term): every entry is dropped (those up to `index` are in the
+   * snapshot and committed; later ones may conflict with the leader's).
+   * Whether it may (it must be ahead of what we committed) is the node's
+   * rule, `mayIgnoreSnapshot`, which a mutation test breaks on purpose.
+   */
+  restore(point: SnapshotPoint): void {
+    this.entries = [];
+    this.snapshotIndex = point.index;
+    this.snapshotTerm = point.term;
+    this.committed = point.index;
+    this.stabled = point.index;
+    // `applied` moves once the driver installed it (`appliedTo` from advance): a
+    // Ready handed out before may still be applying earlier entries meanwhile.
   }
 
   /** Records that entries up to `index` were applied. */

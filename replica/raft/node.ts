@@ -18,11 +18,13 @@ import { Recovery, VOTE_FORGOTTEN } from "./recovery.ts";
 import {
   type EntryPayload,
   INDEX_LIMIT,
+  type LogEntry,
   type Message,
   NotLeaderError,
   type RaftConfig,
   RaftInvariantError,
   type RestoredState,
+  type SnapshotPoint,
 } from "./types.ts";
 
 type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
@@ -114,6 +116,20 @@ export class RaftNode extends NodeState {
     return this.appendLocal(payloads).map((e) => ({ index: e.index, term: e.term }));
   }
 
+  /**
+   * Drops the log up to `index` (applied, stable, and durable in the state
+   * machine: the driver made sure); returns the new snapshot point. A
+   * follower that needs what was dropped gets the state machine instead.
+   */
+  compact(index: number): SnapshotPoint {
+    return this.log.compact(index);
+  }
+
+  /** Stable entries after the snapshot point: what a compacted log file keeps. */
+  stableTail(): LogEntry[] {
+    return this.log.slice(this.log.firstIndex(), this.log.stabled + 1);
+  }
+
   /** Hands leadership to `to`: catch it up, then tell it to campaign at once. */
   transferLeadership(to: string): void {
     if (!this.leader) throw new NotLeaderError(this.leaderId);
@@ -169,6 +185,11 @@ export class RaftNode extends NodeState {
   /** Raft 5.4.2 (Figure 8): only entries of the leader's own term commit by counting replicas. */
   protected mayCommit(index: number): boolean {
     return this.log.term(index) === this.term;
+  }
+
+  /** A snapshot at or below the commit index holds nothing new: installing it would roll back. */
+  protected mayIgnoreSnapshot(point: SnapshotPoint): boolean {
+    return point.index <= this.log.committed;
   }
 
   /** Only answers to requests of the follower's current epoch move its progress (see `Leadership`). */
@@ -277,6 +298,10 @@ export class RaftNode extends NodeState {
         return this.onHeartbeat(m);
       case "heartbeatResponse":
         return this.leader?.onHeartbeatResponse(m);
+      case "installSnapshot":
+        return this.onInstallSnapshot(m);
+      case "installSnapshotResponse":
+        return this.leader?.onSnapshotResponse(m);
       case "timeoutNow":
         return this.onTimeoutNow(m);
       case "timeoutNowResponse":
@@ -315,6 +340,11 @@ export class RaftNode extends NodeState {
 
   private onAppend(m: Msg<"appendEntries">): void {
     this.followLeader(m.from);
+    if (m.prevLogIndex < this.log.snapshotIndex) {
+      // It starts inside our snapshot, all committed: we match the leader up
+      // to our commit index (Log Matching); it goes on from there.
+      return this.answerAppend(m, true, this.log.committed, 0, 0);
+    }
     const lastNew = this.log.maybeAppend(m.prevLogIndex, m.prevLogTerm, m.entries);
     if (lastNew === null) {
       const [hintIndex, hintTerm] = this.log.findConflictByTerm(m.prevLogIndex, m.prevLogTerm);
@@ -329,6 +359,31 @@ export class RaftNode extends NodeState {
       this.emit("recovered", { index: lastNew });
     }
     this.answerAppend(m, true, lastNew, 0, 0);
+  }
+
+  /**
+   * The leader's state machine at (index, term), arrived whole and verified.
+   * Already committed here: nothing to do (and never roll back). Held in our
+   * log with that term: it committed, keep the log. Otherwise it replaces
+   * the log and the state machine (etcd's restore).
+   */
+  private onInstallSnapshot(m: Msg<"installSnapshot">): void {
+    this.followLeader(m.from);
+    const point = { index: m.snapshotIndex, term: m.snapshotTerm };
+    if (this.mayIgnoreSnapshot(point)) {
+      return this.answerSnapshot(m, true, this.log.committed);
+    }
+    if (this.log.matchTerm(point.index, point.term)) {
+      this.log.commitTo(point.index);
+      this.verifiedIndex = Math.max(this.verifiedIndex, point.index);
+      this.emit("entry_committed", { index: point.index });
+      return this.answerSnapshot(m, true, point.index);
+    }
+    this.log.restore(point);
+    this.verifiedIndex = point.index;
+    this.pendingSnapshot = point;
+    this.emit("snapshot_restored", { index: point.index, snapshotTerm: point.term });
+    this.answerSnapshot(m, true, point.index);
   }
 
   private onHeartbeat(m: Msg<"heartbeat">): void {

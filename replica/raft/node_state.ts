@@ -21,6 +21,7 @@ import {
   type Ready,
   type RestoredState,
   type Role,
+  type SnapshotPoint,
 } from "./types.ts";
 
 type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -56,6 +57,8 @@ export abstract class NodeState {
   protected verifiedIndex = 0;
   /** Drawn per start and echoed in answers: a leader sees a restart and resets its view. */
   protected readonly incarnation: number;
+  /** A snapshot from the leader, restored into the log, that the next Ready hands out. */
+  protected pendingSnapshot: SnapshotPoint | null = null;
   protected msgs: Message[] = [];
   protected events: RaftEvent[] = [];
   protected readyOut = false;
@@ -74,7 +77,7 @@ export abstract class NodeState {
     this.recovering = hs.recovering;
     this.incarnation = Math.floor(config.random() * 2 ** 31);
     this.persisted = { ...hs };
-    this.log = new RaftLog(restored?.entries ?? []);
+    this.log = new RaftLog(restored?.entries ?? [], restored?.snapshot);
     this.log.restoreApplied(restored?.applied ?? 0);
     this.resetElectionTimeout();
   }
@@ -83,7 +86,7 @@ export abstract class NodeState {
 
   /** True when `ready()` has work for the driver. */
   hasReady(): boolean {
-    return this.msgs.length > 0 || this.events.length > 0 ||
+    return this.msgs.length > 0 || this.events.length > 0 || this.pendingSnapshot !== null ||
       this.role !== this.reportedRole || this.leaderId !== this.reportedLeader ||
       this.log.stabled < this.log.lastIndex() || this.log.applied < this.log.committed ||
       !sameHardState(this.hardState(), this.persisted) ||
@@ -102,10 +105,12 @@ export abstract class NodeState {
     for (const m of this.msgs) {
       (this.mayLeaveBeforePersist(m) ? messages : messagesAfterPersist).push(m);
     }
+    const snapshot = this.pendingSnapshot;
     const rd: Ready = {
       hardState,
+      snapshot,
       entries,
-      mustSync: hardState !== null || entries.length > 0,
+      mustSync: hardState !== null || entries.length > 0 || snapshot !== null,
       messages,
       messagesAfterPersist,
       committedEntries: this.log.toApply(),
@@ -114,6 +119,7 @@ export abstract class NodeState {
     };
     this.msgs = [];
     this.events = [];
+    this.pendingSnapshot = null;
     this.readyOut = true;
     this.reportedRole = this.role;
     this.reportedLeader = this.leaderId;
@@ -146,6 +152,7 @@ export abstract class NodeState {
       case "requestVoteResponse":
         return !m.voteGranted;
       case "appendEntriesResponse":
+      case "installSnapshotResponse":
       case "timeoutNowResponse":
         return !m.success;
       default:
@@ -161,6 +168,7 @@ export abstract class NodeState {
     if (last) this.log.stableTo(last.index, last.term);
     const applied = rd.committedEntries.at(-1);
     if (applied) this.log.appliedTo(applied.index);
+    if (rd.snapshot && rd.snapshot.index > this.log.applied) this.log.appliedTo(rd.snapshot.index);
     this.leader?.maybeCommit();
   }
 
@@ -175,6 +183,7 @@ export abstract class NodeState {
       commitIndex: this.log.committed,
       appliedIndex: this.log.applied,
       lastIndex: this.log.lastIndex(),
+      snapshotIndex: this.log.snapshotIndex,
       recovering: this.recovering,
       transferringTo: this.leader?.transferTarget ?? null,
       progress: this.leader?.view() ?? {},
@@ -205,6 +214,8 @@ export abstract class NodeState {
         return this.answerHeartbeat(m, false);
       case "timeoutNow":
         return this.reply(m, { type: "timeoutNowResponse", success: false });
+      case "installSnapshot":
+        return this.answerSnapshot(m, false, 0);
     }
   }
 
@@ -242,6 +253,17 @@ export abstract class NodeState {
       hintIndex,
       hintTerm,
       bulk: m.bulk,
+      incarnation: this.incarnation,
+      epoch: m.epoch ?? 0,
+    });
+  }
+
+  protected answerSnapshot(m: Msg<"installSnapshot">, success: boolean, matchIndex: number): void {
+    this.reply(m, {
+      type: "installSnapshotResponse",
+      success,
+      matchIndex,
+      logLength: this.log.lastIndex(),
       incarnation: this.incarnation,
       epoch: m.epoch ?? 0,
     });

@@ -5,6 +5,9 @@
  * - probe: we do not know where the logs match; one message at a time.
  * - replicate: logs match up to `match`; send optimistically, up to
  *   `maxInflight` messages ahead (hashicorp/raft's pipelining).
+ * - snapshot: it needs entries we compacted; a snapshot is on its way and
+ *   nothing else is sent until it is answered (the transport always answers
+ *   or reports the peer unreachable).
  *
  * Whether one message is a normal append or a bulk sync-log chunk is decided
  * per message by the node, from how far behind the follower is.
@@ -15,7 +18,7 @@ import type { FollowerProgress } from "./types.ts";
 export class Progress {
   match = 0;
   next: number;
-  mode: "probe" | "replicate" = "probe";
+  mode: "probe" | "replicate" | "snapshot" = "probe";
   /** Probe mode: a message was sent and no answer or heartbeat came since. */
   probeSent = false;
   /** Last index of each message in flight, oldest first. */
@@ -35,13 +38,14 @@ export class Progress {
 
   /** True when nothing more may be sent now. */
   paused(): boolean {
+    if (this.mode === "snapshot") return true;
     if (this.mode === "probe") return this.probeSent;
     return this.inflight.length >= this.maxInflight;
   }
 
   /** True when nothing is in flight. */
   idle(): boolean {
-    return this.inflight.length === 0 && !this.probeSent;
+    return this.mode !== "snapshot" && this.inflight.length === 0 && !this.probeSent;
   }
 
   /** Records a message ending at `lastIndex` as sent. */
@@ -123,6 +127,22 @@ export class Progress {
     return this.inflight.length;
   }
 
+  /** A snapshot is on its way: wait for its answer. */
+  sentSnapshot(): void {
+    this.enter("snapshot");
+  }
+
+  /**
+   * The snapshot was answered: installed up to `matchIndex` (or refused,
+   * when null). Either way, probe from what the follower now holds.
+   */
+  snapshotAnswered(matchIndex: number | null, now: number): void {
+    this.lastAnswer = now;
+    if (matchIndex !== null && matchIndex > this.match) this.match = matchIndex;
+    this.enter("probe");
+    this.next = this.match + 1;
+  }
+
   /** Delivery failed: probe again, but only after the next heartbeat answer. */
   unreachable(): void {
     this.enter("probe");
@@ -131,7 +151,7 @@ export class Progress {
 
   /** A heartbeat answer lets a paused probe try again. */
   heartbeatAnswered(): void {
-    this.probeSent = false;
+    if (this.mode === "probe") this.probeSent = false;
   }
 
   private freeUpTo(index: number): void {

@@ -45,9 +45,17 @@ export interface RaftConfig {
   syncThreshold?: number;
 }
 
+/** The last index and term a snapshot covers. */
+export interface SnapshotPoint {
+  index: number;
+  term: number;
+}
+
 /** What the node restarts from: its persisted hard state and log. */
 export interface RestoredState {
   hardState: HardState;
+  /** Where the stored log was compacted (its entries start right after); absent: nothing was. */
+  snapshot?: SnapshotPoint;
   entries: LogEntry[];
   /**
    * Last index the state machine already holds (etcd's `Config.Applied`;
@@ -116,6 +124,29 @@ export type Message =
     incarnation: number;
     epoch: number;
   }
+  | Envelope & {
+    /**
+     * The leader's state machine as a snapshot, for a follower that needs
+     * entries the leader compacted away. The leader's core asks for one at
+     * or past `snapshotIndex` (its compaction point); the transport takes a
+     * copy of the state machine, which may be further on, ships it and
+     * steps this message into the follower's core with the copy's index and
+     * term once it arrived whole and verified.
+     */
+    type: "installSnapshot";
+    snapshotIndex: number;
+    snapshotTerm: number;
+    epoch?: number;
+  }
+  | Envelope & {
+    type: "installSnapshotResponse";
+    success: boolean;
+    /** On success, the last index the follower now matches (the snapshot's, or its commit index). */
+    matchIndex: number;
+    logLength: number;
+    incarnation: number;
+    epoch: number;
+  }
   | Envelope & { type: "timeoutNow" }
   | Envelope & { type: "timeoutNowResponse"; success: boolean }
   | Envelope & { type: "probe"; nonce: number }
@@ -141,6 +172,7 @@ export const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
   "heartbeat",
   "timeoutNow",
   "probe",
+  "installSnapshot",
 ]);
 
 /** True for messages that expect an answer. */
@@ -175,8 +207,9 @@ export interface SoftState {
  *    AppendEntries, which it may send while it writes its own copy: Raft
  *    thesis 10.2.1; the leader counts itself towards commit only once its
  *    entries are stable);
- * 2. persist `hardState` (if set) and `entries` (truncating the stored log
- *    from `entries[0].index` first), and fsync when `mustSync`;
+ * 2. install `snapshot` (if set), persist `hardState` (if set) and `entries`
+ *    (truncating the stored log from `entries[0].index` first), and fsync
+ *    when `mustSync`;
  * 3. only then send `messagesAfterPersist` (votes and acks promise what was
  *    just persisted; a request of a new term waits so that no peer learns a
  *    term this node could forget), as etcd's msgsAfterAppend;
@@ -185,6 +218,12 @@ export interface SoftState {
  */
 export interface Ready {
   hardState: HardState | null;
+  /**
+   * A snapshot from the leader replaces the whole log and the state machine:
+   * install it (the driver holds the verified copy that was stepped in)
+   * before `entries`, which then follow it. Set with `mustSync`.
+   */
+  snapshot: SnapshotPoint | null;
   entries: LogEntry[];
   mustSync: boolean;
   /** May leave before (or while) this Ready is persisted. */
@@ -216,7 +255,7 @@ export class RaftInvariantError extends Error {
 export interface FollowerProgress {
   matchIndex: number;
   nextIndex: number;
-  mode: "probe" | "replicate";
+  mode: "probe" | "replicate" | "snapshot";
   inflight: number;
   recentlyActive: boolean;
 }
@@ -231,6 +270,8 @@ export interface NodeStatus {
   commitIndex: number;
   appliedIndex: number;
   lastIndex: number;
+  /** Last index the compacted prefix of the log covers (0: nothing compacted). */
+  snapshotIndex: number;
   recovering: boolean;
   transferringTo: string | null;
   progress: Record<string, FollowerProgress>;

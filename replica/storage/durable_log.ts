@@ -2,9 +2,16 @@
  * The durable storage of one replica: an append-only file of checksummed
  * records (see `record.ts`) holding the Raft log and hard state. Writes are
  * buffered by `save` and reach the disk in one write, with one fdatasync, per
- * `sync`: the group commit.
+ * `sync`: the group commit. Compaction (and a snapshot from the leader)
+ * rewrites the file as hard state, snapshot point and the entries after it,
+ * into a new file renamed over the old one: a crash leaves one or the other.
  */
-import { type HardState, type LogEntry, RaftInvariantError } from "../raft/types.ts";
+import {
+  type HardState,
+  type LogEntry,
+  RaftInvariantError,
+  type SnapshotPoint,
+} from "../raft/types.ts";
 import {
   decodeRecords,
   encodeRecord,
@@ -22,6 +29,8 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 /** What a replica restarts from. */
 export interface RestoredLog {
   hardState: HardState;
+  /** Where the file was compacted; `entries` start right after it. */
+  snapshot?: SnapshotPoint;
   entries: LogEntry[];
   /** True when the directory held no state at all (a new or wiped disk). */
   fresh: boolean;
@@ -56,6 +65,9 @@ const ENTRIES_PER_RECORD = 4096;
 export class DurableLog {
   #restored: RestoredLog | null;
   #lastIndex: number;
+  /** The last hard state saved: a rewritten file starts with it. */
+  #hardState: HardState;
+  #file: Deno.FsFile;
   #writtenBytes: number;
   #buffer: Uint8Array[] = [];
   #bufferedBytes = 0;
@@ -68,12 +80,14 @@ export class DurableLog {
 
   private constructor(
     readonly path: string,
-    private readonly file: Deno.FsFile,
+    file: Deno.FsFile,
     restored: RestoredLog,
     writtenBytes: number,
   ) {
+    this.#file = file;
     this.#restored = restored;
-    this.#lastIndex = restored.entries.length;
+    this.#lastIndex = (restored.snapshot?.index ?? 0) + restored.entries.length;
+    this.#hardState = restored.hardState;
     this.#writtenBytes = writtenBytes;
   }
 
@@ -118,11 +132,7 @@ export class DurableLog {
     return this.#lastIndex;
   }
 
-  /**
-   * Bytes the log file holds once everything saved is written. Compaction will
-   * hook in here: past a threshold, write a snapshot plus the remaining
-   * entries to a new file and rename it over this one.
-   */
+  /** Bytes the log file holds once everything saved is written. */
   sizeBytes(): number {
     return this.#writtenBytes + this.#bufferedBytes;
   }
@@ -142,6 +152,7 @@ export class DurableLog {
         throw new TypeError(`invalid hard state ${JSON.stringify(hardState)}`);
       }
       records.push({ hardState });
+      this.#hardState = hardState;
     }
     let lastIndex = this.#lastIndex;
     if (entries.length > 0) {
@@ -173,6 +184,61 @@ export class DurableLog {
     await turn;
   }
 
+  /**
+   * Replaces the stored log by `point` and `tail`, the entries right after
+   * it (compaction passes every entry saved after the point; a snapshot
+   * from the leader passes none, dropping the whole log), durably: a new
+   * file is written and fsynced,
+   * renamed over this one, and the directory fsynced. Runs in turn with
+   * `sync`; a failure leaves the old file in place and the log unusable
+   * (the replica must restart).
+   */
+  async rewrite(point: SnapshotPoint, tail: LogEntry[]): Promise<void> {
+    this.#assertUsable();
+    if (tail.length > 0) checkContiguous(tail, point.index);
+    if (tail.length > 0 && tail[0].index !== point.index + 1) {
+      throw new RaftInvariantError(`log tail starts at ${tail[0].index}, not after ${point.index}`);
+    }
+    const turn = this.#queue.then(() => this.#rewrite(point, tail));
+    this.#queue = turn.catch(() => {});
+    await turn;
+  }
+
+  async #rewrite(point: SnapshotPoint, tail: LogEntry[]): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    const records: LogRecord[] = [{ hardState: this.#hardState }, { snapshot: point }];
+    for (let i = 0; i < tail.length; i += ENTRIES_PER_RECORD) {
+      records.push({ entries: tail.slice(i, i + ENTRIES_PER_RECORD) });
+    }
+    const bytes = concat(records.map(encodeRecord), -1);
+    const next = `${this.path}.rewrite`;
+    try {
+      // Writes still buffered belong to the old file: the caller's `tail` says what stays.
+      this.#buffer = [];
+      this.#bufferedBytes = 0;
+      const file = await Deno.open(next, { write: true, create: true, truncate: true });
+      try {
+        await writeAll(file, bytes);
+        await file.syncData();
+      } finally {
+        file.close();
+      }
+      await Deno.rename(next, this.path);
+      await syncDirectory(parentOf(this.path));
+      this.#file.close();
+      this.#file = await Deno.open(this.path, { read: true, write: true });
+      await this.#file.seek(0, Deno.SeekMode.End);
+      this.#writtenBytes = bytes.length;
+      this.#unsynced = false;
+      this.#lastIndex = point.index + tail.length;
+    } catch (error) {
+      this.#failure = new Error(`durable log ${this.path} failed to rewrite, restart the replica`, {
+        cause: error,
+      });
+      throw this.#failure;
+    }
+  }
+
   /** Writes and syncs anything still buffered, then closes the file. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -180,7 +246,7 @@ export class DurableLog {
     try {
       await this.#queue.then(() => this.#flush(true));
     } finally {
-      this.file.close();
+      this.#file.close();
     }
   }
 
@@ -191,12 +257,12 @@ export class DurableLog {
         const bytes = concat(this.#buffer, this.#bufferedBytes);
         this.#buffer = [];
         this.#bufferedBytes = 0;
-        await writeAll(this.file, bytes);
+        await writeAll(this.#file, bytes);
         this.#writtenBytes += bytes.length;
         this.#unsynced = true;
       }
       if (mustSync && this.#unsynced) {
-        await this.file.syncData();
+        await this.#file.syncData();
         this.#unsynced = false;
       }
     } catch (error) {
@@ -243,6 +309,7 @@ async function recover(
 ): Promise<{ restored: RestoredLog; validBytes: number }> {
   const entries: LogEntry[] = [];
   let hardState: HardState | null = null;
+  let snapshot: SnapshotPoint | undefined;
   let validBytes = 0;
   let pending: Uint8Array = new Uint8Array(0);
   const chunk = new Uint8Array(READ_CHUNK_BYTES);
@@ -259,11 +326,17 @@ async function recover(
     }
     for (const [i, record] of decoded.records.entries()) {
       const at = { path, offset: validBytes + decoded.offsets[i] };
+      const base = snapshot?.index ?? 0;
       if ("hardState" in record) hardState = record.hardState;
-      else if ("truncate" in record) truncateTo(entries, record.truncate, at);
+      else if ("snapshot" in record) {
+        if (snapshot || entries.length > 0) {
+          throw new CorruptLogError(path, at.offset, "snapshot point after the start of the log");
+        }
+        snapshot = record.snapshot;
+      } else if ("truncate" in record) truncateTo(entries, base, record.truncate, at);
       else if ("entries" in record) {
-        for (const e of record.entries) appendEntry(entries, e, at);
-      } else appendEntry(entries, record.entry, at);
+        for (const e of record.entries) appendEntry(entries, base, e, at);
+      } else appendEntry(entries, base, record.entry, at);
     }
     validBytes += decoded.consumedBytes;
     pending = pending.subarray(decoded.consumedBytes);
@@ -278,6 +351,7 @@ async function recover(
   }
   const restored = {
     hardState: hardState ?? { ...NO_HARD_STATE },
+    ...(snapshot ? { snapshot } : {}),
     entries,
     fresh: validBytes === 0,
     discardedBytes: pending.length,
@@ -309,26 +383,30 @@ interface RecordAt {
 }
 
 // Checksummed records that contradict the log were written by a bug: crash, never guess.
-function truncateTo(entries: LogEntry[], index: number, at: RecordAt): void {
-  if (index > entries.length) {
+function truncateTo(entries: LogEntry[], base: number, index: number, at: RecordAt): void {
+  const last = base + entries.length;
+  if (index > last || index < base) {
     throw new CorruptLogError(
       at.path,
       at.offset,
-      `truncation to ${index} beyond ${entries.length}`,
+      `truncation to ${index} outside ${base}..${last}`,
     );
   }
-  entries.length = index;
+  entries.length = index - base;
 }
 
-function appendEntry(entries: LogEntry[], entry: LogEntry, at: RecordAt): void {
-  if (entry.index !== entries.length + 1) {
-    throw new CorruptLogError(at.path, at.offset, `entry ${entry.index} after ${entries.length}`);
+function appendEntry(entries: LogEntry[], base: number, entry: LogEntry, at: RecordAt): void {
+  const last = base + entries.length;
+  if (entry.index !== last + 1) {
+    throw new CorruptLogError(at.path, at.offset, `entry ${entry.index} after ${last}`);
   }
   entries.push(entry);
 }
 
+/** `parts` in one buffer; `totalBytes` is their summed length (-1: sum them here). */
 function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
   if (parts.length === 1) return parts[0];
+  if (totalBytes < 0) totalBytes = parts.reduce((n, p) => n + p.length, 0);
   const out = new Uint8Array(totalBytes);
   let offset = 0;
   for (const part of parts) {

@@ -1,9 +1,9 @@
 /**
  * The record format of the durable log: [u32 payload length][u32 CRC-32 of
- * payload][payload], little-endian, payload JSON of one of entry, truncate or
- * hard state.
+ * payload][payload], little-endian, payload JSON of one of entry, truncate,
+ * hard state or snapshot point.
  */
-import type { HardState, LogEntry } from "../raft/types.ts";
+import type { HardState, LogEntry, SnapshotPoint } from "../raft/types.ts";
 import { crc32 } from "./crc32.ts";
 
 /** One change to the stored log, in the order it was made. */
@@ -13,7 +13,13 @@ export type LogRecord =
   | { entries: LogEntry[] }
   /** The stored log now ends at `truncate` (entries after it are dropped). */
   | { truncate: number }
-  | { hardState: HardState };
+  | { hardState: HardState }
+  /**
+   * The log was compacted: entries up to this point live in the state
+   * machine; the entries that follow start right after it. Only the second
+   * record of a rewritten file (after its hard state).
+   */
+  | { snapshot: SnapshotPoint };
 
 /** Bytes before each payload: length and checksum. */
 export const HEADER_BYTES = 8;
@@ -31,6 +37,8 @@ export function encodeRecord(record: LogRecord): Uint8Array {
     ? { es: record.entries }
     : "truncate" in record
     ? { t: record.truncate }
+    : "snapshot" in record
+    ? { s: record.snapshot }
     : { h: record.hardState };
   const payload = encoder.encode(JSON.stringify(compact));
   if (payload.length > MAX_PAYLOAD_BYTES) {
@@ -105,11 +113,12 @@ function parsePayload(payload: Uint8Array, offset: number): LogRecord {
   } catch (error) {
     throw new RecordContentError(offset, "passes its checksum but is not JSON", { cause: error });
   }
-  const v = (value ?? {}) as { e?: unknown; es?: unknown; t?: unknown; h?: unknown };
+  const v = (value ?? {}) as { e?: unknown; es?: unknown; t?: unknown; h?: unknown; s?: unknown };
   if (isEntry(v.e)) return { entry: v.e };
   if (Array.isArray(v.es) && v.es.length > 0 && v.es.every(isEntry)) return { entries: v.es };
   if (isIndex(v.t)) return { truncate: v.t };
   if (isHardState(v.h)) return { hardState: v.h };
+  if (isSnapshotPoint(v.s)) return { snapshot: v.s };
   throw new RecordContentError(offset, "passes its checksum but is not a log record");
 }
 
@@ -130,4 +139,11 @@ export function isEntry(v: unknown): v is LogEntry {
   const e = v as LogEntry;
   return typeof e === "object" && e !== null && isIndex(e.index) && e.index >= 1 &&
     isIndex(e.term);
+}
+
+/** True for a snapshot point past index 0. */
+export function isSnapshotPoint(v: unknown): v is SnapshotPoint {
+  const p = v as SnapshotPoint;
+  return typeof p === "object" && p !== null && isIndex(p.index) && p.index >= 1 &&
+    isIndex(p.term);
 }

@@ -11,7 +11,7 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 
 async function withCluster(
   fn: (c: LocalCluster) => Promise<void>,
-  extra: { token?: string } = {},
+  extra: { token?: string; env?: Record<string, string> } = {},
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "wb-int-" });
   const cluster = await new LocalCluster({ dir, ...extra }).start();
@@ -139,7 +139,7 @@ Deno.test({
     );
     const log = await Deno.readTextFile(`${follower.dataDir}/../${follower.id}.log`);
     assert.match(log, /event=sync_log_received fromIndex=0 entries=\d+ success=true/);
-  });
+  }, { env: { SNAPSHOT_THRESHOLD: "100000" } }); // the whole history in the log: /sync-log, not a snapshot
 });
 
 Deno.test({

@@ -109,6 +109,11 @@ export class Checker {
     }
   }
 
+  /** `id` installed a snapshot holding `entries` (1..n): they must be the committed log. */
+  snapshotInstalled(id: string, term: number, entries: readonly LogEntry[]): void {
+    for (const e of entries) this.#agree(id, "installed", e, term);
+  }
+
   /** A client was told its stroke is committed at `index`. */
   acknowledge(index: number, id: string): void {
     const e = this.committed[index - 1];

@@ -1,8 +1,16 @@
 /**
  * A node's disk: what was fsynced survives a crash; what was only written may
- * survive in part (a prefix of the writes, in order) or not at all.
+ * survive in part (a prefix of the writes, in order) or not at all. A
+ * rewrite (compaction, a snapshot from the leader) is durable at once, as
+ * the replica's rename is; the disk keeps every entry for the checks and
+ * hands back only those after the snapshot point on a restart.
  */
-import type { HardState, LogEntry, RestoredState } from "../../replica/raft/types.ts";
+import type {
+  HardState,
+  LogEntry,
+  RestoredState,
+  SnapshotPoint,
+} from "../../replica/raft/types.ts";
 import type { Prng } from "../testing/prng.ts";
 import { SimViolation } from "./violation.ts";
 
@@ -31,6 +39,7 @@ export function writeEntries(log: LogEntry[], entries: readonly LogEntry[]): voi
 export class SimDisk {
   #hardState: HardState | null = null;
   #log: LogEntry[] = [];
+  #snapshot: SnapshotPoint | null = null;
   #pending: Write[] = [];
 
   /** Writes a Ready's hard state and entries; `sync` makes everything written so far durable. */
@@ -55,6 +64,25 @@ export class SimDisk {
     return this.#log;
   }
 
+  /**
+   * The stored log now starts after `point`. `prefix` (entries 1..point) is
+   * what a snapshot from the leader brought; compaction passes none, as the
+   * disk already holds those entries.
+   */
+  rewrite(point: SnapshotPoint, prefix?: readonly LogEntry[]): void {
+    this.sync();
+    if (prefix) this.#log = prefix.slice();
+    if (this.#log[point.index - 1]?.term !== point.term) {
+      throw new SimViolation("ready-contract", `rewrite to ${point.index} unlike the stored log`);
+    }
+    this.#snapshot = { ...point };
+  }
+
+  /** The durable snapshot point, if the log was ever compacted. */
+  snapshotPoint(): SnapshotPoint | null {
+    return this.#snapshot;
+  }
+
   /** Power loss: a random prefix of the unsynced writes reaches the platter. Returns how many were lost. */
   crash(prng: Prng): number {
     const kept = prng.int(0, this.#pending.length);
@@ -68,6 +96,7 @@ export class SimDisk {
   wipe(): void {
     this.#hardState = null;
     this.#log = [];
+    this.#snapshot = null;
     this.#pending = [];
   }
 
@@ -75,7 +104,12 @@ export class SimDisk {
   restored(): RestoredState | undefined {
     if (!this.#hardState && this.#log.length === 0) return undefined;
     const hardState = this.#hardState ?? { term: 0, votedFor: "", recovering: true };
-    return { hardState: { ...hardState }, entries: this.#log.slice() };
+    if (!this.#snapshot) return { hardState: { ...hardState }, entries: this.#log.slice() };
+    return {
+      hardState: { ...hardState },
+      snapshot: { ...this.#snapshot },
+      entries: this.#log.slice(this.#snapshot.index),
+    };
   }
 
   #flush(count: number): void {

@@ -14,7 +14,12 @@ export class Faults {
   #crashAt = new Map<string, number>();
   active = true;
 
-  constructor(readonly world: World, readonly profile: FaultProfile) {
+  constructor(readonly world: World, readonly profile: FaultProfile, midInstallCrashRate = 0) {
+    world.hooks.crashMidInstall = (s) => {
+      const crash = this.active && world.prng.chance(midInstallCrashRate);
+      if (crash) this.#restartAt.set(s.id, world.now + world.prng.int(1, profile.maxDownTicks));
+      return crash;
+    };
     world.hooks.onLeader = (s) => {
       if (this.active && world.prng.chance(profile.leaderCrashRate)) {
         const heartbeatTicks = world.baseConfig.heartbeatTicks;

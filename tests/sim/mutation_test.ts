@@ -48,7 +48,15 @@ class AnswersBeforePersisting extends RaftNode {
   }
 }
 
+/** Installs any snapshot a leader sends, even one at or below its commit index (a stale one). */
+class InstallsStaleSnapshots extends RaftNode {
+  protected override mayIgnoreSnapshot(): boolean {
+    return false;
+  }
+}
+
 const safetyKinds = new Set<ViolationKind>([
+  "state-machine-regressed",
   "persist-before-send",
   "election-safety",
   "log-matching",
@@ -91,6 +99,12 @@ Deno.test("mutant: counts acks from a follower's life before its disk loss is ca
     (config, restored) => new CountsAnswersOfEarlierLives(config, restored),
     "lateAnswers",
   );
+  assert.ok(r, `not caught in ${ciSeeds} seeds`);
+  console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
+});
+
+Deno.test("mutant: installs a stale snapshot (at or below its commit index) is caught", async () => {
+  const r = await firstCatch((config, restored) => new InstallsStaleSnapshots(config, restored));
   assert.ok(r, `not caught in ${ciSeeds} seeds`);
   console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
 });

@@ -9,6 +9,7 @@
 import type { NetworkProfile } from "./network.ts";
 import { deriveSeed, Prng } from "../testing/prng.ts";
 import type { NodeTuning } from "./world.ts";
+import type { CompactionPolicy } from "../../replica/driver.ts";
 
 /** Per-tick probabilities and durations of faults. */
 export interface FaultProfile {
@@ -44,6 +45,10 @@ export interface Profile {
   network: NetworkProfile;
   tuning: NodeTuning;
   faults: FaultProfile;
+  /** Log compaction of every node (null: never), with small thresholds so that snapshots ship often. */
+  compaction: CompactionPolicy | null;
+  /** Chance that a node installing a snapshot crashes between its log rewrite and database swap. */
+  midInstallCrashRate: number;
 }
 
 /** Seeds every CI run replays (`deno task test`), and the default of `deno task sim`. */
@@ -67,6 +72,8 @@ export function drawProfile(seed: number): Profile {
   const diskLoss = flavour === "diskLoss";
   const election = timing.electionTicksMax;
   const profile: Profile = {
+    compaction: null,
+    midInstallCrashRate: 0,
     flavour,
     nodeCount: diskLoss ? 3 : prng.pick([3, 5]),
     faultTicks: flavour === "mixed" ? 600 : flavour === "storm" ? 2000 : 1500,
@@ -100,6 +107,15 @@ export function drawProfile(seed: number): Profile {
       lateAnswerRate: prng.pick([0, 0.5, 1]),
     },
   };
+  // Its own stream: every other draw of a seed stays what it was before compaction existed.
+  const snap = new Prng(deriveSeed(seed, "compaction"));
+  profile.compaction = snap.pick([
+    null,
+    { threshold: 4, retain: 1 },
+    { threshold: 12, retain: 3 },
+    { threshold: 40, retain: 10 },
+  ]);
+  profile.midInstallCrashRate = snap.pick([0, 0.2, 0.5]);
   return flavour === "lateAnswers" ? lateAnswers(profile) : profile;
 }
 

@@ -5,6 +5,11 @@
  * the Ready contract: what is written, what leaves and when, what is applied.
  * A crash makes the incarnation inert: a dead process writes, sends and
  * applies nothing, whatever of its code is still queued.
+ *
+ * A snapshot travels as one message (the network drops, duplicates, delays
+ * and reorders it like any other; its chunking is tested on real sockets in
+ * replica/snapshot/): the sender's applied prefix, as its transport copies
+ * its database at send time, staged at the receiver on arrival.
  */
 import { Driver, type StateMachine, type Storage, type Transport } from "../../replica/driver.ts";
 import type { Stroke } from "../../protocol/mod.ts";
@@ -16,8 +21,9 @@ import type {
   Ready,
   RequestMessage,
   ResponseMessage,
+  SnapshotPoint,
 } from "../../replica/raft/types.ts";
-import type { StateDb } from "../../replica/state_db.ts";
+import { StateDb } from "../../replica/state_db.ts";
 import { payloadKey } from "./checker.ts";
 import { SimClock } from "../testing/sim_clock.ts";
 import { writeEntries } from "./disk.ts";
@@ -28,13 +34,19 @@ import type { Slot, World } from "./world.ts";
 /** Simulated milliseconds per tick: the driver's timers run in milliseconds. */
 export const TICK_MS = 10;
 
+/** A snapshot as the simulated transport carries it: the sender's applied entries, as committed. */
+export interface SimSnapshot {
+  point: SnapshotPoint;
+  entries: readonly LogEntry[];
+}
+
 /**
  * The state machine of a simulated replica: the real StateDb (an in-memory
  * SQLite database that outlives the incarnation, as the file does), checked
  * entry by entry.
  */
-class CheckedStore implements StateMachine {
-  constructor(private readonly replica: SimReplica, readonly store: StateDb) {}
+class CheckedStore implements StateMachine<SimSnapshot> {
+  constructor(private readonly replica: SimReplica, public store: StateDb) {}
 
   apply(entries: LogEntry[]): LogEntry[] {
     if (!this.replica.alive) return [];
@@ -47,6 +59,18 @@ class CheckedStore implements StateMachine {
     if (!this.replica.alive) return undefined;
     return this.store.indexOf(stroke);
   }
+
+  /** From now on a power loss cannot roll the database back below what it holds. */
+  makeDurable(): void {
+    if (this.replica.alive) this.replica.slot.dbDurable = this.store.lastIndex();
+  }
+
+  install(staged: SimSnapshot, point: SnapshotPoint): void {
+    if (!this.replica.alive) return;
+    this.store = this.replica.installDb(staged, point);
+  }
+
+  discard(): void {}
 }
 
 /** The Driver's I/O for one incarnation of `slot`. */
@@ -59,6 +83,8 @@ export class SimReplica implements Storage, Transport {
   /** Since the last sync: the writes that need one. */
   #needsSync: string | null = null;
   #syncs: { at: number; done: () => void }[] = [];
+  /** The snapshot last handed to the driver, until it is installed. */
+  #installing: SimSnapshot | null = null;
   /** Readies taken in the current tick: a core that never runs out of them hangs its driver. */
   #readies = { tick: -1, count: 0 };
 
@@ -69,6 +95,7 @@ export class SimReplica implements Storage, Transport {
       transport: this,
       stateMachine: new CheckedStore(this, slot.stateDb),
       clock: this.clock,
+      compaction: world.compaction,
       onEvent: () => {},
       onFatal: (e) => world.fatal(slot, e),
       onReady: (rd) => this.#onReady(rd),
@@ -111,6 +138,45 @@ export class SimReplica implements Storage, Transport {
     }
   }
 
+  /**
+   * Compaction (the disk already holds the prefix) or a snapshot from the
+   * leader (the staged one brings it). The crash-mid-install fault strikes
+   * here: the log names the snapshot, the database is still the old one,
+   * and the staged copy stays on disk for the restart to finish with.
+   */
+  rewrite(point: SnapshotPoint, tail: LogEntry[]): Promise<void> | void {
+    if (!this.alive) return new Promise(() => {});
+    const s = this.slot;
+    const staged = this.#installing;
+    const install = staged !== null && staged.point.index === point.index &&
+      staged.point.term === point.term && tail.length === 0;
+    s.disk.rewrite(point, install ? staged.entries : undefined);
+    if (!install) return;
+    s.log = staged.entries.slice();
+    s.stagedOnDisk = staged;
+    this.world.trace.add(this.world.now, () => `${s.id} installs snapshot ${point.index}`);
+    if (this.world.hooks.crashMidInstall(s)) {
+      this.world.crash(s, false, " between the log rewrite and the database swap");
+      return new Promise(() => {});
+    }
+  }
+
+  /** The driver swaps the database for the staged snapshot (checked against the committed log). */
+  installDb(staged: SimSnapshot, point: SnapshotPoint): StateDb {
+    const s = this.slot;
+    this.#installing = null;
+    if (point.index <= s.appliedIndex) {
+      throw new SimViolation(
+        "state-machine-regressed",
+        `${s.id} installs snapshot ${point.index} over applied ${s.appliedIndex}`,
+      );
+    }
+    this.world.checker.snapshotInstalled(s.id, s.hard.term, staged.entries);
+    s.stagedOnDisk = null;
+    s.appliedIndex = point.index;
+    return this.world.swapStateDb(s, staged);
+  }
+
   sync(mustSync: boolean): Promise<void> | void {
     if (!this.alive) return new Promise(() => {});
     if (this.#needsSync && !mustSync) {
@@ -143,7 +209,10 @@ export class SimReplica implements Storage, Transport {
   send(m: RequestMessage): void {
     if (!this.alive) return;
     this.#checkLeaves(m);
-    if (!this.#crashPlanned) this.world.sendRequest(this, m);
+    if (this.#crashPlanned) return;
+    this.world.sendRequest(this, m);
+    // The transport copies the state machine as it is now, at or past what the core asked for.
+    if (m.type === "installSnapshot") this.world.takeSnapshot(this.slot, m);
   }
 
   /** Hands an arrived request to the driver; its answer goes back over the network. */
@@ -151,7 +220,7 @@ export class SimReplica implements Storage, Transport {
     const s = this.slot;
     const reqId = m.reqId;
     s.owed++;
-    this.driver.request(m, (answer: ResponseMessage) => {
+    const answered = (answer: ResponseMessage) => {
       if (!this.alive) return;
       s.owed--;
       this.#checkLeaves(answer);
@@ -162,7 +231,12 @@ export class SimReplica implements Storage, Transport {
         );
       }
       if (!this.#crashPlanned) this.world.sendAnswer(answer, reqId);
-    });
+    };
+    if (m.type !== "installSnapshot") return this.driver.request(m, answered);
+    const staged = this.world.snapshotOf(m);
+    this.#installing = staged;
+    const req = { ...m, snapshotIndex: staged.point.index, snapshotTerm: staged.point.term };
+    this.driver.installSnapshot(req, staged).then(answered);
   }
 
   // ---- checks -------------------------------------------------------------------

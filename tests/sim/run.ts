@@ -64,8 +64,9 @@ export async function runSeed(opts: SimOptions): Promise<SimResult> {
   );
   world.maxSyncTicks = profile.faults.maxSyncTicks;
   world.lateAnswerRate = profile.faults.lateAnswerRate;
+  world.compaction = profile.compaction ?? undefined;
   const clients = new Clients(world);
-  const faults = new Faults(world, profile.faults);
+  const faults = new Faults(world, profile.faults, profile.midInstallCrashRate);
   world.hooks.onApplied = (s, e) => clients.applied(s, e);
   world.hooks.onCrash = (s) => clients.crashed(s);
 

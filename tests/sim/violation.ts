@@ -9,6 +9,7 @@ export type ViolationKind =
   | "acknowledged-lost"
   | "commit-not-durable"
   | "commit-regressed"
+  | "state-machine-regressed"
   | "term-regressed"
   | "applied-beyond-commit"
   | "ready-contract"

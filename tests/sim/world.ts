@@ -29,7 +29,8 @@ import { Checker } from "./checker.ts";
 import { SimDisk } from "./disk.ts";
 import type { SimNetwork } from "./network.ts";
 import { deriveSeed, Prng } from "../testing/prng.ts";
-import { SimReplica, TICK_MS } from "./replica.ts";
+import { SimReplica, type SimSnapshot, TICK_MS } from "./replica.ts";
+import type { CompactionPolicy } from "../../replica/driver.ts";
 import { describeMessage, type Trace } from "./trace.ts";
 import { SimViolation } from "./violation.ts";
 
@@ -50,6 +51,10 @@ export interface Slot {
   readonly disk: SimDisk;
   /** The state machine's database: it survives crashes and is lost with the disk. */
   stateDb: StateDb;
+  /** Applied index the database holds durably (made so before a compaction); a power loss keeps at least this. */
+  dbDurable: number;
+  /** A snapshot whose log rewrite is durable but whose database swap may not have happened. */
+  stagedOnDisk: SimSnapshot | null;
   /** The log as the node has written it (what it would read back from its page cache). */
   log: LogEntry[];
   hard: HardState;
@@ -72,6 +77,8 @@ export interface WorldHooks {
   onCrash(slot: Slot): void;
   /** True to crash the node once `rd` is durable, before any of its messages left. */
   crashBeforeSend(slot: Slot, rd: Ready): boolean;
+  /** True to crash the node between the log rewrite and the database swap of a snapshot install. */
+  crashMidInstall(slot: Slot): boolean;
 }
 
 /** Nodes, disks, network and the global checker of one run. */
@@ -86,6 +93,10 @@ export class World {
   maxSyncTicks = 0;
   /** Share of a wiped node's answers on the wire that arrive only after its new life is caught up. */
   lateAnswerRate = 0;
+  /** How every node compacts its log (none: never). */
+  compaction: CompactionPolicy | undefined;
+  /** Snapshots on the wire, by the reqId of their message (a duplicate carries the same). */
+  #snapshots = new Map<number, SimSnapshot>();
   /** Its own stream, so that the late-answer fault leaves every other draw of a seed as it was. */
   #latePrng: Prng;
   #nextReqId = 1;
@@ -100,6 +111,7 @@ export class World {
     onLeader() {},
     onCrash() {},
     crashBeforeSend: () => false,
+    crashMidInstall: () => false,
   };
 
   constructor(
@@ -117,6 +129,8 @@ export class World {
       io: null,
       disk: new SimDisk(),
       stateDb: new StateDb(":memory:"),
+      dbDurable: 0,
+      stagedOnDisk: null,
       log: [],
       hard: { ...freshHardState },
       role: "follower" as Role,
@@ -180,7 +194,8 @@ export class World {
       peers: this.slots.filter((x) => x !== s).map((x) => x.id),
       random: new Prng(deriveSeed(this.seed, s.id, s.incarnation)).float,
     };
-    s.log = restored ? restored.entries.slice() : [];
+    // Every entry the disk holds, before the snapshot point too (the checks index the log from 1).
+    s.log = restored ? s.disk.syncedLog().slice() : [];
     s.hard = restored ? { ...restored.hardState } : { ...freshHardState };
     s.role = "follower";
     s.leaderId = null;
@@ -216,6 +231,36 @@ export class World {
     );
   }
 
+  /** The sender's transport copies its database: its applied prefix, at or past what was asked. */
+  takeSnapshot(s: Slot, m: Extract<RequestMessage, { type: "installSnapshot" }>): void {
+    const index = s.stateDb.lastIndex();
+    const term = s.stateDb.termAt(index);
+    if (index < m.snapshotIndex || term === undefined) {
+      throw new SimViolation(
+        "ready-contract",
+        `${s.id} asks for a snapshot at ${m.snapshotIndex} but has applied ${index}`,
+      );
+    }
+    this.#snapshots.set(m.reqId!, { point: { index, term }, entries: s.log.slice(0, index) });
+  }
+
+  /** The snapshot a delivered installSnapshot carries. */
+  snapshotOf(m: RequestMessage): SimSnapshot {
+    const snap = this.#snapshots.get(m.reqId!);
+    if (!snap) throw new SimViolation("ready-contract", `${m.from}'s snapshot to ${m.to} is lost`);
+    return snap;
+  }
+
+  /** A new database holding the snapshot replaces the slot's (the rename of the replica). */
+  swapStateDb(s: Slot, staged: SimSnapshot): StateDb {
+    const db = new StateDb(":memory:");
+    db.apply(staged.entries.slice());
+    s.stateDb.close();
+    s.stateDb = db;
+    s.dbDurable = staged.point.index;
+    return db;
+  }
+
   /**
    * synchronous=NORMAL: a power loss may roll the state database back to an
    * earlier batch (any prefix of what it applied; its content does not
@@ -225,8 +270,8 @@ export class World {
    */
   #rollBackStateDb(s: Slot): void {
     const applied = s.stateDb.lastIndex();
-    if (applied === 0 || !this.#dbPrng.chance(0.3)) return;
-    const kept = this.#dbPrng.int(0, applied - 1);
+    if (applied <= s.dbDurable || !this.#dbPrng.chance(0.3)) return;
+    const kept = this.#dbPrng.int(s.dbDurable, applied - 1);
     const db = new StateDb(":memory:");
     db.apply(s.disk.syncedLog().slice(0, kept));
     s.stateDb.close();
@@ -244,8 +289,23 @@ export class World {
    */
   #restore(s: Slot): RestoredState | undefined {
     const restored = s.disk.restored();
+    const point = restored?.snapshot ?? { index: 0, term: 0 };
+    // A crash between the log rewrite and the database swap: finish the install (open_state.ts).
+    if (s.stateDb.lastIndex() < point.index && s.stagedOnDisk?.point.index === point.index) {
+      this.trace.add(this.now, () => `${s.id} finishes installing snapshot ${point.index}`);
+      this.swapStateDb(s, s.stagedOnDisk);
+      s.stagedOnDisk = null;
+    }
     const applied = s.stateDb.lastIndex();
-    if (s.stateDb.reconcile((i) => restored?.entries[i - 1]?.term)) {
+    if (applied < point.index) {
+      throw new SimViolation(
+        "ready-contract",
+        `${s.id}'s log is compacted to ${point.index} but its database holds only ${applied}`,
+      );
+    }
+    const termAt = (i: number) =>
+      i === point.index ? point.term : restored?.entries[i - point.index - 1]?.term;
+    if (s.stateDb.reconcile(termAt)) {
       throw new SimViolation(
         "ready-contract",
         `${s.id} applied ${applied} but its durable log does not hold that entry`,
@@ -264,6 +324,8 @@ export class World {
     s.disk.wipe();
     // A running incarnation keeps writing to the database it opened (an unlinked file).
     s.stateDb = new StateDb(":memory:");
+    s.dbDurable = 0;
+    s.stagedOnDisk = null;
     this.wipes++;
     if (this.lateAnswerRate === 0) return;
     const held = this.network.holdAnswersOf(s.id, this.lateAnswerRate, this.#latePrng);

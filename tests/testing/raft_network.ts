@@ -4,11 +4,12 @@
  * replica is the real RaftNode in the real Driver, over an in-memory disk
  * that is durable at once, a lossless (unless cut) network and a manual
  * clock; `tick` and `stabilize` are async because the driver's loop runs in
- * a microtask, exactly as in the replica.
+ * a microtask, exactly as in the replica. A snapshot travels whole: the
+ * sender's applied entries, staged at the receiver as its transport would.
  */
 import { mulberry32 } from "./prng.ts";
 import { SimClock } from "./sim_clock.ts";
-import { Driver, type StateMachine } from "../../replica/driver.ts";
+import { type CompactionPolicy, Driver, type StateMachine } from "../../replica/driver.ts";
 import { RaftNode } from "../../replica/raft/node.ts";
 import {
   type EntryPayload,
@@ -17,6 +18,7 @@ import {
   type LogEntry,
   type Message,
   type RaftConfig,
+  type SnapshotPoint,
 } from "../../replica/raft/types.ts";
 
 /** Deterministic PRNG for election timeouts (the simulator's mulberry32). */
@@ -27,6 +29,8 @@ const TICK_MS = 10;
 
 interface Disk {
   hardState: HardState;
+  snapshot?: SnapshotPoint;
+  /** The entries after `snapshot`. */
   entries: LogEntry[];
 }
 
@@ -38,10 +42,12 @@ export interface NetworkOptions {
   seed?: number;
   /** Node class to use (mutation tests pass a subclass). */
   nodeClass?: typeof RaftNode;
+  /** Compact every log by this policy (default: never). */
+  compaction?: CompactionPolicy;
 }
 
-/** Records what is applied, as committed (the tests look at raw entries). */
-class Recorder implements StateMachine {
+/** Records what is applied, as committed (the tests look at raw entries); a snapshot is all of them. */
+class Recorder implements StateMachine<LogEntry[]> {
   constructor(readonly entries: LogEntry[]) {}
   apply(entries: LogEntry[]): LogEntry[] {
     this.entries.push(...entries);
@@ -50,6 +56,12 @@ class Recorder implements StateMachine {
   indexOf(): undefined {
     return undefined;
   }
+  makeDurable(): void {}
+  install(staged: LogEntry[], point: SnapshotPoint): void {
+    if (staged.length !== point.index) throw new Error(`staged ${staged.length} != ${point.index}`);
+    this.entries.splice(0, this.entries.length, ...staged);
+  }
+  discard(): void {}
 }
 
 /** A cluster of replicas connected by an instant, lossless (unless cut) network. */
@@ -94,14 +106,21 @@ export class Network {
       // A new random stream per start, as a real restart gets fresh randomness.
       random: seeded((this.opts.seed ?? 1) * 1000 + this.ids.indexOf(id) * 100 + this.starts++),
       ...this.opts.config,
-    }, disk ? { hardState: { ...disk.hardState }, entries: disk.entries.slice() } : undefined);
-    const applied: LogEntry[] = [];
+    }, disk ? this.restored(id, disk) : undefined);
+    // Re-applied from the log after a restart, unless compaction made the state machine the record.
+    const applied = this.applied.get(id)?.slice(0, node.status().appliedIndex) ?? [];
     const clock = new SimClock(0);
     const driver = new Driver(node, {
       storage: {
         save: (hs, entries) => this.persist(id, hs, entries),
         sync: () => {},
+        rewrite: (point, tail) => {
+          const disk = this.disks.get(id)!;
+          disk.snapshot = point;
+          disk.entries = tail.slice();
+        },
       },
+      compaction: this.opts.compaction,
       transport: { send: (m) => this.send({ ...m, reqId: ++this.reqId }) },
       stateMachine: new Recorder(applied),
       clock,
@@ -119,11 +138,27 @@ export class Network {
     return node;
   }
 
+  /**
+   * What a restart reads: the disk and, once the log was compacted, the
+   * state machine as applied (it outlives the process, as the replica's
+   * database does; lost with a wipe). Without compaction everything is
+   * applied again from the log.
+   */
+  private restored(id: string, disk: Disk) {
+    const base = { hardState: { ...disk.hardState }, entries: disk.entries.slice() };
+    if (!disk.snapshot) return base;
+    const applied = this.applied.get(id)?.length ?? 0;
+    return { ...base, snapshot: disk.snapshot, applied };
+  }
+
   /** Stops a replica; with `wipe` its disk is lost too. */
   crash(id: string, wipe = false): void {
     this.down.add(id);
     this.drivers.get(id)?.stop();
-    if (wipe) this.disks.delete(id);
+    if (wipe) {
+      this.disks.delete(id);
+      this.applied.delete(id);
+    }
     this.queue = this.queue.filter((m) => m.to !== id && m.from !== id);
   }
 
@@ -230,7 +265,7 @@ export class Network {
       { hardState: { term: 0, votedFor: "", recovering: true }, entries: [] };
     if (hs) disk.hardState = { ...hs };
     if (entries.length > 0) {
-      disk.entries.length = entries[0].index - 1;
+      disk.entries.length = entries[0].index - 1 - (disk.snapshot?.index ?? 0);
       disk.entries.push(...entries);
     }
     if (hs || entries.length > 0) this.disks.set(id, disk);
@@ -247,12 +282,19 @@ export class Network {
   private route(m: Message): void {
     if (this.down.has(m.to) || this.cuts.has(`${m.from}>${m.to}`)) {
       // As over HTTP, a request that cannot be delivered fails at the sender.
-      if (m.type === "appendEntries" && !this.down.has(m.from)) {
-        this.drivers.get(m.from)!.unreachable(m);
-      }
+      const req = m.type === "appendEntries" || m.type === "installSnapshot";
+      if (req && !this.down.has(m.from)) this.drivers.get(m.from)!.unreachable(m);
       return;
     }
     const driver = this.drivers.get(m.to)!;
+    if (m.type === "installSnapshot") {
+      // The sender's transport copies its state machine, which may be ahead of what the core asked for.
+      const staged = this.applied.get(m.from)!.slice();
+      const last = staged.at(-1)!;
+      const req = { ...m, snapshotIndex: last.index, snapshotTerm: last.term };
+      driver.installSnapshot(req, staged).then((a) => this.send({ ...a, reqId: m.reqId }));
+      return;
+    }
     if (!isRequest(m)) return driver.receive(m);
     driver.request(m, (answer) => this.send({ ...answer, reqId: m.reqId }));
   }

@@ -1,0 +1,116 @@
+/**
+ * The replica's snapshot receiver: the pure assembler over a file in
+ * DATA_DIR, `snapshot.incoming`. The hash state lives in memory only, so a
+ * partial file cannot be resumed after a restart and is deleted when the
+ * receiver opens: "resumable" means across broken connections within one
+ * process life, which is the case that matters (a restart costs one full
+ * transfer, and keeps this file free of a format of its own).
+ */
+import { createHash } from "node:crypto";
+import type { ChunkHeader, SnapshotMeta } from "../../protocol/snapshot.ts";
+import {
+  type OfferResult,
+  type Sha256,
+  SnapshotAssembler,
+  type SnapshotSink,
+} from "./assembler.ts";
+
+export const INCOMING_FILE_NAME = "snapshot.incoming";
+
+/** A whole, checked and fsynced snapshot waiting at `path` to be installed. */
+export interface StagedSnapshot {
+  path: string;
+  meta: SnapshotMeta;
+}
+
+export type ReceiveResult =
+  | Exclude<OfferResult, { kind: "complete" }>
+  | { kind: "complete"; staged: StagedSnapshot };
+
+function nodeSha256(): Sha256 {
+  const h = createHash("sha256");
+  return { update: (b) => void h.update(b), hex: () => h.digest("hex") };
+}
+
+/** Appends to one file; the length is counted here, so it is never asked of the disk. */
+class FileSink implements SnapshotSink {
+  #file: Deno.FsFile | null = null;
+  #length = 0;
+
+  constructor(readonly path: string) {}
+
+  length(): number {
+    return this.#length;
+  }
+
+  async append(bytes: Uint8Array): Promise<void> {
+    this.#file ??= await Deno.open(this.path, { write: true, create: true, truncate: true });
+    let done = 0;
+    while (done < bytes.length) done += await this.#file.write(bytes.subarray(done));
+    this.#length += bytes.length;
+  }
+
+  async reset(): Promise<void> {
+    this.#file?.close();
+    this.#file = null;
+    this.#length = 0;
+    await Deno.remove(this.path).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+
+  /** Makes the bytes durable and lets go of the file (it now belongs to the installer). */
+  async seal(): Promise<void> {
+    if (!this.#file) {
+      // An empty snapshot never opened the file.
+      this.#file = await Deno.open(this.path, { write: true, create: true, truncate: true });
+    }
+    await this.#file.sync();
+    this.#file.close();
+    this.#file = null;
+  }
+}
+
+export class SnapshotReceiver {
+  readonly #sink: FileSink;
+  readonly #assembler: SnapshotAssembler;
+  // The file is sealed after the assembler is done with a chunk: no other chunk may start between.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(readonly path: string) {
+    this.#sink = new FileSink(path);
+    this.#assembler = new SnapshotAssembler(this.#sink, nodeSha256);
+  }
+
+  /** A receiver staging into `${dataDir}/snapshot.incoming`; a file left by an earlier process is deleted. */
+  static async open(dataDir: string): Promise<SnapshotReceiver> {
+    const r = new SnapshotReceiver(`${dataDir}/${INCOMING_FILE_NAME}`);
+    await r.#sink.reset();
+    return r;
+  }
+
+  /** Where a sender of `h`'s snapshot should go on. */
+  nextOffsetFor(h: ChunkHeader): number {
+    return this.#assembler.nextOffsetFor(h);
+  }
+
+  /** Takes or refuses a chunk; on the last one, fsyncs the file and hands it over. */
+  offer(h: ChunkHeader, body: Uint8Array): Promise<ReceiveResult> {
+    const run = this.#queue.then(() => this.#offer(h, body));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #offer(h: ChunkHeader, body: Uint8Array): Promise<ReceiveResult> {
+    const r = await this.#assembler.offer(h, body);
+    if (r.kind !== "complete") return r;
+    await this.#sink.seal();
+    return { kind: "complete", staged: { path: this.path, meta: r.meta } };
+  }
+
+  /** Deletes the staged file, whole or partial (after a failed install, or to give up). */
+  async discard(): Promise<void> {
+    await this.#queue;
+    await this.#assembler.clear();
+  }
+}

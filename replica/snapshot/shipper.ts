@@ -1,0 +1,118 @@
+/**
+ * The leader's side of a snapshot, for the HTTP transport: turns the core's
+ * `installSnapshot` request into a copy of the state database (made in a
+ * worker, shared by every follower that needs one while it is recent
+ * enough) streamed to the follower, and the follower's final answer back
+ * into the core's `installSnapshotResponse`.
+ */
+import type { SnapshotMeta } from "../../protocol/snapshot.ts";
+import type { RequestMessage, ResponseMessage } from "../raft/types.ts";
+import { makeSnapshot } from "./make.ts";
+import { sendSnapshot } from "./sender.ts";
+import { isDiskFull } from "../storage/disk_full.ts";
+
+type InstallSnapshot = Extract<RequestMessage, { type: "installSnapshot" }>;
+
+/** Files of this name in DATA_DIR are the leader's outgoing copies (removed at start). */
+export const OUTGOING_PREFIX = "snapshot.outgoing-";
+
+interface Copy {
+  path: string;
+  meta: SnapshotMeta;
+  /** Transfers reading the file; the file is removed once it is replaced and unread. */
+  readers: number;
+  replaced: boolean;
+}
+
+/** Ships snapshots of one replica's state database to its peers. */
+export class SnapshotShipper {
+  #current: Copy | null = null;
+  #making: Promise<Copy> | null = null;
+  #generation = 0;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly dbPath: string,
+    private readonly token: string | null,
+    private readonly timeoutMs: number,
+    private readonly onEvent: (event: string, fields: Record<string, string | number>) => void,
+    /** A full disk while copying stops the replica (see `disk_full.ts`). */
+    private readonly onFatal: (e: unknown) => void,
+  ) {}
+
+  /** The follower's answer as the core's message, or null when it could not be delivered. */
+  async ship(m: InstallSnapshot, url: string): Promise<ResponseMessage | null> {
+    let copy: Copy;
+    try {
+      copy = await this.#copyAtLeast(m.snapshotIndex);
+    } catch (e) {
+      if (isDiskFull(e)) this.onFatal(e);
+      this.onEvent("snapshot_copy_failed", { error: String(e) });
+      return null;
+    }
+    copy.readers++;
+    const started = Date.now();
+    try {
+      const r = await sendSnapshot({
+        url,
+        token: this.token,
+        path: copy.path,
+        meta: copy.meta,
+        term: m.term,
+        leaderId: m.from,
+        timeoutMs: this.timeoutMs,
+      });
+      this.onEvent("snapshot_shipped", {
+        to: m.to,
+        index: copy.meta.index,
+        bytes: copy.meta.bytes,
+        ms: Date.now() - started,
+        result: r.kind,
+      });
+      const envelope = { from: m.to, to: m.from, epoch: m.epoch ?? 0 };
+      if (r.kind === "failed") return null;
+      if (r.kind === "stale") {
+        // A newer term: the core steps down on hearing it.
+        const base = { ...envelope, term: r.term, matchIndex: 0, logLength: 0, incarnation: 0 };
+        return { ...base, type: "installSnapshotResponse", success: false };
+      }
+      const a = r.answer;
+      return {
+        ...envelope,
+        type: "installSnapshotResponse",
+        term: a.term,
+        success: a.success,
+        matchIndex: a.matchIndex,
+        logLength: a.logLength,
+        incarnation: a.incarnation,
+      };
+    } finally {
+      copy.readers--;
+      this.#removeIfDone(copy);
+    }
+  }
+
+  /** The current copy if it covers `index`, else a new one (one copy is made at a time). */
+  async #copyAtLeast(index: number): Promise<Copy> {
+    if (this.#current && this.#current.meta.index >= index) return this.#current;
+    if (!this.#making) {
+      const path = `${this.dataDir}/${OUTGOING_PREFIX}${++this.#generation}.sqlite`;
+      this.#making = makeSnapshot(this.dbPath, path).then((meta) => {
+        const old = this.#current;
+        this.#current = { path, meta, readers: 0, replaced: false };
+        if (old) {
+          old.replaced = true;
+          this.#removeIfDone(old);
+        }
+        return this.#current;
+      }).finally(() => this.#making = null);
+    }
+    const copy = await this.#making;
+    // Made for an earlier, smaller request: one more round.
+    return copy.meta.index >= index ? copy : this.#copyAtLeast(index);
+  }
+
+  #removeIfDone(copy: Copy): void {
+    if (copy.replaced && copy.readers === 0) Deno.remove(copy.path).catch(() => {});
+  }
+}
