@@ -234,19 +234,33 @@ interface HistoryFigures {
   appliedSinceStart: number | undefined;
   replay: string;
   rssAfter: string;
+  shippedDuringWrite: string;
+  preVotes: number;
+  errors: string[];
 }
 
-/** Bytes of every file in a data dir, as `name size`. */
+/** A data dir's size on disk by kind of file, in MiB. */
 function diskUsage(dataDir: string): string {
-  const files: string[] = [];
-  let total = 0;
+  let total = 0, raft = 0, state = 0, stateSide = 0, outgoing = 0, outgoingFiles = 0;
+  const other: string[] = [];
   for (const e of Deno.readDirSync(dataDir)) {
     if (!e.isFile) continue;
     const size = Deno.statSync(`${dataDir}/${e.name}`).size;
     total += size;
-    files.push(`${e.name} ${fmt(size / 2 ** 20)}`);
+    if (e.name === "raft.log") raft += size;
+    else if (e.name === "state.sqlite") state += size;
+    else if (e.name.startsWith("state.sqlite-")) stateSide += size;
+    else if (e.name.startsWith("snapshot.outgoing-")) {
+      outgoing += size;
+      outgoingFiles++;
+    } else other.push(`${e.name} ${fmt(size / 2 ** 20)}`);
   }
-  return `${fmt(total / 2 ** 20)} MiB (${files.sort().join(", ")})`;
+  const m = (n: number) => fmt(n / 2 ** 20);
+  return `${m(total)} MiB: state.sqlite ${m(state)} (+wal/shm ${m(stateSide)}), raft.log ${
+    m(raft)
+  }` +
+    (outgoingFiles ? `, outgoing snapshot copies ${m(outgoing)} (${outgoingFiles} files)` : "") +
+    other.map((o) => `, ${o}`).join("");
 }
 
 /** The length of a replica's log file (LocalCluster writes `${dir}/${id}.log`), to read past it later. */
@@ -265,7 +279,7 @@ function logEvents(path: string, from: number, name: string): string[] {
     text = new TextDecoder().decode(Deno.readFileSync(path).subarray(from));
   } catch { /* no log yet */ }
   return text.split("\n").filter((l) =>
-    l.includes(`event=${name} `) || l.endsWith(`event=${name}`)
+    name === "" ? l !== "" : l.includes(`event=${name} `) || l.endsWith(`event=${name}`)
   );
 }
 
@@ -345,6 +359,24 @@ async function historyBench(h: number): Promise<HistoryFigures> {
     await c.waitForApplied(target, 120_000);
     const disk = c.replicas.map((r) => `${r.id} ${diskUsage(r.dataDir)}`);
 
+    const all = (name: string) => c.replicas.flatMap((r) => logEvents(logOf(r.id), 0, name));
+    const duringWrite = all("snapshot_shipped");
+    const shippedDuringWrite = `${duringWrite.length}` +
+      (duringWrite.length
+        ? ` (${
+          c.replicas.map((r) =>
+            `to ${r.id}: ${duringWrite.filter((l) => field(l, "to") === r.id).length}`
+          )
+            .join(", ")
+        }; ${
+          fmt(duringWrite.reduce((n, l) => n + Number(field(l, "bytes")), 0) / 2 ** 20, 0)
+        } MiB, ` +
+          `ms max ${Math.max(...duringWrite.map((l) => Number(field(l, "ms"))))})`
+        : "");
+    // After the first election (term 1): a follower that stopped hearing from the leader.
+    const preVotes = all("pre_vote_started").filter((l) => !l.includes(" term=0 ")).length +
+      all("election_started").filter((l) => !l.includes(" term=1 ")).length;
+
     // Catch-up of a wiped follower.
     const [wiped, kept] = c.replicas.filter((r) => r.id !== leader.id);
     const followerLogAt = logSize(logOf(wiped.id));
@@ -389,8 +421,22 @@ async function historyBench(h: number): Promise<HistoryFigures> {
     await late.close();
     const rssAfter = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)}`).join(", ") +
       `, gateway ${fmt(rssMiB(gateway.pid!), 0)} MiB`;
+    const errors = new Map<string, number>();
+    for (const r of c.replicas) {
+      for (
+        const l of logEvents(logOf(r.id), 0, "").filter((l) =>
+          /fatal|err|snapshot_copy_failed/.test(l)
+        )
+      ) {
+        const key = `${r.id} ${field(l, "event")} ${l.match(/error=(.*)$/)?.[1] ?? ""}`.trim();
+        errors.set(key, (errors.get(key) ?? 0) + 1);
+      }
+    }
     return {
       entries: goal,
+      shippedDuringWrite,
+      preVotes,
+      errors: [...errors].map(([k, n]) => `${n}x ${k}`),
       writeMs,
       rss,
       disk,
@@ -437,7 +483,11 @@ function printHistory(h: number, f: HistoryFigures): void {
   console.log(
     `  target${big ? "" : " (at 1M)"}: replica <= 80 MiB, gateway <= 128 MiB with 64 clients`,
   );
-  for (const d of f.disk) console.log(`  disk MiB ${d}`);
+  console.log(
+    `  snapshots shipped to live followers while it was written: ${f.shippedDuringWrite}; ` +
+      `pre-votes/elections started after the first: ${f.preVotes}`,
+  );
+  for (const d of f.disk) console.log(`  disk ${d}`);
   console.log(
     `  catch-up of a wiped follower (restart → commit and applied index at the leader's): ` +
       `${fmt(f.catchUpMs, 0)} ms   target ${h <= 100_000 ? "100k <= 250 ms" : "1M <= 2 s"}` +
@@ -452,6 +502,11 @@ function printHistory(h: number, f: HistoryFigures): void {
   );
   console.log(`  a late client replays the whole history: ${f.replay}`);
   console.log(`  RSS at the end MiB: ${f.rssAfter}`);
+  console.log(
+    `  replica log lines with fatal/err/snapshot_copy_failed: ${
+      f.errors.length ? f.errors.join("; ") : "none"
+    }`,
+  );
 }
 
 const c3 = (s: string) => s.padStart(8);
