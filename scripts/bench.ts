@@ -360,6 +360,13 @@ async function historyBench(h: number): Promise<HistoryFigures> {
     const disk = c.replicas.map((r) => `${r.id} ${diskUsage(r.dataDir)}`);
 
     const all = (name: string) => c.replicas.flatMap((r) => logEvents(logOf(r.id), 0, name));
+    // A follower may apply a snapshot before its leader logs the shipment: let those finish.
+    await until(
+      () =>
+        all("snapshot_sent").length <=
+          all("snapshot_shipped").length + all("snapshot_copy_failed").length,
+      60_000,
+    );
     const duringWrite = all("snapshot_shipped");
     const shippedDuringWrite = `${duringWrite.length}` +
       (duringWrite.length
