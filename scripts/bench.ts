@@ -9,12 +9,18 @@
  * - failover: leader SIGKILL → first new acknowledged stroke, 10+ trials;
  * - leader SIGSTOP (hung, not dead) → first new acknowledged stroke, 10+ trials;
  * - gateway-to-leader link cut (a second gateway behind TCP relays) → the same, 10+ trials;
- * - catch-up of a wiped replica, restart of a follower (SIGKILL, its data kept) to an
- *   up-to-date follower, and RSS, on a fresh cluster holding 100,000 strokes, with the RSS of a
- *   gateway following it as the history grows and after a client replays all of it;
- * - RSS of each replica and the gateway after the load runs.
+ * - RSS of each replica and the gateway after the load runs;
+ * - for each history size H in BENCH_HISTORY (default "100000,1000000"; "0" skips it), on a
+ *   fresh cluster with a gateway and 64 clients connected while H strokes are written straight
+ *   to the leader: the write rate, RSS of each replica and the gateway at 100k, 500k, 1M and H,
+ *   each data dir's size, catch-up of a wiped follower (snapshot or log path, the leader's
+ *   `snapshot_shipped` figures), restart of a follower (SIGKILL, its data kept) to an up-to-date
+ *   follower with its `appliedSinceStart`, and a late client replaying all of it; the targets
+ *   of issue 10 are printed beside them.
  *
- * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers.
+ * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers; BENCH_ONLY
+ * ("load" or "history") runs one part; BENCH_WRITERS (8) sets the proposals in flight while a
+ * history is written; BENCH_KEEP keeps its folder (data dirs, replica logs).
  */
 import {
   freePorts,
@@ -26,9 +32,12 @@ import {
 import { GatewayClient } from "../gateway/client.ts";
 import { rollingRestart } from "../tests/testing/rolling_restart.ts";
 import { TcpProxy } from "../tests/testing/tcp_proxy.ts";
+import { MAX_PROPOSE_STROKES } from "../protocol/mod.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
+/** BENCH_ONLY=load runs only the load, failover and reload sections; =history only the history one. */
+const ONLY = Deno.env.get("BENCH_ONLY");
 
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
@@ -204,64 +213,310 @@ async function reloadGap(
   return { longestMs, strokes };
 }
 
+/** History sizes for the history section: BENCH_HISTORY, a comma list; 0 or empty skips it. */
+const HISTORY = (Deno.env.get("BENCH_HISTORY") ?? "100000,1000000").split(",")
+  .map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+/** Strokes per /propose (the protocol's MAX_PROPOSE_STROKES) and proposals in flight. */
+const BATCH = MAX_PROPOSE_STROKES;
+const WRITERS = Number(Deno.env.get("BENCH_WRITERS") ?? 8);
+const HISTORY_CLIENTS = 64;
+
+/** Figures of one history size. */
+interface HistoryFigures {
+  entries: number;
+  writeMs: number;
+  rss: { at: number; replicas: number[]; gateway: number; lagMs: number }[];
+  disk: string[];
+  catchUpMs: number;
+  catchUpPath: string;
+  shipped: string[];
+  restartMs: number;
+  appliedSinceStart: number | undefined;
+  replay: string;
+  rssAfter: string;
+  shippedDuringWrite: string;
+  preVotes: number;
+  errors: string[];
+}
+
+/** A data dir's size on disk by kind of file, in MiB. */
+function diskUsage(dataDir: string): string {
+  let total = 0, raft = 0, state = 0, stateSide = 0, outgoing = 0, outgoingFiles = 0;
+  const other: string[] = [];
+  for (const e of Deno.readDirSync(dataDir)) {
+    if (!e.isFile) continue;
+    const size = Deno.statSync(`${dataDir}/${e.name}`).size;
+    total += size;
+    if (e.name === "raft.log") raft += size;
+    else if (e.name === "state.sqlite") state += size;
+    else if (e.name.startsWith("state.sqlite-")) stateSide += size;
+    else if (e.name.startsWith("snapshot.outgoing-")) {
+      outgoing += size;
+      outgoingFiles++;
+    } else other.push(`${e.name} ${fmt(size / 2 ** 20)}`);
+  }
+  const m = (n: number) => fmt(n / 2 ** 20);
+  return `${m(total)} MiB: state.sqlite ${m(state)} (+wal/shm ${m(stateSide)}), raft.log ${
+    m(raft)
+  }` +
+    (outgoingFiles ? `, outgoing snapshot copies ${m(outgoing)} (${outgoingFiles} files)` : "") +
+    other.map((o) => `, ${o}`).join("");
+}
+
+/** The length of a replica's log file (LocalCluster writes `${dir}/${id}.log`), to read past it later. */
+function logSize(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The lines of a log file after byte `from` that carry `event=<name>`. */
+function logEvents(path: string, from: number, name: string): string[] {
+  let text = "";
+  try {
+    text = new TextDecoder().decode(Deno.readFileSync(path).subarray(from));
+  } catch { /* no log yet */ }
+  return text.split("\n").filter((l) =>
+    name === "" ? l !== "" : l.includes(`event=${name} `) || l.endsWith(`event=${name}`)
+  );
+}
+
+const field = (line: string, key: string) => line.match(new RegExp(`\\b${key}=(\\S+)`))?.[1] ?? "?";
+
 /**
- * On a fresh cluster holding exactly 100,000 strokes: catch-up time of a
- * wiped follower (from its restart to its commit index reaching the
- * leader's), the time a follower SIGKILLed with its data kept needs to
- * answer `/status` as an up-to-date follower again, and the RSS of each
- * replica afterwards. A gateway with one live client follows the history as
- * it grows (its RSS at 0, 50k and 100k), then a second client replays all of it.
+ * On a fresh cluster with a gateway and 64 clients connected all along: H
+ * strokes written straight to the leader (1000 per /propose, WRITERS in
+ * flight), RSS of the replicas and the gateway at 100k, 500k and 1M (those
+ * <= H, and H), each data dir's size at H, the catch-up of a wiped follower
+ * (restart → commit and applied index at the leader's; snapshot or log
+ * path), the restart of a follower holding H strokes (SIGKILL, data kept) to
+ * an up-to-date follower, and a late client replaying the whole history.
  */
-async function catchUpAndMemory(): Promise<
-  { entries: number; ms: number; restartMs: number; rss: string; gateway: string }
-> {
-  const dir = await Deno.makeTempDir({ prefix: "wb-bench-catchup-" });
+async function historyBench(h: number): Promise<HistoryFigures> {
+  const dir = await Deno.makeTempDir({ prefix: `wb-bench-history-${h}-` });
   const c = await new LocalCluster({ dir }).start();
   const [gwPort] = freePorts(1);
   const gateway = startGateway(gwPort, c.urls());
+  const logOf = (id: string) => `${dir}/${id}.log`;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  let clients: GatewayClient[] = [];
   try {
     await c.waitForLeader();
     await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
     const wsUrl = `ws://127.0.0.1:${gwPort}/ws`;
-    const [live] = await connect(wsUrl, 1);
-    let seen = 0;
-    live.onStrokes = (entries) => seen += entries.length;
-    const until = async (done: () => boolean) => {
-      while (!done()) await new Promise((r) => setTimeout(r, 20));
+    clients = await connect(wsUrl, HISTORY_CLIENTS);
+    const seen = clients.map(() => 0);
+    clients.forEach((cl, i) => cl.onStrokes = (entries) => seen[i] += entries.length);
+    const until = async (done: () => boolean, timeoutMs: number) => {
+      const deadline = performance.now() + timeoutMs;
+      while (!done() && performance.now() < deadline) await sleep(20);
+      return done();
     };
-    const gatewayRss = [`0: ${fmt(rssMiB(gateway.pid!), 0)}`];
-    for (let i = 0; i < 100_000; i += 1000) {
-      await c.propose(Array.from({ length: 1000 }, (_, k) => testStroke(`bulk-${i + k}`, k)));
-      if ((i + 1000) % 50_000 === 0) {
-        await until(() => seen >= i + 1000);
-        gatewayRss.push(`${(i + 1000) / 1000}k: ${fmt(rssMiB(gateway.pid!), 0)}`);
-      }
+    const checkpoints = [...new Set([...[100_000, 500_000, 1_000_000].filter((n) => n <= h), h])];
+    const rss: HistoryFigures["rss"] = [{
+      at: 0,
+      replicas: c.replicas.map((r) => rssMiB(r.proc.pid!)),
+      gateway: rssMiB(gateway.pid!),
+      lagMs: 0,
+    }];
+    let written = 0;
+    let writeMs = 0;
+    let leader = await c.waitForLeader();
+    const proposeBatch = async (from: number) => {
+      const strokes = Array.from(
+        { length: Math.min(BATCH, h - from) },
+        (_, k) => testStroke(`h-${from + k}`, from + k),
+      );
+      const reply = await c.client.propose(leader.url, strokes, { timeoutMs: 15_000 })
+        .catch(() => null);
+      if (reply?.ok) return;
+      await c.propose(strokes, 60_000); // the leader moved: find it and retry
+      leader = await c.waitForLeader();
+    };
+    for (const cp of checkpoints) {
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: WRITERS }, async () => {
+        while (written < cp) {
+          const from = written;
+          written = Math.min(cp, written + BATCH);
+          await proposeBatch(from);
+        }
+      }));
+      writeMs += performance.now() - t0;
+      const t1 = performance.now();
+      await until(() => seen.every((n) => n >= cp), 300_000);
+      rss.push({
+        at: cp,
+        replicas: c.replicas.map((r) => rssMiB(r.proc.pid!)),
+        gateway: rssMiB(gateway.pid!),
+        lagMs: performance.now() - t1,
+      });
     }
+    leader = await c.waitForLeader();
+    const target = (await c.status(leader.id))!.commitIndex;
+    await c.waitForApplied(target, 120_000);
+    const disk = c.replicas.map((r) => `${r.id} ${diskUsage(r.dataDir)}`);
+
+    const all = (name: string) => c.replicas.flatMap((r) => logEvents(logOf(r.id), 0, name));
+    // A follower may apply a snapshot before its leader logs the shipment: let those finish.
+    await until(
+      () =>
+        all("snapshot_sent").length <=
+          all("snapshot_shipped").length + all("snapshot_copy_failed").length,
+      60_000,
+    );
+    const duringWrite = all("snapshot_shipped");
+    const shippedDuringWrite = `${duringWrite.length}` +
+      (duringWrite.length
+        ? ` (${
+          c.replicas.map((r) =>
+            `to ${r.id}: ${duringWrite.filter((l) => field(l, "to") === r.id).length}`
+          )
+            .join(", ")
+        }; ${
+          fmt(duringWrite.reduce((n, l) => n + Number(field(l, "bytes")), 0) / 2 ** 20, 0)
+        } MiB, ` +
+          `ms max ${Math.max(...duringWrite.map((l) => Number(field(l, "ms"))))})`
+        : "");
+    // After the first election (term 1): a follower that stopped hearing from the leader.
+    const preVotes = all("pre_vote_started").filter((l) => !l.includes(" term=0 ")).length +
+      all("election_started").filter((l) => !l.includes(" term=1 ")).length;
+
+    // Catch-up of a wiped follower.
+    const [wiped, kept] = c.replicas.filter((r) => r.id !== leader.id);
+    const followerLogAt = logSize(logOf(wiped.id));
+    const leaderLogAt = logSize(logOf(leader.id));
+    await c.kill(wiped.id);
+    const goal = (await c.status(leader.id))!.commitIndex;
+    await c.restart(wiped.id, { wipe: true });
+    const t0 = performance.now();
+    for (;;) {
+      const st = await c.status(wiped.id);
+      if (st && st.commitIndex >= goal && (st.appliedIndex ?? 0) >= goal) break;
+      await sleep(5);
+    }
+    const catchUpMs = performance.now() - t0;
+    await sleep(200); // the leader's log line follows the follower's answer
+    const received = logEvents(logOf(wiped.id), followerLogAt, "snapshot_received");
+    const synced = logEvents(logOf(wiped.id), followerLogAt, "sync_log_received");
+    const catchUpPath = [
+      `${received.length} snapshot_received`,
+      ...received.map((l) => `(index=${field(l, "index")} bytes=${field(l, "bytes")})`),
+      `${synced.length} sync_log_received`,
+      ...(synced.length ? [`(entries=${synced.map((l) => field(l, "entries")).join("+")})`] : []),
+    ].join(" ");
+    const shipped = logEvents(logOf(leader.id), leaderLogAt, "snapshot_shipped").map((l) =>
+      `to=${field(l, "to")} index=${field(l, "index")} bytes=${field(l, "bytes")} ` +
+      `ms=${field(l, "ms")} result=${field(l, "result")}`
+    );
+
+    // Restart of a follower holding the whole history (the one that was never wiped).
+    const restartMs = await restartToUpToDate(c, kept.id, leader.id, goal);
+    const appliedSinceStart = (await c.status(kept.id))?.appliedSinceStart;
+
+    // A late client replays everything.
     const [late] = await connect(wsUrl, 1);
     let replayed = 0;
     late.onStrokes = (entries) => replayed += entries.length;
-    await until(() => replayed >= 100_000);
-    gatewayRss.push(`after a client replayed all: ${fmt(rssMiB(gateway.pid!), 0)}`);
-    await Promise.all([live.close(), late.close()]);
-    const leader = await c.waitForLeader();
-    const follower = c.replicas.find((r) => r.id !== leader.id)!;
-    await c.kill(follower.id);
-    const target = (await c.status(leader.id))!.commitIndex;
-    await c.restart(follower.id, { wipe: true });
-    const t0 = performance.now();
-    while (((await c.status(follower.id))?.commitIndex ?? 0) < target) {
-      await new Promise((r) => setTimeout(r, 5));
+    const tr = performance.now();
+    const done = await until(() => replayed >= h, 300_000);
+    const replay =
+      `${done ? "" : `timed out at ${replayed}, `}${fmt(performance.now() - tr, 0)} ms, ` +
+      `gateway RSS after ${fmt(rssMiB(gateway.pid!), 0)} MiB`;
+    await late.close();
+    const rssAfter = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)}`).join(", ") +
+      `, gateway ${fmt(rssMiB(gateway.pid!), 0)} MiB`;
+    const errors = new Map<string, number>();
+    for (const r of c.replicas) {
+      for (
+        const l of logEvents(logOf(r.id), 0, "").filter((l) =>
+          /fatal|err|snapshot_copy_failed/.test(l)
+        )
+      ) {
+        const key = `${r.id} ${field(l, "event")} ${l.match(/error=(.*)$/)?.[1] ?? ""}`.trim();
+        errors.set(key, (errors.get(key) ?? 0) + 1);
+      }
     }
-    const ms = performance.now() - t0;
-    const restartMs = await restartToUpToDate(c, follower.id, leader.id, target);
-    const rss = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)} MiB`).join(", ");
-    return { entries: target, ms, restartMs, rss, gateway: `${gatewayRss.join(", ")} MiB` };
+    return {
+      entries: goal,
+      shippedDuringWrite,
+      preVotes,
+      errors: [...errors].map(([k, n]) => `${n}x ${k}`),
+      writeMs,
+      rss,
+      disk,
+      catchUpMs,
+      catchUpPath,
+      shipped,
+      restartMs,
+      appliedSinceStart,
+      replay,
+      rssAfter,
+    };
   } finally {
+    await Promise.all(clients.map((cl) => cl.close().catch(() => {})));
     await gateway.kill();
     await c.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (Deno.env.get("BENCH_KEEP") === undefined) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    } else console.log(`  (kept ${dir})`);
   }
 }
+
+/** The targets of issue 10, printed beside the figures. */
+function printHistory(h: number, f: HistoryFigures): void {
+  const big = h >= 1_000_000;
+  console.log(
+    `\nfresh cluster, ${h.toLocaleString("en-US")} strokes (${f.entries} entries), ` +
+      `${HISTORY_CLIENTS} clients connected throughout:`,
+  );
+  console.log(
+    `  write, ${BATCH} strokes per /propose, ${WRITERS} in flight: ` +
+      `${fmt(h / (f.writeMs / 1000), 0)} strokes/s (${fmt(f.writeMs / 1000)} s)`,
+  );
+  console.log(
+    `  RSS MiB by history length     ${c3("replica1")} ${c3("replica2")} ${c3("replica3")}` +
+      `  gateway  clients caught up after`,
+  );
+  for (const r of f.rss) {
+    console.log(
+      `  ${r.at.toLocaleString("en-US").padStart(28)}  ` +
+        r.replicas.map((v) => fmt(v, 0).padStart(8)).join(" ") +
+        `  ${fmt(r.gateway, 0).padStart(7)}  ${fmt(r.lagMs, 0)} ms`,
+    );
+  }
+  console.log(
+    `  target${big ? "" : " (at 1M)"}: replica <= 80 MiB, gateway <= 128 MiB with 64 clients`,
+  );
+  console.log(
+    `  snapshots shipped to live followers while it was written: ${f.shippedDuringWrite}; ` +
+      `pre-votes/elections started after the first: ${f.preVotes}`,
+  );
+  for (const d of f.disk) console.log(`  disk ${d}`);
+  console.log(
+    `  catch-up of a wiped follower (restart → commit and applied index at the leader's): ` +
+      `${fmt(f.catchUpMs, 0)} ms   target ${h <= 100_000 ? "100k <= 250 ms" : "1M <= 2 s"}` +
+      ` (etcd 3.4: ~530 ms for 100k)`,
+  );
+  console.log(`    follower log: ${f.catchUpPath}`);
+  console.log(`    leader snapshot_shipped: ${f.shipped.length ? f.shipped.join("; ") : "none"}`);
+  console.log(
+    `  restart of a follower (SIGKILL, data kept) to an up-to-date follower: ` +
+      `${fmt(f.restartMs, 0)} ms, appliedSinceStart ${f.appliedSinceStart ?? "-"}` +
+      `   target${big ? "" : " (at 1M)"} < 1 s`,
+  );
+  console.log(`  a late client replays the whole history: ${f.replay}`);
+  console.log(`  RSS at the end MiB: ${f.rssAfter}`);
+  console.log(
+    `  replica log lines with fatal/err/snapshot_copy_failed: ${
+      f.errors.length ? f.errors.join("; ") : "none"
+    }`,
+  );
+}
+
+const c3 = (s: string) => s.padStart(8);
 
 /** SIGKILL and restart of `id` (data kept) until `/status` shows it following `leaderId` at `target`. */
 async function restartToUpToDate(
@@ -286,7 +541,8 @@ async function restartToUpToDate(
 
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
 
-if (import.meta.main) {
+/** The load, failover and reload sections, on one cluster. */
+async function loadSections(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "wb-bench-" });
   const cluster = await new LocalCluster({ dir }).start();
   const [gwPort] = freePorts(1);
@@ -295,10 +551,6 @@ if (import.meta.main) {
   try {
     await cluster.waitForLeader();
     await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
-    console.log(
-      `whiteboard bench: 3 replicas + gateway on 127.0.0.1, ${SECONDS} s per run, ` +
-        `${navigator.hardwareConcurrency} cores\n`,
-    );
     console.log("clients  in-flight  strokes/s  ack p50 ms  ack p99 ms  draw p50 ms  draw p99 ms");
     for (const [clients, window] of [[1, 1], [16, 1], [64, 1], [64, 4], [64, 16]]) {
       const r = await load(wsUrl, clients, window, `c${clients}w${window}`);
@@ -334,18 +586,20 @@ if (import.meta.main) {
     console.log(
       `RSS after the runs above: ${rss.join(", ")}, gateway ${fmt(rssMiB(gateway.pid!), 0)} MiB`,
     );
-    const cu = await catchUpAndMemory();
-    console.log(`fresh cluster with 100,000 strokes (${cu.entries} entries):`);
-    console.log(`  catch-up of a wiped replica, restart to caught up: ${fmt(cu.ms, 0)} ms`);
-    console.log(
-      `  restart of a follower (SIGKILL, data kept) to an up-to-date follower: ` +
-        `${fmt(cu.restartMs, 0)} ms`,
-    );
-    console.log(`  RSS: ${cu.rss}`);
-    console.log(`  gateway RSS by history length: ${cu.gateway}`);
   } finally {
     await gateway.kill();
     await cluster.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  console.log(
+    `whiteboard bench: 3 replicas + gateway on 127.0.0.1, ${SECONDS} s per run, ` +
+      `${navigator.hardwareConcurrency} cores\n`,
+  );
+  if (ONLY !== "history") await loadSections();
+  if (ONLY === undefined || ONLY === "history") {
+    for (const h of HISTORY) printHistory(h, await historyBench(h));
   }
 }
