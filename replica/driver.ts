@@ -348,18 +348,18 @@ export class Driver<S extends StateMachine = StateDb> {
   private async maybeCompact(): Promise<void> {
     const policy = this.io.compaction;
     if (!policy) return;
-    const before = this.node.status();
-    if (before.appliedIndex - before.snapshotIndex < policy.threshold) return;
-    const index = before.appliedIndex - policy.retain;
+    const before = this.node.applyPoints();
+    if (before.applied - before.snapshot < policy.threshold) return;
+    const index = before.applied - policy.retain;
     const durable = this.store.makeDurable();
     if (durable) await durable;
-    const now = this.node.status();
-    if (now.snapshotIndex !== before.snapshotIndex || now.appliedIndex < index) return;
+    const now = this.node.applyPoints();
+    if (now.snapshot !== before.snapshot || now.applied < index) return;
     const point = this.node.compact(index);
     const tail = this.node.stableTail();
     const rewritten = this.io.storage.rewrite(point, tail);
     if (rewritten) await rewritten;
-    this.io.onEvent(this.role, now.term, {
+    this.io.onEvent(this.role, this.node.status().term, {
       event: "log_compacted",
       index: point.index,
       kept: tail.length,

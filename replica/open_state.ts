@@ -12,6 +12,7 @@
 import type { RestoredLog } from "./storage/durable_log.ts";
 import { STATE_DB_FILE_NAME, StateDb, StateDbError } from "./state_db.ts";
 import { OUTGOING_PREFIX } from "./snapshot/shipper.ts";
+import { exists, removeIfPresent } from "./storage/fs.ts";
 
 /** A snapshot the driver is about to install (renamed there from the receiver's staging file). */
 export const READY_FILE_NAME = "snapshot.ready";
@@ -39,7 +40,7 @@ export async function openState(dataDir: string, restored: RestoredLog): Promise
     rolledForward = true;
   }
   // A staged copy that was installed, or never taken by the core, is of no use now.
-  stateDb.discard(ready);
+  await removeIfPresent(ready);
   if (stateDb.lastIndex() < point.index) {
     const held = stateDb.lastIndex();
     stateDb.close();
@@ -71,20 +72,10 @@ async function removeOutgoing(dataDir: string): Promise<void> {
   try {
     for await (const e of Deno.readDir(dataDir)) {
       if (e.isFile && e.name.startsWith(OUTGOING_PREFIX)) {
-        await Deno.remove(`${dataDir}/${e.name}`).catch(() => {});
+        await removeIfPresent(`${dataDir}/${e.name}`);
       }
     }
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
   }
 }

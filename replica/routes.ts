@@ -32,6 +32,7 @@ import { installSnapshotRoute } from "./snapshot/route.ts";
 import type { SnapshotReceiver } from "./snapshot/receiver.ts";
 import { READY_FILE_NAME } from "./open_state.ts";
 import { isDiskFull } from "./storage/disk_full.ts";
+import { readJson } from "./read_body.ts";
 
 /** Largest accepted request body (a bulk sync-log chunk stays well below). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -42,47 +43,6 @@ const PROPOSE_TIMEOUT_MS = 10_000;
 /** The seed names three states; a pre-candidate is campaigning, so it shows as candidate. */
 export function seedState(role: Role): ReplicaState {
   return role === "leader" ? "leader" : role === "follower" ? "follower" : "candidate";
-}
-
-type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; error: string };
-
-/**
- * Reads a JSON body without ever buffering more than `limit` bytes: a
- * declared length over the limit is refused before reading, a streamed one as
- * soon as it passes the limit.
- */
-export async function readJson(req: Request, limit: number): Promise<BodyResult> {
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  const tooLarge = { ok: false, status: 413, error: `body over ${limit} bytes` } as const;
-  if (declared > limit) {
-    await req.body?.cancel().catch(() => {});
-    return tooLarge;
-  }
-  if (!req.body) return { ok: false, status: 400, error: "body must be JSON" };
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return tooLarge;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    bytes.set(c, off);
-    off += c.byteLength;
-  }
-  try {
-    return { ok: true, value: JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)) };
-  } catch {
-    return { ok: false, status: 400, error: "body is not valid JSON" };
-  }
 }
 
 function queryIndex(c: Context, key: string, fallback: number, max: number): number | null {

@@ -13,6 +13,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { DEFAULT_BOARD, type LogEntry, type Stroke } from "../protocol/mod.ts";
 import type { SnapshotPoint } from "./raft/types.ts";
+import { parentOf, removeIfPresent } from "./storage/fs.ts";
 
 /** The database file inside DATA_DIR (beside the Raft log). */
 export const STATE_DB_FILE_NAME = "state.sqlite";
@@ -238,9 +239,10 @@ export class StateDb {
    * leader's database as of `index` (a snapshot). The old WAL is folded in
    * and removed first: a WAL left beside a renamed file would be replayed
    * into it. The rename is atomic; the directory is fsynced after it.
+   * Synchronous on purpose: no request may reach the database while it is
+   * closed between the two.
    */
   install(staged: string, point: SnapshotPoint): void {
-    const index = point.index;
     this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
     this.#db.close();
     for (const leftover of [`${this.path}-wal`, `${this.path}-shm`]) {
@@ -251,27 +253,25 @@ export class StateDb {
       }
     }
     Deno.renameSync(staged, this.path);
-    const slash = this.path.lastIndexOf("/");
-    const dir = Deno.openSync(slash > 0 ? this.path.slice(0, slash) : slash === 0 ? "/" : ".");
+    const dir = Deno.openSync(parentOf(this.path));
     try {
       dir.syncDataSync();
     } finally {
       dir.close();
     }
     this.#open();
-    if (this.#applied !== index) {
-      throw new StateDbError(`installed snapshot holds ${this.#applied}, expected ${index}`);
+    if (this.#applied !== point.index) {
+      throw new StateDbError(`installed snapshot holds ${this.#applied}, expected ${point.index}`);
     }
     this.#wake();
   }
 
-  /** Removes a staged snapshot file that was not installed. */
+  /**
+   * Removes a staged snapshot file that was not installed. Nothing waits on
+   * it: a file left by a failure is removed at the next start (open_state.ts).
+   */
   discard(staged: string): void {
-    try {
-      Deno.removeSync(staged);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+    removeIfPresent(staged).catch(() => {});
   }
 
   /** Closes the database (what is committed stays). */

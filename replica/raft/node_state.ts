@@ -172,6 +172,11 @@ export abstract class NodeState {
     this.leader?.maybeCommit();
   }
 
+  /** Applied index and snapshot point, read after every Ready (status() builds much more). */
+  applyPoints(): { applied: number; snapshot: number } {
+    return { applied: this.log.applied, snapshot: this.log.snapshotIndex };
+  }
+
   /** A read-only picture of the node. */
   status(): NodeStatus {
     return {

@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import type { ChunkHeader, SnapshotMeta } from "../../protocol/snapshot.ts";
 import { crc32 } from "../storage/crc32.ts";
 import { type OfferResult, SnapshotAssembler } from "./assembler.ts";
-import { MemorySink } from "./memory_sink.ts";
+import { MemorySink } from "./testdata/memory_sink.ts";
 
 const sha256 = () => {
   const h = createHash("sha256");

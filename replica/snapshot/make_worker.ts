@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { backup, DatabaseSync } from "node:sqlite";
 import type { SnapshotMeta } from "../../protocol/snapshot.ts";
+import { removeIfPresent } from "../storage/fs.ts";
 
 export interface MakeJob {
   dbPath: string;
@@ -16,14 +17,8 @@ export type MakeReply = { ok: true; meta: SnapshotMeta } | { ok: false; error: s
 
 const READ_BYTES = 1024 * 1024;
 
-async function removeIfThere(path: string): Promise<void> {
-  await Deno.remove(path).catch((e) => {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  });
-}
-
 async function make({ dbPath, outPath }: MakeJob): Promise<SnapshotMeta> {
-  await removeIfThere(outPath);
+  await removeIfPresent(outPath);
   await Deno.stat(dbPath); // opening a missing path would create an empty database
   // SQLite's online backup, on a connection of our own, in one step: it reads
   // in one read transaction, so the copy is the database at one batch
@@ -69,7 +64,7 @@ self.onmessage = async (e: MessageEvent<MakeJob>) => {
   try {
     reply = { ok: true, meta: await make(e.data) };
   } catch (err) {
-    await removeIfThere(e.data.outPath).catch(() => {});
+    await removeIfPresent(e.data.outPath).catch(() => {});
     reply = { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
   self.postMessage(reply);

@@ -13,6 +13,7 @@ import {
   type RefusalBody,
 } from "../../protocol/snapshot.ts";
 import type { ReceiveResult, StagedSnapshot } from "./receiver.ts";
+import { readBytes } from "../read_body.ts";
 
 export interface InstallSnapshotDeps {
   receiver: {
@@ -22,49 +23,6 @@ export interface InstallSnapshotDeps {
   currentTerm(): number;
   /** Installs a whole snapshot (it owns `staged.path` from now on) and says how it went. */
   install(h: ChunkHeader, staged: StagedSnapshot): Promise<FinalAnswerBody>;
-}
-
-type BytesResult =
-  | { ok: true; bytes: Uint8Array }
-  | { ok: false; status: 400 | 413; error: string };
-
-/**
- * Reads a body without ever buffering more than `limit` bytes: a declared
- * length over the limit is refused before reading, a streamed one as soon as
- * it passes the limit.
- */
-export async function readBytes(req: Request, limit: number): Promise<BytesResult> {
-  const tooLarge = { ok: false, status: 413, error: `body over ${limit} bytes` } as const;
-  if (Number(req.headers.get("content-length") ?? NaN) > limit) {
-    await req.body?.cancel().catch(() => {});
-    return tooLarge;
-  }
-  if (!req.body) return { ok: true, bytes: new Uint8Array(0) };
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        return tooLarge;
-      }
-      parts.push(value);
-    }
-  } catch {
-    // The sender went away mid-body; nobody reads this answer, but the chunk must not count.
-    return { ok: false, status: 400, error: "body cut short" };
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.byteLength;
-  }
-  return { ok: true, bytes };
 }
 
 /** The handler of `POST /install-snapshot`. */

@@ -20,6 +20,7 @@ import {
   RecordContentError,
 } from "./record.ts";
 import { judgeTail } from "./torn_tail.ts";
+import { exists, parentOf, syncDirectory } from "./fs.ts";
 
 /** Name of the log file inside the data directory. */
 export const LOG_FILE_NAME = "raft.log";
@@ -210,7 +211,8 @@ export class DurableLog {
     for (let i = 0; i < tail.length; i += ENTRIES_PER_RECORD) {
       records.push({ entries: tail.slice(i, i + ENTRIES_PER_RECORD) });
     }
-    const bytes = concat(records.map(encodeRecord), -1);
+    const encoded = records.map(encodeRecord);
+    const bytes = concat(encoded, encoded.reduce((n, b) => n + b.length, 0));
     const next = `${this.path}.rewrite`;
     try {
       // Writes still buffered belong to the old file: the caller's `tail` says what stays.
@@ -403,10 +405,8 @@ function appendEntry(entries: LogEntry[], base: number, entry: LogEntry, at: Rec
   entries.push(entry);
 }
 
-/** `parts` in one buffer; `totalBytes` is their summed length (-1: sum them here). */
 function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
   if (parts.length === 1) return parts[0];
-  if (totalBytes < 0) totalBytes = parts.reduce((n, p) => n + p.length, 0);
   const out = new Uint8Array(totalBytes);
   let offset = 0;
   for (const part of parts) {
@@ -419,29 +419,4 @@ function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await Deno.open(dir, { read: true });
-  try {
-    await handle.syncData();
-  } finally {
-    handle.close();
-  }
-}
-
-function parentOf(dir: string): string {
-  const trimmed = dir.replace(/\/+$/, "");
-  const slash = trimmed.lastIndexOf("/");
-  return slash > 0 ? trimmed.slice(0, slash) : slash === 0 ? "/" : ".";
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }

@@ -1,5 +1,5 @@
-/** A snapshot sink in memory: for the simulator and the tests, where no file is wanted. */
-import type { SnapshotSink } from "./assembler.ts";
+/** A snapshot sink in memory, for the assembler tests, where no file is wanted. */
+import type { SnapshotSink } from "../assembler.ts";
 
 export class MemorySink implements SnapshotSink {
   #parts: Uint8Array[] = [];
