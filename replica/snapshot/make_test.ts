@@ -46,6 +46,9 @@ Deno.test("make snapshot: the copy holds the applied entries and says up to whic
     assert.equal(meta.term, db.termAt(db.lastIndex()));
     assert.equal(meta.term, 5);
     const bytes = await Deno.readFile(`${dir}/snap`);
+    // One file: no -wal or -shm left beside it for the shipper to leak.
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("snap"));
+    assert.deepEqual(names, ["snap"]);
     assert.equal(meta.bytes, bytes.length);
     assert.equal(meta.sha256, createHash("sha256").update(bytes).digest("hex"));
     const copy = new StateDb(`${dir}/snap`);

@@ -33,9 +33,13 @@ async function make({ dbPath, outPath }: MakeJob): Promise<SnapshotMeta> {
     source.close();
   }
   // The copy's own applied row, not the source's: the source may have moved on.
-  const copy = new DatabaseSync(outPath, { readOnly: true });
+  // The backup keeps the source's WAL mode, and opening a WAL file leaves
+  // -wal and -shm files beside it; out of WAL mode the copy is one file
+  // (the follower turns WAL back on when it opens it).
+  const copy = new DatabaseSync(outPath);
   let applied: { idx: number; term: number } | undefined;
   try {
+    copy.exec("PRAGMA journal_mode = DELETE");
     applied = copy.prepare("SELECT idx, term FROM applied WHERE one = 1").get() as typeof applied;
   } finally {
     copy.close();
