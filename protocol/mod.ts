@@ -19,3 +19,4 @@ export * from "./rpc.ts";
 export * from "./replica_api.ts";
 export * from "./ws.ts";
 export * from "./snapshot.ts";
+export * from "./members.ts";

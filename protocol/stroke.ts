@@ -6,6 +6,7 @@
  * (peers that proved the token, whose strokes all passed `/propose`).
  */
 import { fail, isIndex, isObject, ok, type Result } from "./validate.ts";
+import { checkMembers, type Member } from "./members.ts";
 
 /** One straight segment of a drawing. `id` is chosen by the client and unique. */
 export interface Stroke {
@@ -35,10 +36,17 @@ export function strokeKey(s: Pick<Stroke, "id" | "board">): string {
 export type EntryPayload =
   | { stroke: Stroke }
   /** A new leader's first entry of its term (Raft's no-op). */
-  | { noop: true };
+  | { noop: true }
+  /** A configuration: the members from this entry on (see replica/raft/membership.ts). */
+  | { config: { members: Member[] } };
 
 /** One entry of the replicated log. Indexes start at 1; 0 means "before the first". */
 export type LogEntry = { index: number; term: number } & EntryPayload;
+
+/** True when the entry carries a configuration. */
+export function isConfigEntry(e: LogEntry): e is LogEntry & { config: { members: Member[] } } {
+  return "config" in e;
+}
 
 /** True when the entry carries a stroke. */
 export function isStrokeEntry(e: LogEntry): e is LogEntry & { stroke: Stroke } {
@@ -118,13 +126,19 @@ export function hasStrokeShape(v: unknown): v is Stroke {
 /** `full` at a trust edge, `shape` for input from a party that proved the cluster token. */
 export type Trust = "full" | "shape";
 
-/** Validates one log entry (stroke or no-op). */
+/** Validates one log entry (stroke, no-op or configuration). */
 export function checkEntry(v: unknown, trust: Trust = "full"): Result<LogEntry> {
   if (!isObject(v)) return fail("entry must be an object");
   if (!isIndex(v.index) || v.index === 0) return fail("entry.index must be a positive integer");
   if (!isIndex(v.term)) return fail("entry.term must be a non-negative integer below 2^48");
   if (v.noop === true) {
     return ok(trust === "shape" ? v as LogEntry : { index: v.index, term: v.term, noop: true });
+  }
+  if (v.config !== undefined) {
+    // Configurations are rare and steer the whole cluster: checked fully from anyone.
+    const members = isObject(v.config) ? checkMembers(v.config.members) : fail("not an object");
+    if (!members.ok) return fail(`entry.config: ${members.error}`);
+    return ok({ index: v.index, term: v.term, config: { members: members.value } });
   }
   if (trust === "shape") {
     return hasStrokeShape(v.stroke) ? ok(v as LogEntry) : fail("entry.stroke must have an id");

@@ -35,11 +35,15 @@ export interface GuardView {
   log: RaftLog;
 }
 
+/** Messages only a leader sends. */
+export function isLeaderMessage(m: Message): boolean {
+  return m.type === "appendEntries" || m.type === "heartbeat" || m.type === "timeoutNow" ||
+    m.type === "installSnapshot";
+}
+
 /** Why `m` contradicts what the node knows, or null when it may be stepped. */
 export function contradiction(m: Message, v: GuardView): string | null {
-  const leads = m.type === "appendEntries" || m.type === "heartbeat" ||
-    m.type === "timeoutNow" || m.type === "installSnapshot";
-  if (leads && m.term === v.term && v.leaderId !== null && v.leaderId !== m.from) {
+  if (isLeaderMessage(m) && m.term === v.term && v.leaderId !== null && v.leaderId !== m.from) {
     return "second_leader_of_term";
   }
   const { log } = v;

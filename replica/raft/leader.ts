@@ -6,9 +6,10 @@
  * Created when a node wins an election and dropped when it steps down.
  */
 import type { RaftLog } from "./log.ts";
+import type { Member } from "./membership.ts";
 import { Progress } from "./progress.ts";
 import { hasQuorum, quorumIndex } from "./quorum.ts";
-import type { FollowerProgress, Message, OutgoingMessage, RaftConfig } from "./types.ts";
+import type { FollowerProgress, Message, NodeConfig, OutgoingMessage } from "./types.ts";
 
 type Msg<T extends Message["type"]> = Extract<Message, { type: T }>;
 
@@ -17,9 +18,12 @@ const MAX_BULK_INFLIGHT = 2;
 
 /** What the leader needs from its node. */
 export interface LeaderContext {
-  readonly cfg: Required<RaftConfig>;
+  readonly cfg: NodeConfig;
   readonly log: RaftLog;
-  readonly peers: readonly string[];
+  /** The leader's own id. */
+  readonly id: string;
+  /** The configuration in force (the latest in the leader's log). */
+  members(): readonly Member[];
   now(): number;
   send(m: OutgoingMessage): void;
   emit(event: string, fields: Record<string, string | number | boolean>): void;
@@ -38,11 +42,32 @@ export class Leadership {
   private transferElapsed = 0;
 
   constructor(private readonly ctx: LeaderContext) {
-    this.progress = new Map(ctx.peers.map((p) => {
-      const pr = new Progress(ctx.log.lastIndex(), ctx.cfg.maxInflight);
-      pr.lastActive = ctx.now();
-      return [p, pr];
-    }));
+    this.progress = new Map();
+    this.syncMembers();
+  }
+
+  /**
+   * The configuration changed (the leader appended or committed one):
+   * replicate to every other member of it, voter or learner, and to the
+   * members a pending change removes until it commits, so that they learn
+   * they are out (and stop campaigning) instead of timing out. A new member
+   * starts probing from the end of the log.
+   */
+  syncMembers(): void {
+    const { log } = this.ctx;
+    const all = [...this.ctx.members(), ...log.configAt(log.committed).members];
+    const ids = new Set(all.map((m) => m.id).filter((id) => id !== this.ctx.id));
+    for (const id of this.progress.keys()) if (!ids.has(id)) this.progress.delete(id);
+    for (const id of ids) {
+      if (this.progress.has(id)) continue;
+      const pr = new Progress(this.ctx.log.lastIndex(), this.ctx.cfg.maxInflight);
+      pr.lastActive = this.ctx.now();
+      this.progress.set(id, pr);
+    }
+    if (this.transferTarget !== null && !this.isVoter(this.transferTarget)) {
+      this.ctx.emit("transfer_aborted", { to: this.transferTarget });
+      this.transferTarget = null;
+    }
   }
 
   /** One tick; returns false when the leader must step down (check-quorum failed). */
@@ -55,8 +80,13 @@ export class Leadership {
     }
     // Check quorum: a leader cut off from the majority steps down instead of
     // believing it leads (it could never commit, but clients would wait on it).
-    const active = 1 + [...this.progress.values()].filter((p) => this.isActive(p)).length;
-    if (!hasQuorum(active, this.progress.size + 1)) return false;
+    const voters = this.ctx.members().filter((m) => m.voter);
+    const active = voters.filter((m) => {
+      if (m.id === this.ctx.id) return true;
+      const pr = this.progress.get(m.id);
+      return pr !== undefined && this.isActive(pr);
+    }).length;
+    if (!hasQuorum(active, voters.length)) return false;
     if (this.heartbeatElapsed >= cfg.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const [to, pr] of this.progress) {
@@ -71,7 +101,9 @@ export class Leadership {
   /** Starts handing leadership to `to`: catch it up, then tell it to campaign. */
   transfer(to: string): void {
     const pr = this.progress.get(to);
-    if (!pr) throw new Error(`cannot transfer leadership to ${to}: not a peer`);
+    if (!pr || !this.isVoter(to)) {
+      throw new Error(`cannot transfer leadership to ${to}: not a voter`);
+    }
     this.transferTarget = to;
     this.transferElapsed = 0;
     this.ctx.emit("transfer_started", { to });
@@ -148,13 +180,21 @@ export class Leadership {
     }
   }
 
-  /** Commits the highest index a majority holds, if it is of this term (Figure 8). */
+  /**
+   * Commits the highest index a majority of the voters holds, if it is of
+   * this term (Figure 8). The leader counts itself only while it votes.
+   */
   maybeCommit(): void {
     const { log } = this.ctx;
-    const index = quorumIndex([log.stabled, ...[...this.progress.values()].map((p) => p.match)]);
+    const matches = this.ctx.members().filter((m) => m.voter).map((m) =>
+      m.id === this.ctx.id ? log.stabled : this.progress.get(m.id)?.match ?? 0
+    );
+    const index = quorumIndex(matches);
     if (index <= log.committed || !this.ctx.mayCommit(index)) return;
+    const pendingChange = log.config().index > log.committed;
     log.commitTo(index);
     this.ctx.emit("entry_committed", { index });
+    if (pendingChange && log.config().index <= index) this.syncMembers();
     // Idle followers learn the new commit now rather than at the next heartbeat.
     for (const [to, pr] of this.progress) {
       if (pr.mode === "replicate" && pr.idle() && pr.next > log.lastIndex()) {
@@ -163,11 +203,30 @@ export class Leadership {
     }
   }
 
-  /** Progress of the most up-to-date follower (the best transfer target). */
+  /** The most up-to-date voting follower (the best transfer target). */
   bestFollower(): string | null {
     let best: [string, number] | null = null;
-    for (const [id, pr] of this.progress) if (!best || pr.match > best[1]) best = [id, pr.match];
+    for (const [id, pr] of this.progress) {
+      if (this.isVoter(id) && (!best || pr.match > best[1])) best = [id, pr.match];
+    }
     return best?.[0] ?? null;
+  }
+
+  /**
+   * A learner ready to vote: it holds everything committed, is in the
+   * pipeline and answered within an election timeout, so adding it to the
+   * quorum costs no availability (thesis 4.2.1: caught up to within one
+   * round). The first such learner, or null.
+   */
+  caughtUpLearner(): string | null {
+    for (const m of this.ctx.members()) {
+      if (m.voter || m.id === this.ctx.id) continue;
+      const pr = this.progress.get(m.id);
+      if (
+        pr && pr.mode === "replicate" && pr.match >= this.ctx.log.committed && this.isActive(pr)
+      ) return m.id;
+    }
+    return null;
   }
 
   /** Read-only progress per follower. */
@@ -257,6 +316,10 @@ export class Leadership {
     }
     pr.incarnation = m.incarnation;
     return this.ctx.countsAnswer(m.epoch, pr.epoch);
+  }
+
+  private isVoter(id: string): boolean {
+    return this.ctx.members().some((m) => m.id === id && m.voter);
   }
 
   private isActive(pr: Progress): boolean {

@@ -4,7 +4,11 @@
  * data, no I/O. Entries up to `snapshotIndex` were compacted away: the state
  * machine holds them (it is the snapshot), and only the index and term of
  * the last of them are kept, so that the entry after it can still be matched.
+ * The log also knows which configuration is in force (the latest one it
+ * holds, see membership.ts), since appends, truncations and snapshots move it.
  */
+import { isConfigEntry } from "../../protocol/mod.ts";
+import { type ConfigAt, ConfigHistory, type Member } from "./membership.ts";
 import { INDEX_LIMIT, type LogEntry, RaftInvariantError, type SnapshotPoint } from "./types.ts";
 
 /** The replicated log with its commit, apply and stable marks. */
@@ -18,20 +22,46 @@ export class RaftLog {
   applied: number;
   /** Last index known to be on stable storage. */
   stabled: number;
+  private readonly configs: ConfigHistory;
 
-  constructor(restored: LogEntry[] = [], snapshot: SnapshotPoint = { index: 0, term: 0 }) {
+  /** `bootstrap`: the members before any configuration entry (PEERS), unless the snapshot holds some. */
+  constructor(
+    restored: LogEntry[] = [],
+    snapshot: SnapshotPoint = { index: 0, term: 0 },
+    bootstrap: Member[] = [],
+  ) {
     restored.forEach((e, i) => {
       if (e.index !== snapshot.index + i + 1) {
         throw new RaftInvariantError(`restored log has a gap at ${snapshot.index + i + 1}`);
       }
     });
-    this.entries = restored.slice();
+    this.configs = new ConfigHistory({
+      index: snapshot.members ? snapshot.index : 0,
+      members: snapshot.members ?? bootstrap,
+    });
+    this.entries = [];
     this.snapshotIndex = snapshot.index;
     this.snapshotTerm = snapshot.term;
     // What a snapshot covers was committed and applied before it was taken.
     this.committed = snapshot.index;
     this.applied = snapshot.index;
+    this.append(restored);
     this.stabled = this.lastIndex();
+  }
+
+  /** The configuration in force: the latest the log holds. */
+  config(): ConfigAt {
+    return this.configs.current();
+  }
+
+  /** The configuration in force at `index` (the last committed one, for the commit index). */
+  configAt(index: number): ConfigAt {
+    return this.configs.at(index);
+  }
+
+  /** The bootstrap member known as `from` (its URL) is `to` (see `RaftNode.identifyPeer`). */
+  renameMember(from: string, to: string): void {
+    this.configs.rename(from, to);
   }
 
   /**
@@ -120,6 +150,7 @@ export class RaftLog {
       }
       if (e.index >= INDEX_LIMIT) throw new RaftInvariantError(`index ${e.index} beyond 2^48`);
       this.entries.push(e);
+      if (isConfigEntry(e)) this.configs.appended(e.index, e.config.members);
     }
   }
 
@@ -145,6 +176,7 @@ export class RaftLog {
       throw new RaftInvariantError(`truncating at ${index} at or below commit ${this.committed}`);
     }
     this.entries.length = index - this.snapshotIndex - 1;
+    this.configs.truncatedFrom(index);
     this.stabled = Math.min(this.stabled, index - 1);
   }
 
@@ -194,10 +226,17 @@ export class RaftLog {
    * Drops the entries up to `index`, which the state machine holds durably
    * (it is the snapshot); returns the new snapshot point. Only applied
    * entries may go, and only stable ones (the storage rewrites its file
-   * with the remaining stable entries).
+   * with the remaining stable entries). The point carries the configuration
+   * in force there, which a restart starts from.
    */
   compact(index: number): SnapshotPoint {
-    if (index <= this.snapshotIndex) return { index: this.snapshotIndex, term: this.snapshotTerm };
+    if (index <= this.snapshotIndex) {
+      return {
+        index: this.snapshotIndex,
+        term: this.snapshotTerm,
+        members: this.configs.at(this.snapshotIndex).members,
+      };
+    }
     if (index > this.applied || index > this.stabled) {
       throw new RaftInvariantError(
         `compaction to ${index} past applied ${this.applied} or stable ${this.stabled}`,
@@ -207,7 +246,8 @@ export class RaftLog {
     this.entries = this.entries.slice(index - this.snapshotIndex);
     this.snapshotIndex = index;
     this.snapshotTerm = term;
-    return { index, term };
+    this.configs.compactedTo(index);
+    return { index, term, members: this.configs.at(index).members };
   }
 
   /**
@@ -223,6 +263,11 @@ export class RaftLog {
     this.snapshotTerm = point.term;
     this.committed = point.index;
     this.stabled = point.index;
+    // A snapshot without members (none were ever changed where it came from) keeps ours.
+    this.configs.restored({
+      index: point.index,
+      members: point.members ?? this.configs.current().members,
+    });
     // `applied` moves once the driver installed it (`appliedTo` from advance): a
     // Ready handed out before may still be applying earlier entries meanwhile.
   }

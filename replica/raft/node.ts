@@ -10,9 +10,10 @@
  * A request that contradicts what the node knows is refused before it
  * changes anything (`guard.ts`), and no term reaches 2^48 (`INDEX_LIMIT`).
  */
-import { contradiction } from "./guard.ts";
+import { contradiction, isLeaderMessage } from "./guard.ts";
 import { NodeState } from "./node_state.ts";
 import { type LeaderContext, Leadership } from "./leader.ts";
+import { type Member, MembershipError, singleServerChange } from "./membership.ts";
 import { electionResult } from "./quorum.ts";
 import { Recovery, VOTE_FORGOTTEN } from "./recovery.ts";
 import {
@@ -37,7 +38,8 @@ export class RaftNode extends NodeState {
   constructor(config: RaftConfig, restored?: RestoredState) {
     super(config, restored);
     this.recovery = new Recovery({
-      peers: () => this.peers,
+      self: this.id,
+      peers: () => this.others(),
       random: () => this.cfg.random(),
       isEmpty: () => this.isEmpty(),
       send: (m) => this.send(m),
@@ -47,7 +49,7 @@ export class RaftNode extends NodeState {
         if (term > this.term) this.setTerm(term);
         if (this.votedFor === "") this.votedFor = VOTE_FORGOTTEN;
       },
-    }, !this.recovering);
+    }, !this.recovering || (this.cfg.join && this.isEmpty()));
   }
 
   // ---- inputs -------------------------------------------------------------
@@ -59,7 +61,9 @@ export class RaftNode extends NodeState {
       if (!this.leader.tick()) {
         this.emit("stepped_down", { reason: "lost_quorum" });
         this.becomeFollower(this.term, null);
+        return;
       }
+      this.maybePromote();
       return;
     }
     this.electionElapsed++;
@@ -84,10 +88,18 @@ export class RaftNode extends NodeState {
     // A probe is answered for anyone: it moves nothing here, and a peer known
     // only by its URL so far must still be able to learn our term.
     if (m.type === "probe") {
-      return this.reply(m, { type: "probeResponse", empty: this.isEmpty(), nonce: m.nonce });
+      return this.reply(m, {
+        type: "probeResponse",
+        empty: this.isEmpty(),
+        nonce: m.nonce,
+        members: this.members(),
+      });
     }
-    // Only members move this node: a stranger's term, leadership or answers change nothing.
-    if (!this.peers.includes(m.from)) return this.answerStale(m, "not_a_member");
+    // Candidates and answers count only from members: a stranger's term,
+    // vote or answer changes nothing. A leader's messages are followed from
+    // anyone (as in etcd): it may have been added by a configuration this
+    // node has not received yet, and only it can bring that configuration.
+    if (!this.isMember(m.from) && !isLeaderMessage(m)) return this.answerStale(m, "not_a_member");
     // The decoders refuse such terms: adopting one (from a caller that skipped
     // them) would leave this node unable to campaign in a term they accept.
     if (m.term >= INDEX_LIMIT) return this.refuse(m, "term_out_of_range");
@@ -101,9 +113,7 @@ export class RaftNode extends NodeState {
         if (!m.transfer && this.inLease()) return this.answerVote(m, false, "leader_alive");
         if (!m.preVote) this.becomeFollower(m.term, null);
       } else if (!(m.type === "requestVoteResponse" && m.preVote && m.voteGranted)) {
-        const fromLeader = m.type === "appendEntries" || m.type === "heartbeat" ||
-          m.type === "timeoutNow";
-        this.becomeFollower(m.term, fromLeader ? m.from : null);
+        this.becomeFollower(m.term, isLeaderMessage(m) ? m.from : null);
       }
     }
     this.dispatch(m);
@@ -113,7 +123,42 @@ export class RaftNode extends NodeState {
   propose(payloads: EntryPayload[]): { index: number; term: number }[] {
     if (!this.leader) throw new NotLeaderError(this.leaderId);
     if (this.leader.transferTarget !== null) throw new NotLeaderError(this.leader.transferTarget);
+    if (payloads.some((p) => "config" in p)) {
+      throw new MembershipError("invalid", "configurations go through proposeMembers");
+    }
     return this.appendLocal(payloads).map((e) => ({ index: e.index, term: e.term }));
+  }
+
+  /**
+   * Proposes `members` as the next configuration (see membership.ts); it is
+   * in force here at once and committed like any entry. Refused (with a
+   * MembershipError) while an earlier change is not committed, before this
+   * leader committed an entry of its term, for anything but a
+   * single-server change, and for removing or demoting this leader (it
+   * hands leadership over first).
+   */
+  proposeMembers(members: Member[]): { index: number; term: number } {
+    if (!this.leader) throw new NotLeaderError(this.leaderId);
+    if (this.leader.transferTarget !== null) throw new NotLeaderError(this.leader.transferTarget);
+    const current = this.log.config();
+    if (current.index > this.log.committed) {
+      throw new MembershipError(
+        "in_progress",
+        `the change at ${current.index} is not committed yet`,
+      );
+    }
+    if (this.log.term(this.log.committed) !== this.term) {
+      throw new MembershipError("no_commit_in_term", "this leader has not committed an entry yet");
+    }
+    const wrong = this.changeRefusal(current.members, members);
+    if (wrong) throw new MembershipError("invalid", wrong);
+    if (!members.some((m) => m.id === this.id && m.voter)) {
+      throw new MembershipError("invalid", "the leader cannot remove itself: transfer first");
+    }
+    const [e] = this.appendLocal([{ config: { members: members.map((m) => ({ ...m })) } }]);
+    this.leader.syncMembers();
+    this.emit("config_proposed", { index: e.index, voters: this.voters().join(",") });
+    return { index: e.index, term: e.term };
   }
 
   /**
@@ -157,12 +202,14 @@ export class RaftNode extends NodeState {
    * the next Ready (it is the same replica).
    */
   identifyPeer(placeholder: string, id: string): void {
-    const i = this.peers.indexOf(placeholder);
-    if (i < 0) throw new Error(`identifyPeer: no peer is known as ${placeholder}`);
-    if (id === this.id || this.peers.includes(id)) {
+    const ids = this.members().map((m) => m.id);
+    if (!ids.includes(placeholder) || placeholder === this.id) {
+      throw new Error(`identifyPeer: no peer is known as ${placeholder}`);
+    }
+    if (ids.includes(id)) {
       throw new Error(`identifyPeer: ${id} is already ${id === this.id ? "this node" : "a peer"}`);
     }
-    this.peers[i] = id;
+    this.log.renameMember(placeholder, id);
     const vote = this.votes.get(placeholder);
     if (vote !== undefined) {
       this.votes.delete(placeholder);
@@ -192,6 +239,16 @@ export class RaftNode extends NodeState {
     return point.index <= this.log.committed;
   }
 
+  /** Thesis 4.1: one server at a time (see membership.ts). */
+  protected changeRefusal(from: readonly Member[], to: readonly Member[]): string | null {
+    return singleServerChange(from, to);
+  }
+
+  /** Only voters' votes count: a learner's vote is no part of any majority. */
+  protected countsVote(from: string): boolean {
+    return this.isVoter(from);
+  }
+
   /** Only answers to requests of the follower's current epoch move its progress (see `Leadership`). */
   protected countsAnswer(answerEpoch: number, epoch: number): boolean {
     return answerEpoch === epoch;
@@ -201,7 +258,7 @@ export class RaftNode extends NodeState {
 
   private startPreVote(): void {
     if (!this.mayCampaign()) return;
-    if (this.peers.length === 0) return this.campaign(false);
+    if (this.voters().length === 1) return this.campaign(false);
     this.role = "preCandidate";
     this.leaderId = null;
     this.votes = new Map([[this.id, true]]);
@@ -219,12 +276,13 @@ export class RaftNode extends NodeState {
     this.electionElapsed = 0;
     this.resetElectionTimeout();
     this.emit("election_started", { timeoutTicks: this.electionTimeout, transfer });
-    if (electionResult(this.votes, this.peers.length + 1) === "won") return this.becomeLeader();
+    if (electionResult(this.votes, this.voters().length) === "won") return this.becomeLeader();
     this.requestVotes(false, transfer);
   }
 
   private requestVotes(preVote: boolean, transfer: boolean): void {
-    for (const to of this.peers) {
+    for (const to of this.voters()) {
+      if (to === this.id) continue;
       this.send({
         type: "requestVote",
         to,
@@ -244,7 +302,8 @@ export class RaftNode extends NodeState {
     const ctx: LeaderContext = {
       cfg: this.cfg,
       log: this.log,
-      peers: this.peers,
+      id: this.id,
+      members: () => this.members(),
       now: () => this.now,
       send: (m) => this.send(m),
       emit: (e, f) => this.emit(e, f),
@@ -329,9 +388,9 @@ export class RaftNode extends NodeState {
   private onVoteResponse(m: Msg<"requestVoteResponse">): void {
     const counting = (this.role === "preCandidate" && m.preVote) ||
       (this.role === "candidate" && !m.preVote);
-    if (!counting) return;
+    if (!counting || !this.countsVote(m.from)) return;
     this.votes.set(m.from, m.voteGranted);
-    const result = electionResult(this.votes, this.peers.length + 1);
+    const result = electionResult(this.votes, this.voters().length);
     if (result === "won") {
       return this.role === "preCandidate" ? this.campaign(false) : this.becomeLeader();
     }
@@ -410,9 +469,24 @@ export class RaftNode extends NodeState {
    * the last term stays a follower rather than send what no peer accepts.
    */
   private mayCampaign(): boolean {
+    // A learner, or a node removed from the configuration, never campaigns.
+    if (!this.isVoter(this.id)) return false;
     if (this.term + 1 < INDEX_LIMIT) return true;
     this.emit("campaign_refused", { reason: "term_space_exhausted" });
     return false;
+  }
+
+  /** The leader promotes a learner that caught up, one change at a time. */
+  private maybePromote(): void {
+    const current = this.log.config();
+    if (current.index > this.log.committed || this.log.term(this.log.committed) !== this.term) {
+      return;
+    }
+    if (this.leader?.transferTarget !== null) return;
+    const id = this.leader.caughtUpLearner();
+    if (id === null) return;
+    this.emit("learner_caught_up", { member: id, match: this.log.committed });
+    this.proposeMembers(current.members.map((m) => m.id === id ? { ...m, voter: true } : m));
   }
 
   /** Pre-vote and votes are refused while a leader is known to be alive (check-quorum's lease). */

@@ -6,6 +6,7 @@
  */
 import { RaftLog } from "./log.ts";
 import type { Leadership } from "./leader.ts";
+import type { Member } from "./membership.ts";
 import {
   type EntryPayload,
   type HardState,
@@ -13,6 +14,7 @@ import {
   isRequest,
   type LogEntry,
   type Message,
+  type NodeConfig,
   type NodeStatus,
   type OutgoingMessage,
   type RaftConfig,
@@ -32,14 +34,13 @@ const DEFAULTS = {
   maxEntriesPerSync: 8192,
   maxInflight: 8,
   syncThreshold: 2048,
+  join: false,
 };
 
 /** A node's state and its outputs; `RaftNode` adds the protocol. */
 export abstract class NodeState {
   readonly id: string;
-  /** Renamed in place by `identifyPeer`. */
-  protected readonly peers: string[];
-  protected readonly cfg: Required<RaftConfig>;
+  protected readonly cfg: NodeConfig;
   protected readonly log: RaftLog;
   protected term: number;
   protected votedFor: string;
@@ -70,14 +71,13 @@ export abstract class NodeState {
     this.cfg = { ...DEFAULTS, ...config };
     checkConfig(this.cfg);
     this.id = config.id;
-    this.peers = [...config.peers];
     const hs = restored?.hardState ?? { term: 0, votedFor: "", recovering: true };
     this.term = hs.term;
     this.votedFor = hs.votedFor;
     this.recovering = hs.recovering;
     this.incarnation = Math.floor(config.random() * 2 ** 31);
     this.persisted = { ...hs };
-    this.log = new RaftLog(restored?.entries ?? [], restored?.snapshot);
+    this.log = new RaftLog(restored?.entries ?? [], restored?.snapshot, bootstrapMembers(this.cfg));
     this.log.restoreApplied(restored?.applied ?? 0);
     this.resetElectionTimeout();
   }
@@ -177,6 +177,31 @@ export abstract class NodeState {
     return { applied: this.log.applied, snapshot: this.log.snapshotIndex };
   }
 
+  /** The configuration in force (the latest in the log). */
+  members(): Member[] {
+    return this.log.config().members;
+  }
+
+  /** True when `id` votes in the configuration in force. */
+  isVoter(id: string): boolean {
+    return this.members().some((m) => m.id === id && m.voter);
+  }
+
+  /** True when `id` is in the configuration in force, voter or learner. */
+  protected isMember(id: string): boolean {
+    return this.members().some((m) => m.id === id);
+  }
+
+  /** Every other member, voter or learner: whom a leader replicates to. */
+  protected others(): string[] {
+    return this.members().filter((m) => m.id !== this.id).map((m) => m.id);
+  }
+
+  /** Voter ids, this node's included if it votes. */
+  protected voters(): string[] {
+    return this.members().filter((m) => m.voter).map((m) => m.id);
+  }
+
   /** A read-only picture of the node. */
   status(): NodeStatus {
     return {
@@ -192,6 +217,9 @@ export abstract class NodeState {
       recovering: this.recovering,
       transferringTo: this.leader?.transferTarget ?? null,
       progress: this.leader?.view() ?? {},
+      members: this.members().map((m) => ({ ...m })),
+      configIndex: this.log.config().index,
+      voter: this.isVoter(this.id),
     };
   }
 
@@ -341,7 +369,14 @@ function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.votedFor === b.votedFor && a.recovering === b.recovering;
 }
 
-function checkConfig(c: Required<RaftConfig>): void {
+/** The members before the log holds a configuration: this node (unless it joins) and its peers. */
+function bootstrapMembers(c: NodeConfig): Member[] {
+  if (c.members) return c.members;
+  const ids = c.join ? c.peers : [c.id, ...c.peers];
+  return ids.map((id) => ({ id, url: id, voter: true }));
+}
+
+function checkConfig(c: NodeConfig): void {
   const ints = [c.electionTicksMin, c.electionTicksMax, c.heartbeatTicks, c.maxInflight];
   if (!ints.every((n) => Number.isSafeInteger(n) && n >= 1)) {
     throw new Error("raft config: tick counts and maxInflight must be positive integers");

@@ -24,6 +24,9 @@
  * have been committed unless a majority lost its disks, which no protocol
  * survives: the cluster is new and the replica votes at once (bootstrap).
  * Learning the leader of a term also counts as the vote of that term.
+ * "Every peer" is every member of its configuration and every member any
+ * answer names (an answer carries the configuration of the answering node):
+ * a wiped replica starts from PEERS, which may predate members added since.
  * This is the thesis' "rejoin as a new member" idea without a membership
  * change. The price: a wiped replica rejoins only once all peers answer.
  *
@@ -37,6 +40,8 @@ export const VOTE_FORGOTTEN = "?";
 
 /** What the probing needs from its node. */
 export interface RecoveryContext {
+  /** This node's id (answers may name it among their members). */
+  self: string;
   peers(): readonly string[];
   random(): number;
   /** No term, no vote, no log. */
@@ -53,6 +58,8 @@ export interface RecoveryContext {
 export class Recovery {
   private nonce = -1;
   private answers = new Map<string, { term: number; empty: boolean }>();
+  /** Members named by answers, beyond this node's configuration. */
+  private named = new Set<string>();
 
   constructor(private readonly ctx: RecoveryContext, private fencedYet: boolean) {}
 
@@ -69,7 +76,7 @@ export class Recovery {
    */
   sendProbes(): void {
     if (this.nonce < 0) this.nonce = Math.floor(this.ctx.random() * 2 ** 31);
-    const peers = this.ctx.peers();
+    const peers = this.targets();
     if (peers.length === 0) this.fence();
     for (const to of peers) {
       if (!this.answers.has(to)) this.ctx.send({ type: "probe", to, nonce: this.nonce });
@@ -79,12 +86,25 @@ export class Recovery {
   onProbeResponse(m: Extract<Message, { type: "probeResponse" }>): void {
     if (this.fencedYet || m.nonce !== this.nonce) return;
     this.answers.set(m.from, { term: m.term, empty: m.empty });
-    if (this.answers.size === this.ctx.peers().length) this.fence();
+    const known = new Set(this.targets());
+    for (const member of m.members ?? []) {
+      if (member.id === this.ctx.self || known.has(member.id)) continue;
+      // Newly named: ask it now rather than at the next round.
+      this.named.add(member.id);
+      this.ctx.send({ type: "probe", to: member.id, nonce: this.nonce });
+    }
+    if (this.targets().every((t) => this.answers.has(t))) this.fence();
+  }
+
+  /** Whom to hear from: the configuration's other members and every member an answer named. */
+  private targets(): string[] {
+    return [...new Set([...this.ctx.peers(), ...this.named])];
   }
 
   /** The peer known as `from` is now known as `to`. */
   rename(from: string, to: string): void {
     const a = this.answers.get(from);
+    if (this.named.delete(from)) this.named.add(to);
     if (!a) return;
     this.answers.delete(from);
     this.answers.set(to, a);

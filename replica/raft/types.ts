@@ -3,9 +3,9 @@
  * `tick()`, `step(message)` and `propose(payloads)` and hands back a `Ready`
  * holding everything the driver must do.
  */
-import type { EntryPayload, LogEntry } from "../../protocol/mod.ts";
+import type { EntryPayload, LogEntry, Member } from "../../protocol/mod.ts";
 
-export type { EntryPayload, LogEntry };
+export type { EntryPayload, LogEntry, Member };
 
 /** Roles. `preCandidate` runs the pre-vote round before a real campaign. */
 export type Role = "follower" | "preCandidate" | "candidate" | "leader";
@@ -28,8 +28,23 @@ export type Random = () => number;
 /** Configuration of one node. Times are ticks; the driver converts milliseconds. */
 export interface RaftConfig {
   id: string;
-  /** Ids of the other voting members. */
+  /**
+   * Ids of the other members of the bootstrap configuration, all voters, as
+   * PEERS names them (used when `members` is absent; urls are then the ids).
+   */
   peers: string[];
+  /**
+   * The bootstrap configuration in full: the members before the log holds
+   * any configuration entry. Absent: this node and `peers`, all voters.
+   */
+  members?: Member[];
+  /**
+   * JOIN=1: a new server waiting to be added. Started from an empty disk it
+   * skips learning the term from every peer (it never voted or acked
+   * anything) but stays `recovering` until a leader caught it up; it is not
+   * in its own bootstrap configuration, so it never campaigns.
+   */
+  join?: boolean;
   electionTicksMin: number;
   /** Inclusive upper bound of the randomized election timeout. */
   electionTicksMax: number;
@@ -45,10 +60,15 @@ export interface RaftConfig {
   syncThreshold?: number;
 }
 
+/** A configuration with its defaults filled in (the bootstrap members stay optional). */
+export type NodeConfig = Required<Omit<RaftConfig, "members">> & Pick<RaftConfig, "members">;
+
 /** The last index and term a snapshot covers. */
 export interface SnapshotPoint {
   index: number;
   term: number;
+  /** The configuration in force at `index` (absent: the bootstrap one, nothing was changed). */
+  members?: Member[];
 }
 
 /** What the node restarts from: its persisted hard state and log. */
@@ -136,6 +156,8 @@ export type Message =
     type: "installSnapshot";
     snapshotIndex: number;
     snapshotTerm: number;
+    /** The configuration the snapshot holds: set by the receiving transport, from the copy. */
+    members?: Member[];
     epoch?: number;
   }
   | Envelope & {
@@ -150,7 +172,13 @@ export type Message =
   | Envelope & { type: "timeoutNow" }
   | Envelope & { type: "timeoutNowResponse"; success: boolean }
   | Envelope & { type: "probe"; nonce: number }
-  | Envelope & { type: "probeResponse"; empty: boolean; nonce: number };
+  | Envelope & {
+    type: "probeResponse";
+    empty: boolean;
+    nonce: number;
+    /** The members the answering node knows of: a wiped node must hear from all of them. */
+    members?: Member[];
+  };
 
 /** A message as the node hands it to `send`: the node fills in `from` and `term`. */
 export type OutgoingMessage = Message extends infer M
@@ -275,4 +303,9 @@ export interface NodeStatus {
   recovering: boolean;
   transferringTo: string | null;
   progress: Record<string, FollowerProgress>;
+  /** The configuration in force, and the index of its entry (0: bootstrap or snapshot). */
+  members: Member[];
+  configIndex: number;
+  /** Whether this node is a voter in it. */
+  voter: boolean;
 }

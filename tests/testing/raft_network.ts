@@ -8,6 +8,7 @@
  * sender's applied entries, staged at the receiver as its transport would.
  */
 import { mulberry32 } from "./prng.ts";
+import { isConfigEntry } from "../../protocol/mod.ts";
 import { SimClock } from "./sim_clock.ts";
 import { type CompactionPolicy, Driver, type StateMachine } from "../../replica/driver.ts";
 import { RaftNode } from "../../replica/raft/node.ts";
@@ -80,6 +81,8 @@ export class Network {
   private down = new Set<string>();
   private reqId = 0;
   private starts = 0;
+  /** Replicas added by `join` (they restart with JOIN=1 too, as a supervisor would). */
+  private joining = new Set<string>();
 
   constructor(readonly ids: string[], private readonly opts: NetworkOptions = {}) {
     for (const id of ids) {
@@ -93,19 +96,32 @@ export class Network {
     }
   }
 
+  /**
+   * A new, empty replica started with JOIN=1: it knows the current members
+   * (as PEERS would name them) and waits to be added.
+   */
+  join(id: string): RaftNode {
+    this.joining.add(id);
+    const peers = this.ids.slice();
+    this.ids.push(id);
+    return this.start(id, { peers, join: true });
+  }
+
   /** (Re)starts a replica from its disk (or empty when it has none). */
-  start(id: string): RaftNode {
+  start(id: string, extra: Partial<RaftConfig> = {}): RaftNode {
     const disk = this.disks.get(id);
     const Node = this.opts.nodeClass ?? RaftNode;
     const node = new Node({
       id,
       peers: this.ids.filter((p) => p !== id),
+      join: this.joining.has(id),
       electionTicksMin: 10,
       electionTicksMax: 20,
       heartbeatTicks: 2,
       // A new random stream per start, as a real restart gets fresh randomness.
       random: seeded((this.opts.seed ?? 1) * 1000 + this.ids.indexOf(id) * 100 + this.starts++),
       ...this.opts.config,
+      ...extra,
     }, disk ? this.restored(id, disk) : undefined);
     // Re-applied from the log after a restart, unless compaction made the state machine the record.
     const applied = this.applied.get(id)?.slice(0, node.status().appliedIndex) ?? [];
@@ -280,7 +296,7 @@ export class Network {
   }
 
   private route(m: Message): void {
-    if (this.down.has(m.to) || this.cuts.has(`${m.from}>${m.to}`)) {
+    if (this.down.has(m.to) || !this.drivers.has(m.to) || this.cuts.has(`${m.from}>${m.to}`)) {
       // As over HTTP, a request that cannot be delivered fails at the sender.
       const req = m.type === "appendEntries" || m.type === "installSnapshot";
       if (req && !this.down.has(m.from)) this.drivers.get(m.from)!.unreachable(m);
@@ -291,7 +307,9 @@ export class Network {
       // The sender's transport copies its state machine, which may be ahead of what the core asked for.
       const staged = this.applied.get(m.from)!.slice();
       const last = staged.at(-1)!;
-      const req = { ...m, snapshotIndex: last.index, snapshotTerm: last.term };
+      // As the replica's receiver reads the copy's members table: the last configuration in it.
+      const members = staged.findLast(isConfigEntry)?.config.members;
+      const req = { ...m, snapshotIndex: last.index, snapshotTerm: last.term, members };
       driver.installSnapshot(req, staged).then((a) => this.send({ ...a, reqId: m.reqId }));
       return;
     }
