@@ -11,7 +11,7 @@
  * parameter, never as text.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { DEFAULT_BOARD, type LogEntry, type Stroke } from "../protocol/mod.ts";
+import { DEFAULT_BOARD, type LogEntry, type Member, type Stroke } from "../protocol/mod.ts";
 import type { SnapshotPoint } from "./raft/types.ts";
 import { parentOf, removeIfPresent } from "./storage/fs.ts";
 
@@ -24,8 +24,9 @@ const SCHEMA_VERSION = 1;
 // `{"noop":true}`); `board` and `stroke_id` are set for a stroke applied as
 // such, and their unique index is the de-duplication index: (board, id) ->
 // the first index (one b-tree insert per stroke instead of a second table).
-// `members` stays empty until membership changes go through the log; it is
-// here so that the configuration will live in the same transactions.
+// `members` is the configuration of the last configuration entry applied
+// (empty while none was: the bootstrap one, PEERS, is in force); a snapshot
+// carries it to a follower with the rest.
 const SCHEMA = `
   CREATE TABLE entries (
     idx       INTEGER PRIMARY KEY,
@@ -61,6 +62,7 @@ export class StateDb {
   #page!: StatementSync;
   #termAt!: StatementSync;
   #setApplied!: StatementSync;
+  #insertMember!: StatementSync;
   #begin!: StatementSync;
   #commit!: StatementSync;
   #applied = 0;
@@ -106,6 +108,7 @@ export class StateDb {
     );
     this.#termAt = this.#db.prepare("SELECT term FROM entries WHERE idx = ?");
     this.#setApplied = this.#db.prepare("UPDATE applied SET idx = ?, term = ? WHERE one = 1");
+    this.#insertMember = this.#db.prepare("INSERT INTO members (id, url, voter) VALUES (?, ?, ?)");
     this.#begin = this.#db.prepare("BEGIN IMMEDIATE");
     this.#commit = this.#db.prepare("COMMIT");
     this.#applied = this.#readApplied();
@@ -155,6 +158,18 @@ export class StateDb {
     this.appliedSinceOpen += out.length;
     this.#wake();
     return out;
+  }
+
+  /** The configuration of the last configuration entry applied; undefined while none was. */
+  members(): Member[] | undefined {
+    const rows = this.#db.prepare("SELECT id, url, voter FROM members ORDER BY rowid").all() as {
+      id: string;
+      url: string;
+      voter: number;
+    }[];
+    return rows.length === 0
+      ? undefined
+      : rows.map((r) => ({ id: r.id, url: r.url, voter: r.voter === 1 }));
   }
 
   /** Applied entries from index `from` on, at most `limit`. */
@@ -281,6 +296,10 @@ export class StateDb {
 
   #applyOne(e: LogEntry): LogEntry {
     const { index, term, ...payload } = e;
+    if ("config" in e) {
+      this.#db.exec("DELETE FROM members");
+      for (const m of e.config.members) this.#insertMember.run(m.id, m.url, m.voter ? 1 : 0);
+    }
     if (!("stroke" in e)) {
       this.#insertEntry.run(index, term, null, JSON.stringify(payload));
       return e;

@@ -173,3 +173,18 @@ Deno.test("state db: a waiter wakes when its index is applied, or when its wait 
   assert.ok(Date.now() - t0 >= 25);
   db.close();
 });
+
+Deno.test("state db: the last configuration applied is the members table, with the entry itself", () => {
+  const db = new StateDb(":memory:");
+  assert.equal(db.members(), undefined, "none applied: the bootstrap configuration holds");
+  const first = [{ id: "r1", url: "http://127.0.0.1:9001", voter: true }];
+  const second = [...first, { id: "r4", url: "http://127.0.0.1:9004", voter: false }];
+  db.apply([
+    { index: 1, term: 1, config: { members: first } },
+    stroke(2, "a"),
+    { index: 3, term: 1, config: { members: second } },
+  ]);
+  assert.deepEqual(db.members(), second);
+  assert.deepEqual(db.entries(3, 1), [{ index: 3, term: 1, config: { members: second } }]);
+  db.close();
+});
