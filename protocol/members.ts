@@ -9,6 +9,18 @@ export interface Member {
   id: string;
   url: string;
   voter: boolean;
+  /**
+   * The identity of the data dir it was made a voter with (set when a
+   * learner is promoted): answers from any other disk never count for it.
+   */
+  disk?: string;
+}
+
+const DISK_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A data dir's identity, as DATA_DIR/identity holds it. */
+export function isDiskId(v: unknown): v is string {
+  return typeof v === "string" && DISK_ID.test(v);
 }
 
 /** Most members a configuration may list (far beyond any sensible Raft cluster). */
@@ -39,7 +51,10 @@ export function checkMember(v: unknown): Result<Member> {
   if (!isReplicaId(v.id)) return fail("member.id must be 1-64 chars of [A-Za-z0-9_-]");
   if (!isBaseUrl(v.url)) return fail("member.url must be an http(s) URL");
   if (typeof v.voter !== "boolean") return fail("member.voter must be a boolean");
-  return ok({ id: v.id, url: v.url, voter: v.voter });
+  if (v.disk !== undefined && !isDiskId(v.disk)) return fail("member.disk must be a disk identity");
+  const m: Member = { id: v.id, url: v.url, voter: v.voter };
+  if (v.disk !== undefined) m.disk = v.disk as string;
+  return ok(m);
 }
 
 /** Validates a configuration: distinct ids and URLs, at least one voter. */

@@ -15,7 +15,7 @@ import type {
   ResponseMessage,
 } from "../replica/raft/types.ts";
 import { checkEntries, type Trust } from "./stroke.ts";
-import { checkMembers, isReplicaId } from "./members.ts";
+import { checkMembers, isDiskId, isReplicaId } from "./members.ts";
 import { badIndex, fail, isIndex, isObject, ok, type Result } from "./validate.ts";
 import type * as B from "./rpc_bodies.ts";
 
@@ -109,7 +109,20 @@ function decodeAppendResponse(req: Req<"appendEntries">, b: Body): Resp<"appendE
     incarnation: indexOr0(b.incarnation),
     // The epoch never travels: the call it answers is the leader's own.
     epoch: req.epoch ?? 0,
+    ...diskFields(b),
   };
+}
+
+/**
+ * Which disk an answer comes from and whether its replica is rejoining
+ * (raft/recovery.ts), both ways; a malformed value is dropped, as if it
+ * had not been sent.
+ */
+function diskFields(b: { disk?: unknown; fresh?: unknown }): { disk?: string; fresh?: boolean } {
+  const out: { disk?: string; fresh?: boolean } = {};
+  if (isDiskId(b.disk)) out.disk = b.disk;
+  if (typeof b.fresh === "boolean") out.fresh = b.fresh;
+  return out;
 }
 
 /** Path to codecs: the whole RPC surface of a replica. */
@@ -167,6 +180,7 @@ export const RPCS = {
       hintIndex: m.hintIndex,
       hintTerm: m.hintTerm,
       incarnation: m.incarnation,
+      ...diskFields(m),
     }),
     decodeResponse: decodeAppendResponse,
   }),
@@ -190,6 +204,7 @@ export const RPCS = {
       hintIndex: m.hintIndex,
       hintTerm: m.hintTerm,
       incarnation: m.incarnation,
+      ...diskFields(m),
     }),
     decodeResponse: decodeAppendResponse,
   }),
@@ -218,6 +233,7 @@ export const RPCS = {
       logLength: m.logLength,
       commitIndex: m.commitIndex,
       incarnation: m.incarnation,
+      ...diskFields(m),
     }),
     decodeResponse(req, b) {
       const term = termOf(b);
@@ -231,6 +247,7 @@ export const RPCS = {
         commitIndex: indexOr0(b.commitIndex),
         incarnation: indexOr0(b.incarnation),
         epoch: req.epoch ?? 0,
+        ...diskFields(b),
       };
     },
   }),

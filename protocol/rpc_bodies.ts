@@ -40,6 +40,9 @@ export interface AppendEntriesResponse {
   hintTerm?: number;
   /** Drawn by the replica at each start; a change tells the leader it restarted. */
   incarnation?: number;
+  /** The data dir's identity, and whether the replica is still rejoining after an empty start. */
+  disk?: string;
+  fresh?: boolean;
 }
 
 export interface HeartbeatRequest {
@@ -54,6 +57,8 @@ export interface HeartbeatResponse {
   logLength?: number;
   commitIndex?: number;
   incarnation?: number;
+  disk?: string;
+  fresh?: boolean;
 }
 
 /** Bulk catch-up with committed entries only; `entries[0].index === fromIndex + 1`. */
@@ -74,6 +79,8 @@ export interface SyncLogResponse {
   hintIndex?: number;
   hintTerm?: number;
   incarnation?: number;
+  disk?: string;
+  fresh?: boolean;
 }
 
 /** Leadership transfer: the leader tells an up-to-date follower to campaign now. */

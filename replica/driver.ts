@@ -140,8 +140,8 @@ export class Driver<S extends StateMachine = StateDb> {
   private readonly proposedIds = new Map<string, Promise<number>>();
   private parked: Append[] = [];
   private role: Role = "follower";
-  /** The snapshot stepped into the core last, until the core took it or answered without it. */
-  private staged: { point: SnapshotPoint; staged: StagedOf<S> } | null = null;
+  /** Snapshots stepped into the core, each until the core installed it or answered without it. */
+  private staged: { point: SnapshotPoint; staged: StagedOf<S> }[] = [];
   readonly store: S;
 
   constructor(readonly node: RaftNode, private readonly io: DriverIo<S>) {
@@ -177,20 +177,22 @@ export class Driver<S extends StateMachine = StateDb> {
   /**
    * Steps a snapshot the transport received whole and verified; resolves
    * with the core's answer once it may leave (after the snapshot is
-   * installed, when the core took it). One at a time: a newer one replaces
-   * an older one the core has not seen yet.
+   * installed, when the core took it). Each staged copy is kept until the
+   * core installed it or answered without it: a second one may arrive while
+   * the first is taken but not installed yet (the simulator found this).
    */
   installSnapshot(
     req: Extract<RequestMessage, { type: "installSnapshot" }>,
     staged: StagedOf<S>,
   ): Promise<ResponseMessage> {
-    if (this.staged) this.store.discard(this.staged.staged);
-    this.staged = { point: { index: req.snapshotIndex, term: req.snapshotTerm }, staged };
+    const entry = { point: { index: req.snapshotIndex, term: req.snapshotTerm }, staged };
+    this.staged.push(entry);
     return new Promise((resolve) =>
       this.request(req, (answer) => {
         // Still staged when the answer leaves: the core did not take it.
-        if (this.staged?.staged === staged) {
-          this.staged = null;
+        const i = this.staged.indexOf(entry);
+        if (i >= 0) {
+          this.staged.splice(i, 1);
           this.store.discard(staged);
         }
         resolve(answer);
@@ -328,11 +330,13 @@ export class Driver<S extends StateMachine = StateDb> {
    * to finish with; see `replica/open_state.ts`), then the state machine.
    */
   private async installStaged(point: SnapshotPoint): Promise<void> {
-    const staged = this.staged;
-    if (!staged || staged.point.index !== point.index || staged.point.term !== point.term) {
+    const i = this.staged.findLastIndex((e) =>
+      e.point.index === point.index && e.point.term === point.term
+    );
+    if (i < 0) {
       throw new RaftInvariantError(`the core restored snapshot ${point.index} that was not staged`);
     }
-    this.staged = null;
+    const [staged] = this.staged.splice(i, 1);
     const rewritten = this.io.storage.rewrite(point, []);
     if (rewritten) await rewritten;
     const installed = this.store.install(staged.staged, point);

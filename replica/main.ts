@@ -20,6 +20,7 @@ import { HttpTransport } from "./transport.ts";
 import { isDiskFull } from "./storage/disk_full.ts";
 import { SnapshotShipper } from "./snapshot/shipper.ts";
 import { SnapshotReceiver } from "./snapshot/receiver.ts";
+import { diskIdentity } from "./storage/disk_identity.ts";
 
 /** Commit lines are frequent under load: print at most one per interval (the latest). */
 function commitThrottle(print: (line: string) => void, intervalMs: number) {
@@ -49,6 +50,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   // A database this replica cannot use stops it at start with one line (startOrExit).
   const { stateDb, reset, appliedBefore, rolledForward } = await openState(cfg.dataDir, restored);
   const receiver = await SnapshotReceiver.open(cfg.dataDir);
+  const diskId = await diskIdentity(cfg.dataDir, restored.fresh);
   let node: RaftNode | null = null;
   const say = replicaSay(cfg.replicaId, cfg.tickMs, () => {
     const st = node?.status();
@@ -102,6 +104,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     peers: peers.keys(),
     members: bootstrap,
     join: cfg.join,
+    diskId,
     electionTicksMin: toTicks(cfg.electionTimeoutMinMs, cfg.tickMs),
     electionTicksMax: toTicks(cfg.electionTimeoutMaxMs, cfg.tickMs),
     heartbeatTicks: toTicks(cfg.heartbeatIntervalMs, cfg.tickMs),
@@ -119,6 +122,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     applied: st.appliedIndex,
     recovering: st.recovering,
     voter: st.voter,
+    disk: diskId,
     members: st.members.map((m) => m.id).join(","),
   });
   const transport = new HttpTransport(

@@ -34,17 +34,26 @@ Deno.test("a delayed ack from before a disk loss does not commit an entry only t
   // b loses its disk, restarts and is caught up to 6 (the append carrying 7 never arrives).
   net.crash("b", true);
   net.start("b");
-  net.hold((m) => m.type === "appendEntries" && m.to === "b" && m.entries.some((e) => e.index > 6));
+  const past6 = net.hold((m) =>
+    m.type === "appendEntries" && m.to === "b" && m.entries.some((e) => e.index > 6)
+  );
   const b = () => net.node("b").status();
-  await until(net, () => b().lastIndex === 6 && !b().recovering, "b to recover with 6 entries");
+  await until(net, () => b().lastIndex === 6, "b to be caught up to 6");
+  assert.equal(b().recovering, true, "without c, a cannot commit b's replacement");
 
-  // The ack of b's previous life arrives.
+  // The ack of b's previous life arrives: it names the old disk (and b's new
+  // life said it is fresh), so it counts for nothing.
   await net.release(ackOf7);
+  assert.equal(a.status().commitIndex, 5, "7 is on a alone: not committed");
+
+  // c is back: b is replaced through the log and votes again.
+  net.recover();
+  await net.release(past6);
+  await until(net, () => !b().recovering, "b to be a voter again");
   const committed = net.applied.get("a")!.map((e) => `${e.index}:${e.term}:${strokeId(e)}`);
 
   // a crashes; b and c elect a leader, which must hold everything a committed.
   net.crash("a");
-  net.recover();
   await until(net, () => net.leader() !== undefined, "a new leader");
   const leader = net.leader()!;
   const log = net.disks.get(leader.id)!.entries.map((e) => `${e.index}:${e.term}:${strokeId(e)}`);

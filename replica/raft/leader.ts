@@ -31,6 +31,8 @@ export interface LeaderContext {
   mayCommit(index: number): boolean;
   /** The node's (overridable) rule on answers from a follower's earlier life (see `heardFrom`). */
   countsAnswer(answerEpoch: number, epoch: number): boolean;
+  /** The node's (overridable) rule on answers for a member from a disk it may have lost (see `counts`). */
+  countsDisk(m: Member, disk: string | null, sawFresh: boolean): boolean;
 }
 
 /** The leader's side of replication. */
@@ -84,7 +86,8 @@ export class Leadership {
     const active = voters.filter((m) => {
       if (m.id === this.ctx.id) return true;
       const pr = this.progress.get(m.id);
-      return pr !== undefined && this.isActive(pr);
+      // Not yet heard since taking over (disk unknown) still counts as alive here.
+      return pr !== undefined && !this.replaced(m, pr) && this.isActive(pr);
     }).length;
     if (!hasQuorum(active, voters.length)) return false;
     if (this.heartbeatElapsed >= cfg.heartbeatTicks) {
@@ -101,8 +104,9 @@ export class Leadership {
   /** Starts handing leadership to `to`: catch it up, then tell it to campaign. */
   transfer(to: string): void {
     const pr = this.progress.get(to);
+    // A member may have become a learner or left since the caller looked: nothing to hand over.
     if (!pr || !this.isVoter(to)) {
-      throw new Error(`cannot transfer leadership to ${to}: not a voter`);
+      return this.ctx.emit("transfer_refused", { to, reason: "not_a_voter" });
     }
     this.transferTarget = to;
     this.transferElapsed = 0;
@@ -186,9 +190,11 @@ export class Leadership {
    */
   maybeCommit(): void {
     const { log } = this.ctx;
-    const matches = this.ctx.members().filter((m) => m.voter).map((m) =>
-      m.id === this.ctx.id ? log.stabled : this.progress.get(m.id)?.match ?? 0
-    );
+    const matches = this.ctx.members().filter((m) => m.voter).map((m) => {
+      if (m.id === this.ctx.id) return log.stabled;
+      const pr = this.progress.get(m.id);
+      return pr && this.counts(m, pr) ? pr.match : 0;
+    });
     const index = quorumIndex(matches);
     if (index <= log.committed || !this.ctx.mayCommit(index)) return;
     const pendingChange = log.config().index > log.committed;
@@ -216,15 +222,26 @@ export class Leadership {
    * A learner ready to vote: it holds everything committed, is in the
    * pipeline and answered within an election timeout, so adding it to the
    * quorum costs no availability (thesis 4.2.1: caught up to within one
-   * round). The first such learner, or null.
+   * round), and said which disk it is on (the promotion names it). The
+   * first such learner, or null.
    */
-  caughtUpLearner(): string | null {
+  caughtUpLearner(): { id: string; disk: string } | null {
     for (const m of this.ctx.members()) {
       if (m.voter || m.id === this.ctx.id) continue;
       const pr = this.progress.get(m.id);
       if (
-        pr && pr.mode === "replicate" && pr.match >= this.ctx.log.committed && this.isActive(pr)
-      ) return m.id;
+        pr && pr.disk !== null && pr.mode === "replicate" && pr.match >= this.ctx.log.committed &&
+        this.isActive(pr)
+      ) return { id: m.id, disk: pr.disk };
+    }
+    return null;
+  }
+
+  /** A voter that lost its disk since it was made one (see recovery.ts), or null. */
+  replacedVoter(): string | null {
+    for (const m of this.ctx.members()) {
+      const pr = this.progress.get(m.id);
+      if (m.voter && pr && this.replaced(m, pr)) return m.id;
     }
     return null;
   }
@@ -306,8 +323,22 @@ export class Leadership {
    * itself come from an earlier life, when the first life seen was the later
    * one). Dropping answers is always safe: the next probe asks again.
    */
-  private heardFrom(pr: Progress, m: { epoch: number; incarnation: number }): boolean {
+  private heardFrom(
+    pr: Progress,
+    m: { from: string; epoch: number; incarnation: number; disk?: string; fresh?: boolean },
+  ): boolean {
     if (!this.ctx.countsAnswer(m.epoch, pr.epoch)) return false;
+    if (m.disk !== undefined) pr.disk = m.disk;
+    if (m.fresh) pr.sawFresh = true;
+    // An answer from another disk than the configuration names moves nothing.
+    const member = this.ctx.members().find((x) => x.id === m.from);
+    if (
+      member?.disk !== undefined && m.disk !== undefined &&
+      !this.ctx.countsDisk(member, m.disk, false)
+    ) {
+      pr.lastActive = this.ctx.now();
+      return false;
+    }
     pr.lastActive = this.ctx.now();
     if (pr.incarnation !== null && pr.incarnation !== m.incarnation) {
       pr.reset(this.ctx.log.lastIndex());
@@ -316,6 +347,21 @@ export class Leadership {
     }
     pr.incarnation = m.incarnation;
     return this.ctx.countsAnswer(m.epoch, pr.epoch);
+  }
+
+  /**
+   * Whether the member is not on the disk it was made a voter with: another
+   * disk answered for it (when the configuration names one), or it answered
+   * that it started from an empty disk (a member never replaced names none).
+   */
+  private replaced(m: Member, pr: Progress): boolean {
+    // Not counted, for a reason other than a disk not heard of yet.
+    return !this.counts(m, pr) && (m.disk === undefined || pr.disk !== null);
+  }
+
+  /** Whether a voter's progress counts towards commit. */
+  private counts(m: Member, pr: Progress): boolean {
+    return this.ctx.countsDisk(m, pr.disk, pr.sawFresh);
   }
 
   private isVoter(id: string): boolean {

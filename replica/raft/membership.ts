@@ -72,7 +72,7 @@ export function singleServerChange(from: readonly Member[], to: readonly Member[
   const old = new Map(from.map((m) => [m.id, m]));
   for (const m of to) {
     const o = old.get(m.id);
-    if (!o || o.voter !== m.voter || o.url !== m.url) moved++;
+    if (!o || o.voter !== m.voter || o.url !== m.url || o.disk !== m.disk) moved++;
   }
   for (const m of from) if (!to.some((n) => n.id === m.id)) moved++;
   if (moved === 0) return "the configuration is unchanged";
@@ -137,5 +137,5 @@ export class ConfigHistory {
 }
 
 function copy(members: readonly Member[]): Member[] {
-  return members.map((m) => ({ id: m.id, url: m.url, voter: m.voter }));
+  return members.map((m) => ({ ...m }));
 }

@@ -15,7 +15,7 @@ import { NodeState } from "./node_state.ts";
 import { type LeaderContext, Leadership } from "./leader.ts";
 import { type Member, MembershipError, singleServerChange } from "./membership.ts";
 import { electionResult } from "./quorum.ts";
-import { Recovery, VOTE_FORGOTTEN } from "./recovery.ts";
+import { Recovery } from "./recovery.ts";
 import {
   type EntryPayload,
   INDEX_LIMIT,
@@ -45,11 +45,7 @@ export class RaftNode extends NodeState {
       send: (m) => this.send(m),
       emit: (e, f) => this.emit(e, f),
       bootstrap: () => this.recovering = false,
-      adoptTerm: (term) => {
-        if (term > this.term) this.setTerm(term);
-        if (this.votedFor === "") this.votedFor = VOTE_FORGOTTEN;
-      },
-    }, !this.recovering || (this.cfg.join && this.isEmpty()));
+    }, !this.recovering || this.cfg.join || !this.isEmpty());
   }
 
   // ---- inputs -------------------------------------------------------------
@@ -63,12 +59,12 @@ export class RaftNode extends NodeState {
         this.becomeFollower(this.term, null);
         return;
       }
-      this.maybePromote();
+      this.maybeChangeMembers();
       return;
     }
     this.electionElapsed++;
     if (this.recovering) {
-      if (!this.recovery.fenced && this.electionElapsed >= this.cfg.heartbeatTicks) {
+      if (this.recovery.probing && this.electionElapsed >= this.cfg.heartbeatTicks) {
         this.electionElapsed = 0;
         this.recovery.sendProbes();
       }
@@ -104,7 +100,7 @@ export class RaftNode extends NodeState {
     // them) would leave this node unable to campaign in a term they accept.
     if (m.term >= INDEX_LIMIT) return this.refuse(m, "term_out_of_range");
     if (m.type === "probeResponse") return this.recovery.onProbeResponse(m);
-    if (!this.recovery.fenced) return this.answerStale(m, "learning_term");
+    if (isLeaderMessage(m)) this.recovery.stop("leader_heard");
     if (m.term < this.term) return this.answerStale(m);
     const wrong = contradiction(m, { term: this.term, leaderId: this.leaderId, log: this.log });
     if (wrong) return this.refuse(m, wrong);
@@ -249,6 +245,15 @@ export class RaftNode extends NodeState {
     return this.isVoter(from);
   }
 
+  /**
+   * A voter's acks count only from the disk the configuration names for it
+   * or, for a member never replaced, while it never said it started empty
+   * (see recovery.ts).
+   */
+  protected countsDisk(m: Member, disk: string | null, sawFresh: boolean): boolean {
+    return m.disk !== undefined ? disk === m.disk : !sawFresh;
+  }
+
   /** Only answers to requests of the follower's current epoch move its progress (see `Leadership`). */
   protected countsAnswer(answerEpoch: number, epoch: number): boolean {
     return answerEpoch === epoch;
@@ -309,6 +314,7 @@ export class RaftNode extends NodeState {
       emit: (e, f) => this.emit(e, f),
       mayCommit: (i) => this.mayCommit(i),
       countsAnswer: (a, e) => this.countsAnswer(a, e),
+      countsDisk: (m, d, f) => this.countsDisk(m, d, f),
     };
     this.leader = new Leadership(ctx);
     this.appendLocal([{ noop: true }]);
@@ -413,10 +419,7 @@ export class RaftNode extends NodeState {
     if (this.log.commitTo(Math.min(m.leaderCommit, lastNew))) {
       this.emit("entry_committed", { index: this.log.committed });
     }
-    if (this.recovering && lastNew >= m.leaderCommit && this.log.term(lastNew) === this.term) {
-      this.recovering = false;
-      this.emit("recovered", { index: lastNew });
-    }
+    this.maybeRejoined();
     this.answerAppend(m, true, lastNew, 0, 0);
   }
 
@@ -436,12 +439,14 @@ export class RaftNode extends NodeState {
       this.log.commitTo(point.index);
       this.verifiedIndex = Math.max(this.verifiedIndex, point.index);
       this.emit("entry_committed", { index: point.index });
+      this.maybeRejoined();
       return this.answerSnapshot(m, true, point.index);
     }
     this.log.restore(point);
     this.verifiedIndex = point.index;
     this.pendingSnapshot = point;
     this.emit("snapshot_restored", { index: point.index, snapshotTerm: point.term });
+    this.maybeRejoined();
     this.answerSnapshot(m, true, point.index);
   }
 
@@ -451,6 +456,7 @@ export class RaftNode extends NodeState {
     // disk loss the leader's idea of our log may be stale.
     if (this.log.commitTo(Math.min(m.leaderCommit, this.verifiedIndex))) {
       this.emit("entry_committed", { index: this.log.committed });
+      this.maybeRejoined();
     }
     this.answerHeartbeat(m, true);
   }
@@ -476,17 +482,47 @@ export class RaftNode extends NodeState {
     return false;
   }
 
-  /** The leader promotes a learner that caught up, one change at a time. */
-  private maybePromote(): void {
+  /**
+   * The leader's own changes, one at a time: a voter that lost its disk
+   * becomes a learner (see recovery.ts), a learner that caught up becomes a
+   * voter, with the identity of the disk it caught up on.
+   */
+  private maybeChangeMembers(): void {
     const current = this.log.config();
     if (current.index > this.log.committed || this.log.term(this.log.committed) !== this.term) {
       return;
     }
     if (this.leader?.transferTarget !== null) return;
-    const id = this.leader.caughtUpLearner();
-    if (id === null) return;
-    this.emit("learner_caught_up", { member: id, match: this.log.committed });
-    this.proposeMembers(current.members.map((m) => m.id === id ? { ...m, voter: true } : m));
+    const replaced = this.leader.replacedVoter();
+    if (replaced !== null) {
+      this.emit("voter_lost_its_disk", { member: replaced });
+      return void this.proposeMembers(
+        current.members.map((m) => m.id === replaced ? { id: m.id, url: m.url, voter: false } : m),
+      );
+    }
+    const learner = this.leader.caughtUpLearner();
+    if (learner === null) return;
+    this.emit("learner_caught_up", { member: learner.id, match: this.log.committed });
+    this.proposeMembers(
+      current.members.map((m) =>
+        m.id === learner.id ? { ...m, voter: true, disk: learner.disk } : m
+      ),
+    );
+  }
+
+  /**
+   * A replica that started from an empty disk votes again once its log holds
+   * a configuration that makes it a voter with this disk's identity
+   * (recovery.ts): appended, not yet committed, since the leader counts it
+   * as a voter from then on, and a leader that dies before telling it of the
+   * commit must not leave a majority that needs its vote unable to elect.
+   */
+  private maybeRejoined(): void {
+    if (!this.recovering || !this.cfg.diskId) return;
+    const me = this.log.config().members.find((m) => m.id === this.id);
+    if (!me?.voter || me.disk !== this.cfg.diskId) return;
+    this.recovering = false;
+    this.emit("recovered", { index: this.log.committed });
   }
 
   /** Pre-vote and votes are refused while a leader is known to be alive (check-quorum's lease). */

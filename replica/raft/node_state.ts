@@ -35,6 +35,7 @@ const DEFAULTS = {
   maxInflight: 8,
   syncThreshold: 2048,
   join: false,
+  diskId: "",
 };
 
 /** A node's state and its outputs; `RaftNode` adds the protocol. */
@@ -288,6 +289,7 @@ export abstract class NodeState {
       bulk: m.bulk,
       incarnation: this.incarnation,
       epoch: m.epoch ?? 0,
+      ...this.diskOfAnswer(),
     });
   }
 
@@ -310,10 +312,18 @@ export abstract class NodeState {
       commitIndex: this.log.committed,
       incarnation: this.incarnation,
       epoch: m.epoch ?? 0,
+      ...this.diskOfAnswer(),
     });
   }
 
   // ---- helpers -------------------------------------------------------------------
+
+  /** What answers say of this node's disk (see recovery.ts). */
+  protected diskOfAnswer(): { disk?: string; fresh: boolean } {
+    return this.cfg.diskId ? { disk: this.cfg.diskId, fresh: this.recovering } : {
+      fresh: this.recovering,
+    };
+  }
 
   /** Appends payloads to the log at this term. */
   protected appendLocal(payloads: EntryPayload[]): LogEntry[] {

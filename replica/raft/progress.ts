@@ -29,6 +29,10 @@ export class Progress {
   epoch = 0;
   /** Tick of the last answer from the follower (check-quorum). */
   lastActive = 0;
+  /** The data dir its answers came from, as last seen (null: none said). */
+  disk: string | null = null;
+  /** Some answer said it started from an empty disk since this leader took over (see recovery.ts). */
+  sawFresh = false;
   /** Tick of the last answer, or of the send that started a pipeline (see `stalled`). */
   private lastAnswer = 0;
 

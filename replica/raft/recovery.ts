@@ -1,42 +1,41 @@
 /**
- * Disk loss. The seed restarts replicas with an empty log. A replica that
- * forgot its vote could vote twice in one term, and one that forgot its log
- * could vote for a candidate lacking committed entries (its empty log makes
- * every candidate look up to date); a replica that forgot its term can be
- * reached first by a stale leader (one that just woke from a pause) and its
- * acks would let that leader commit over entries a later term committed
- * (found by the simulator, seed 50). Each of these loses acknowledged
- * strokes. So a replica that starts from an empty disk is `recovering`:
- *  1. It first learns the cluster's term: it probes every peer and waits,
- *     answering nothing else, until all of them answered after this start.
- *     Every majority it ever voted or acked in shared a member with that
- *     answer set (it is everyone else), and terms never go back, so the
- *     highest term T among the answers is at least any term it acted in. It
- *     adopts T with its vote of T counted as used (`VOTE_FORGOTTEN`), and
- *     from then on refuses anything of an older term. (With n - majority + 1
- *     answers a 5-replica cluster would still have a race with a vote that
- *     was in flight when the disk was lost; all peers closes it.)
- *  2. It then replicates (its acks are durable, so they count towards
- *     commit) but neither votes nor campaigns until a leader of its term or
- *     later has caught it up: its log matches the leader's through an entry
- *     of the leader's term and reaches the leader's commit index.
- * If every peer answers that it has no term, vote or log either, nothing can
- * have been committed unless a majority lost its disks, which no protocol
- * survives: the cluster is new and the replica votes at once (bootstrap).
- * Learning the leader of a term also counts as the vote of that term.
- * "Every peer" is every member of its configuration and every member any
- * answer names (an answer carries the configuration of the answering node):
- * a wiped replica starts from PEERS, which may predate members added since.
- * This is the thesis' "rejoin as a new member" idea without a membership
- * change. The price: a wiped replica rejoins only once all peers answer.
+ * Disk loss. A replica that starts from an empty disk is a new incarnation
+ * of its id: it may have voted or acked before and forgotten it. Voting
+ * twice in a term, voting for a candidate that lacks committed entries (an
+ * empty log makes every candidate look up to date), or letting a stale
+ * leader (one that just woke from a pause) count its acks over entries a
+ * later term committed (found by the simulator, seed 50) all lose
+ * acknowledged strokes. So it starts `recovering` (persisted in the hard
+ * state): it neither votes nor campaigns, its answers say `fresh`, and no
+ * leader counts its acks, until the cluster made it a voter again through
+ * the log (Raft thesis 4, "rejoin as a new member"):
+ *  1. a leader that hears a fresh answer from a voter demotes it to a
+ *     learner (a configuration change, see membership.ts);
+ *  2. it catches the learner up like any other (a snapshot, then the log);
+ *  3. it promotes it with the identity of its data dir (`diskId`, drawn
+ *     when the dir was created) written into the configuration;
+ *  4. the replica stops recovering once its log holds that configuration
+ *     (the leader counts it as a voter from then on, so it must be able to
+ *     vote even if that leader dies before the commit reaches it). No
+ *     configuration written before its disk was lost can name
+ *     the new identity, and a leader counts an answer for a member only
+ *     from the disk the configuration names (or, for members never
+ *     replaced, from one that never answered fresh), so the acks of an
+ *     earlier life can never count for the new one (the late-ack hole
+ *     closes by construction). A stale leader cannot do step 1: it must
+ *     first commit an entry of its term, which takes a majority it lacks.
  *
- * This module holds step 1 (probe and fence); the node holds the
- * `recovering` flag of step 2, which is part of its hard state.
+ * What is left here is telling a new cluster from an existing one. When
+ * every member answered a probe, after this start, that it is empty too,
+ * nothing was ever committed (unless a majority lost its disks, which no
+ * protocol survives): the replica bootstraps and votes at once. An answer
+ * that is not empty, or a message from a leader, ends the probing: the
+ * cluster exists and the replica waits for step 1. "Every member" is every
+ * member of its configuration and every member an answer names (answers
+ * carry the answering node's configuration): PEERS may predate later members.
+ * A JOIN=1 replica skips the probing: it is new by definition.
  */
 import type { Message, OutgoingMessage } from "./types.ts";
-
-/** The vote of a term a wiped replica may have voted in before it lost its disk. */
-export const VOTE_FORGOTTEN = "?";
 
 /** What the probing needs from its node. */
 export interface RecoveryContext {
@@ -48,44 +47,51 @@ export interface RecoveryContext {
   isEmpty(): boolean;
   send(m: OutgoingMessage): void;
   emit(event: string, fields: Record<string, string | number | boolean>): void;
-  /** Every peer answered empty: a new cluster, vote at once. */
+  /** Every member answered empty: a new cluster, vote at once. */
   bootstrap(): void;
-  /** Adopt the highest term answered, with its vote counted as used. */
-  adoptTerm(term: number): void;
 }
 
-/** Step 1 of disk-loss recovery: learn the cluster's term from every peer. */
+/** Tells a new cluster (bootstrap) from an existing one (wait to be made a voter again). */
 export class Recovery {
   private nonce = -1;
-  private answers = new Map<string, { term: number; empty: boolean }>();
+  /** Members that answered empty since this start (a later answer does not undo it). */
+  private empty = new Set<string>();
   /** Members named by answers, beyond this node's configuration. */
   private named = new Set<string>();
 
-  constructor(private readonly ctx: RecoveryContext, private fencedYet: boolean) {}
+  constructor(private readonly ctx: RecoveryContext, private done: boolean) {}
 
-  /** True once the cluster's term is known (always, for a replica that kept its disk). */
-  get fenced(): boolean {
-    return this.fencedYet;
+  /** True while the replica still asks whether the cluster is new. */
+  get probing(): boolean {
+    return !this.done;
+  }
+
+  /** The cluster exists (a leader spoke, or a member is not empty): stop asking. */
+  stop(reason: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.ctx.emit("existing_cluster", { reason });
   }
 
   /**
    * One nonce per incarnation: an "empty" answer only has to be sent after
    * this start to count, so answers accumulate across rounds and each round
-   * asks only the peers that have not answered yet (a slow peer must not
-   * keep a fresh cluster from ever bootstrapping).
+   * asks only the members that have not answered empty yet (a slow member
+   * must not keep a fresh cluster from ever bootstrapping).
    */
   sendProbes(): void {
     if (this.nonce < 0) this.nonce = Math.floor(this.ctx.random() * 2 ** 31);
-    const peers = this.targets();
-    if (peers.length === 0) this.fence();
-    for (const to of peers) {
-      if (!this.answers.has(to)) this.ctx.send({ type: "probe", to, nonce: this.nonce });
+    const targets = this.targets();
+    if (targets.length === 0) return this.bootstrap();
+    for (const to of targets) {
+      if (!this.empty.has(to)) this.ctx.send({ type: "probe", to, nonce: this.nonce });
     }
   }
 
   onProbeResponse(m: Extract<Message, { type: "probeResponse" }>): void {
-    if (this.fencedYet || m.nonce !== this.nonce) return;
-    this.answers.set(m.from, { term: m.term, empty: m.empty });
+    if (this.done || m.nonce !== this.nonce) return;
+    if (!m.empty) return this.stop(`${m.from}_has_history`);
+    this.empty.add(m.from);
     const known = new Set(this.targets());
     for (const member of m.members ?? []) {
       if (member.id === this.ctx.self || known.has(member.id)) continue;
@@ -93,7 +99,13 @@ export class Recovery {
       this.named.add(member.id);
       this.ctx.send({ type: "probe", to: member.id, nonce: this.nonce });
     }
-    if (this.targets().every((t) => this.answers.has(t))) this.fence();
+    if (this.targets().every((t) => this.empty.has(t))) this.bootstrap();
+  }
+
+  /** The peer known as `from` is now known as `to`. */
+  rename(from: string, to: string): void {
+    if (this.named.delete(from)) this.named.add(to);
+    if (this.empty.delete(from)) this.empty.add(to);
   }
 
   /** Whom to hear from: the configuration's other members and every member an answer named. */
@@ -101,24 +113,10 @@ export class Recovery {
     return [...new Set([...this.ctx.peers(), ...this.named])];
   }
 
-  /** The peer known as `from` is now known as `to`. */
-  rename(from: string, to: string): void {
-    const a = this.answers.get(from);
-    if (this.named.delete(from)) this.named.add(to);
-    if (!a) return;
-    this.answers.delete(from);
-    this.answers.set(to, a);
-  }
-
-  /** Every peer answered: bootstrap a new cluster, or adopt its term. */
-  private fence(): void {
-    const answers = [...this.answers.values()];
-    this.fencedYet = true;
-    if (this.ctx.isEmpty() && answers.every((a) => a.empty)) {
-      this.ctx.bootstrap();
-      return this.ctx.emit("bootstrap", { reason: "all_replicas_empty" });
-    }
-    this.ctx.adoptTerm(Math.max(0, ...answers.map((a) => a.term)));
-    this.ctx.emit("term_learnt", { from: "all_peers" });
+  private bootstrap(): void {
+    if (!this.ctx.isEmpty()) return this.stop("not_empty");
+    this.done = true;
+    this.ctx.bootstrap();
+    this.ctx.emit("bootstrap", { reason: "all_replicas_empty" });
   }
 }

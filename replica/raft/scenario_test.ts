@@ -4,10 +4,10 @@
  * assertions on impossible states.
  */
 import assert from "node:assert/strict";
+import { RaftNode } from "./node.ts";
 import { RaftLog } from "./log.ts";
 import { Network, stroke } from "../../tests/testing/raft_network.ts";
 import { NotLeaderError, RaftInvariantError } from "./types.ts";
-import { VOTE_FORGOTTEN } from "./recovery.ts";
 
 const ELECTION_MAX = 20;
 
@@ -104,7 +104,30 @@ Deno.test("the seed's catch-up: a restarted empty follower is refused, then sync
   assert.ok(first && first.type === "appendEntries");
   assert.equal(first.prevLogIndex, 0);
   assert.equal(net.node("c").status().lastIndex, net.node("a").status().lastIndex);
+  // Replaced through the log: a learner while it caught up, a voter again on its new disk.
   assert.equal(net.node("c").status().recovering, false);
+  const c = net.node("a").members().find((m) => m.id === "c")!;
+  assert.deepEqual([c.voter, c.disk], [true, "c-disk4"]);
+});
+
+Deno.test("disk loss: a wiped voter is demoted, caught up and promoted with its new disk", async () => {
+  const net = new Network(["a", "b", "c"]);
+  await elected(net);
+  await net.propose("a", stroke("s1"));
+  net.crash("c", true);
+  net.start("c");
+  const events: string[] = [];
+  const configs = () =>
+    net.node("a").members().map((m) => `${m.id}${m.voter ? "" : "~"}${m.disk ? "@" + m.disk : ""}`)
+      .join(",");
+  for (let i = 0; i < ELECTION_MAX * 2; i++) {
+    await net.tick(1);
+    if (events.at(-1) !== configs()) events.push(configs());
+  }
+  assert.deepEqual(events, ["a,b,c", "a,b,c~", "a,b,c@c-disk4"], "demoted, then promoted");
+  // While it was fresh nothing it said counted: a and b alone committed.
+  assert.equal(net.node("c").status().recovering, false);
+  assert.equal(net.node("c").status().commitIndex, net.node("a").status().commitIndex);
 });
 
 Deno.test("disk loss: a wiped replica votes for nobody until a leader caught it up", async () => {
@@ -126,7 +149,7 @@ Deno.test("disk loss: a wiped replica votes for nobody until a leader caught it 
   const leader = net.leader()!;
   assert.equal(leader.id, "a");
   assert.ok(net.node("b").status().commitIndex >= committed);
-  assert.equal(net.node("b").status().recovering, false);
+  assert.equal(net.node("b").status().recovering, false, "made a voter again");
 });
 
 Deno.test("disk loss: a wiped replica cannot vote twice in one term", async () => {
@@ -139,7 +162,7 @@ Deno.test("disk loss: a wiped replica cannot vote twice in one term", async () =
   const b = net.node("b").status();
   assert.equal(b.recovering, false);
   assert.equal(b.term, term);
-  assert.equal(b.votedFor, VOTE_FORGOTTEN, "the vote of the learnt term counts as used");
+  assert.equal(b.votedFor, "a", "following the leader of the term counts as its vote");
   await net.deliver({
     type: "requestVote",
     from: "c",
@@ -155,10 +178,20 @@ Deno.test("disk loss: a wiped replica cannot vote twice in one term", async () =
   assert.ok(answer && answer.type === "requestVoteResponse" && !answer.voteGranted);
 });
 
-Deno.test("disk loss (simulator seed 50): a wiped replica does not help a stale leader commit", async () => {
-  // c leads term 1, then stalls (a paused process); a and b move on to term 2
-  // and commit x. b loses its disk; a is cut off; c wakes up and reaches b.
-  const net = new Network(["a", "b", "c"]);
+/** The leader rule of recovery.ts undone: a voter's acks count whatever disk or freshness it reports. */
+class CountsFreshAcks extends RaftNode {
+  protected override countsDisk(): boolean {
+    return true;
+  }
+}
+
+/**
+ * c leads term 1, then stalls (a paused process); a and b move on to term 2
+ * and commit x. b loses its disk; a is cut off; c wakes up and reaches b
+ * and proposes "stale" at x's index. Returns the network and x's index.
+ */
+async function staleLeaderMeetsWipedReplica(nodeClass?: typeof RaftNode) {
+  const net = new Network(["a", "b", "c"], { nodeClass });
   await elected(net, "c");
   net.isolate("c");
   await net.tick(ELECTION_MAX * 3, ["a", "b"]);
@@ -172,13 +205,24 @@ Deno.test("disk loss (simulator seed 50): a wiped replica does not help a stale 
   net.isolate("a");
   net.node("c").propose([stroke("stale")]);
   await net.tick(ELECTION_MAX, ["b", "c"]);
-  assert.equal(net.node("b").status().term, 0, "b cannot learn the term without a's answer");
+  return { net, committed };
+}
+
+Deno.test("mutant: a leader that counts a wiped replica's acks commits over a later term's commit", async () => {
+  const { net } = await staleLeaderMeetsWipedReplica(CountsFreshAcks);
+  // Committed on c and the wiped b alone, at an index where term 2 committed something else.
+  assert.ok(net.applied.get("c")!.some((e) => "stroke" in e && e.stroke.id === "stale"));
+});
+
+Deno.test("disk loss (simulator seed 50): a wiped replica does not help a stale leader commit", async () => {
+  const { net, committed } = await staleLeaderMeetsWipedReplica();
+  assert.equal(net.node("b").status().recovering, true, "b follows c but is still fresh");
   assert.ok(
     net.node("c").status().commitIndex < committed + 1,
-    "the stale leader committed nothing",
+    "the stale leader committed nothing: b's acks do not count",
   );
   assert.ok(!net.applied.get("c")!.some((e) => "stroke" in e && e.stroke.id === "stale"));
-  // Once a answers, b learns term 2, refuses c, and the cluster converges on x.
+  // Once a answers, the cluster of term 2 goes on, replaces b, and converges on x.
   net.recover();
   await net.tick(ELECTION_MAX * 4);
   const ids = (id: string) =>

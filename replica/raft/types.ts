@@ -45,6 +45,11 @@ export interface RaftConfig {
    * in its own bootstrap configuration, so it never campaigns.
    */
   join?: boolean;
+  /**
+   * The identity of this node's data dir, drawn once when it was created
+   * (DATA_DIR/identity): a wiped disk is a new identity. Answers carry it.
+   */
+  diskId?: string;
   electionTicksMin: number;
   /** Inclusive upper bound of the randomized election timeout. */
   electionTicksMax: number;
@@ -83,6 +88,14 @@ export interface RestoredState {
    * the commit index starts there and they are never handed out again.
    */
   applied?: number;
+}
+
+/** Which disk an answer comes from, and whether its replica is still rejoining (see recovery.ts). */
+interface DiskOfAnswer {
+  /** The follower's data dir identity (absent: unknown). */
+  disk?: string;
+  /** True while the follower started from an empty disk and was not made a voter again since. */
+  fresh?: boolean;
 }
 
 interface Envelope {
@@ -134,7 +147,7 @@ export type Message =
      * HTTP) taken from the request by the caller, who alone knows it.
      */
     epoch: number;
-  }
+  } & DiskOfAnswer
   | Envelope & { type: "heartbeat"; leaderCommit: number; epoch?: number }
   | Envelope & {
     type: "heartbeatResponse";
@@ -143,7 +156,7 @@ export type Message =
     commitIndex: number;
     incarnation: number;
     epoch: number;
-  }
+  } & DiskOfAnswer
   | Envelope & {
     /**
      * The leader's state machine as a snapshot, for a follower that needs

@@ -4,7 +4,7 @@
  * The restart time is printed, never asserted.
  */
 import assert from "node:assert/strict";
-import { LocalCluster, testStroke } from "../testing/local_cluster.ts";
+import { eventually, LocalCluster, testStroke } from "../testing/local_cluster.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -82,6 +82,12 @@ Deno.test({
     await c.kill(follower.id);
     await Deno.remove(`${follower.dataDir}/raft.log`);
     await c.restart(follower.id);
+    // A lost log is a new member: the leader demotes, catches up and promotes it first.
+    await eventually(
+      async () => (await c.status(follower.id))?.recovering === false,
+      20_000,
+      "the follower is a voter again",
+    );
     await c.propose([testStroke("after-loss")]);
     await c.waitForApplied(target + 1, 20_000);
     assert.deepEqual(await c.entries(follower.id), await c.entries(leader.id));

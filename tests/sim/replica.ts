@@ -12,7 +12,7 @@
  * its database at send time, staged at the receiver on arrival.
  */
 import { Driver, type StateMachine, type Storage, type Transport } from "../../replica/driver.ts";
-import type { Stroke } from "../../protocol/mod.ts";
+import { isConfigEntry, type Stroke } from "../../protocol/mod.ts";
 import type { RaftNode } from "../../replica/raft/node.ts";
 import type {
   HardState,
@@ -70,7 +70,9 @@ class CheckedStore implements StateMachine<SimSnapshot> {
     this.store = this.replica.installDb(staged, point);
   }
 
-  discard(): void {}
+  discard(staged: SimSnapshot): void {
+    this.replica.dropStaged(staged);
+  }
 }
 
 /** The Driver's I/O for one incarnation of `slot`. */
@@ -83,8 +85,8 @@ export class SimReplica implements Storage, Transport {
   /** Since the last sync: the writes that need one. */
   #needsSync: string | null = null;
   #syncs: { at: number; done: () => void }[] = [];
-  /** The snapshot last handed to the driver, until it is installed. */
-  #installing: SimSnapshot | null = null;
+  /** Snapshots handed to the driver, until installed (a second may come while one is taken). */
+  #installing: SimSnapshot[] = [];
   /** Readies taken in the current tick: a core that never runs out of them hangs its driver. */
   #readies = { tick: -1, count: 0 };
 
@@ -147,9 +149,12 @@ export class SimReplica implements Storage, Transport {
   rewrite(point: SnapshotPoint, tail: LogEntry[]): Promise<void> | void {
     if (!this.alive) return new Promise(() => {});
     const s = this.slot;
-    const staged = this.#installing;
-    const install = staged !== null && staged.point.index === point.index &&
-      staged.point.term === point.term && tail.length === 0;
+    const staged = tail.length > 0
+      ? undefined
+      : this.#installing.findLast((x) =>
+        x.point.index === point.index && x.point.term === point.term
+      );
+    const install = staged !== undefined;
     s.disk.rewrite(point, install ? staged.entries : undefined);
     if (!install) return;
     s.log = staged.entries.slice();
@@ -161,10 +166,15 @@ export class SimReplica implements Storage, Transport {
     }
   }
 
+  /** A staged snapshot the core answered without taking. */
+  dropStaged(staged: SimSnapshot): void {
+    this.#installing = this.#installing.filter((x) => x !== staged);
+  }
+
   /** The driver swaps the database for the staged snapshot (checked against the committed log). */
   installDb(staged: SimSnapshot, point: SnapshotPoint): StateDb {
     const s = this.slot;
-    this.#installing = null;
+    this.#installing = this.#installing.filter((x) => x !== staged);
     if (point.index <= s.appliedIndex) {
       throw new SimViolation(
         "state-machine-regressed",
@@ -234,8 +244,15 @@ export class SimReplica implements Storage, Transport {
     };
     if (m.type !== "installSnapshot") return this.driver.request(m, answered);
     const staged = this.world.snapshotOf(m);
-    this.#installing = staged;
-    const req = { ...m, snapshotIndex: staged.point.index, snapshotTerm: staged.point.term };
+    this.#installing.push(staged);
+    // As the replica's receiver reads the copy's members table: the last configuration in it.
+    const members = staged.entries.findLast(isConfigEntry)?.config.members;
+    const req = {
+      ...m,
+      snapshotIndex: staged.point.index,
+      snapshotTerm: staged.point.term,
+      members,
+    };
     this.driver.installSnapshot(req, staged).then(answered);
   }
 
@@ -268,7 +285,10 @@ export class SimReplica implements Storage, Transport {
       throw new SimViolation("ready-contract", `${s.id} never runs out of Readies`);
     }
     for (const ev of rd.events) w.trace.add(w.now, () => `${s.id} ${describeEvent(ev)}`);
-    if (rd.events.some((e) => e.event === "recovered" || e.event === "bootstrap")) w.releaseLate(s);
+    // The new life just heard from the cluster (being caught up, not a voter again yet).
+    if (rd.events.some((e) => e.event === "existing_cluster" || e.event === "bootstrap")) {
+      w.releaseLate(s);
+    }
     this.#crashPlanned = w.hooks.crashBeforeSend(s, rd);
     const wasLeader = s.role === "leader";
     s.role = rd.softState.role;

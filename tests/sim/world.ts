@@ -66,6 +66,9 @@ export interface Slot {
   pausedUntil: number;
   /** Requests handed to the driver and not answered yet. */
   owed: number;
+  /** The disk's identity (DATA_DIR/identity): a wipe draws a new one. */
+  diskId: string;
+  disksUsed: number;
 }
 
 const freshHardState: HardState = { term: 0, votedFor: "", recovering: true };
@@ -140,6 +143,8 @@ export class World {
       appliedIndex: 0,
       pausedUntil: 0,
       owed: 0,
+      diskId: `n${i + 1}-d1`,
+      disksUsed: 1,
     }));
     this.#dbPrng = new Prng(deriveSeed(seed, "state-db"));
   }
@@ -192,6 +197,7 @@ export class World {
       ...this.baseConfig,
       id: s.id,
       peers: this.slots.filter((x) => x !== s).map((x) => x.id),
+      diskId: s.diskId,
       random: new Prng(deriveSeed(this.seed, s.id, s.incarnation)).float,
     };
     // Every entry the disk holds, before the snapshot point too (the checks index the log from 1).
@@ -322,6 +328,7 @@ export class World {
   /** The node's disk is replaced by an empty one (it may be up or down). */
   wipe(s: Slot): void {
     s.disk.wipe();
+    s.diskId = `${s.id}-d${++s.disksUsed}`;
     // A running incarnation keeps writing to the database it opened (an unlinked file).
     s.stateDb = new StateDb(":memory:");
     s.dbDurable = 0;
@@ -333,9 +340,10 @@ export class World {
   }
 
   /**
-   * The late-answer fault at its worst moment: the new life of `s` was just
-   * caught up (it may vote again), and what its previous life answered
-   * before the wipe arrives now, within two heartbeats.
+   * The late-answer fault at its worst moment: the new life of `s` just
+   * heard from the cluster and is being caught up (it holds less than its
+   * previous life acked), and what that life answered before the wipe
+   * arrives now, within two heartbeats.
    */
   releaseLate(s: Slot): void {
     const maxLate = 2 * this.baseConfig.heartbeatTicks;

@@ -83,6 +83,9 @@ export class Network {
   private starts = 0;
   /** Replicas added by `join` (they restart with JOIN=1 too, as a supervisor would). */
   private joining = new Set<string>();
+  /** Each disk's identity, drawn when it is first used (a wipe draws a new one). */
+  private diskIds = new Map<string, string>();
+  private disksMade = 0;
 
   constructor(readonly ids: string[], private readonly opts: NetworkOptions = {}) {
     for (const id of ids) {
@@ -110,11 +113,13 @@ export class Network {
   /** (Re)starts a replica from its disk (or empty when it has none). */
   start(id: string, extra: Partial<RaftConfig> = {}): RaftNode {
     const disk = this.disks.get(id);
+    if (!this.diskIds.has(id)) this.diskIds.set(id, `${id}-disk${++this.disksMade}`);
     const Node = this.opts.nodeClass ?? RaftNode;
     const node = new Node({
       id,
       peers: this.ids.filter((p) => p !== id),
       join: this.joining.has(id),
+      diskId: this.diskIds.get(id),
       electionTicksMin: 10,
       electionTicksMax: 20,
       heartbeatTicks: 2,
@@ -173,6 +178,7 @@ export class Network {
     this.drivers.get(id)?.stop();
     if (wipe) {
       this.disks.delete(id);
+      this.diskIds.delete(id);
       this.applied.delete(id);
     }
     this.queue = this.queue.filter((m) => m.to !== id && m.from !== id);
