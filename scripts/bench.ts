@@ -20,7 +20,8 @@
  *
  * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers; BENCH_ONLY
  * ("load" or "history") runs one part; BENCH_WRITERS (8) sets the proposals in flight while a
- * history is written; BENCH_KEEP keeps its folder (data dirs, replica logs).
+ * history is written; BENCH_KEEP keeps its folder (data dirs, replica and gateway logs; with
+ * LOG_LEVEL=debug they carry a `memory` line every 2 s).
  */
 import {
   freePorts,
