@@ -21,6 +21,7 @@ import { isDiskFull } from "./storage/disk_full.ts";
 import { SnapshotShipper } from "./snapshot/shipper.ts";
 import { SnapshotReceiver } from "./snapshot/receiver.ts";
 import { diskIdentity } from "./storage/disk_identity.ts";
+import { startMemoryLog } from "../common/memory_log.ts";
 
 /** Commit lines are frequent under load: print at most one per interval (the latest). */
 function commitThrottle(print: (line: string) => void, intervalMs: number) {
@@ -160,6 +161,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     replicaApp(cfg, driver, peers, receiver, { say, fatal }).fetch,
   );
   driver.start(cfg.tickMs);
+  if (cfg.debug) startMemoryLog((sample) => say("memory", sample));
   // Followers send nothing to their peers, so they ask who is down-and-unnamed now and then.
   peers.learn();
   const naming = setInterval(() => peers.learn(), cfg.electionTimeoutMinMs);

@@ -64,6 +64,21 @@ Deno.test("state db: pages from any index, within the limit", () => {
   db.close();
 });
 
+Deno.test("state db: the JSON of a page is the page's JSON, byte for byte", () => {
+  const db = new StateDb(":memory:");
+  const quoted = 'a "quoted" \\ id \u2028 é';
+  db.apply([
+    { index: 1, term: 1, noop: true },
+    stroke(2, "a"),
+    stroke(3, quoted, quoted, 2),
+    stroke(4, "a"), // a duplicate: stored as a no-op
+  ]);
+  for (const [from, limit] of [[1, 10], [0, 2], [3, 1], [4, 5], [5, 5], [1, 0]]) {
+    assert.equal(db.entriesJson(from, limit), JSON.stringify(db.entries(from, limit)));
+  }
+  db.close();
+});
+
 Deno.test("state db: strange ids and boards are data, never SQL", () => {
   const db = new StateDb(":memory:");
   const evil = "x'); DROP TABLE entries; --";

@@ -20,7 +20,8 @@
  *
  * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers; BENCH_ONLY
  * ("load" or "history") runs one part; BENCH_WRITERS (8) sets the proposals in flight while a
- * history is written; BENCH_KEEP keeps its folder (data dirs, replica logs).
+ * history is written; BENCH_KEEP keeps its folder (data dirs, replica and gateway logs; with
+ * LOG_LEVEL=debug they carry a `memory` line every 2 s).
  */
 import {
   freePorts,
@@ -33,6 +34,7 @@ import { GatewayClient } from "../gateway/client.ts";
 import { rollingRestart } from "../tests/testing/rolling_restart.ts";
 import { TcpProxy } from "../tests/testing/tcp_proxy.ts";
 import { MAX_PROPOSE_STROKES } from "../protocol/mod.ts";
+import { Proc } from "../tests/testing/supervisor.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
@@ -213,6 +215,20 @@ async function reloadGap(
   return { longestMs, strokes };
 }
 
+/** A gateway (the `gateway` task) whose output lines go to `logPath` (its `memory` lines at LOG_LEVEL=debug). */
+function gatewayLogged(port: number, replicaUrls: string[], logPath: string): Proc {
+  const file = Deno.openSync(logPath, { create: true, append: true });
+  const enc = new TextEncoder();
+  const proc = new Proc({
+    name: "gateway",
+    task: "gateway",
+    env: { GATEWAY_PORT: String(port), REPLICA_URLS: replicaUrls.join(",") },
+    onLine: (l) => file.writeSync(enc.encode(l + "\n")),
+  });
+  proc.start();
+  return proc;
+}
+
 /** History sizes for the history section: BENCH_HISTORY, a comma list; 0 or empty skips it. */
 const HISTORY = (Deno.env.get("BENCH_HISTORY") ?? "100000,1000000").split(",")
   .map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
@@ -298,7 +314,7 @@ async function historyBench(h: number): Promise<HistoryFigures> {
   const dir = await Deno.makeTempDir({ prefix: `wb-bench-history-${h}-` });
   const c = await new LocalCluster({ dir }).start();
   const [gwPort] = freePorts(1);
-  const gateway = startGateway(gwPort, c.urls());
+  const gateway = gatewayLogged(gwPort, c.urls(), `${dir}/gateway.log`);
   const logOf = (id: string) => `${dir}/${id}.log`;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let clients: GatewayClient[] = [];
