@@ -15,6 +15,7 @@ import type {
   ResponseMessage,
 } from "../replica/raft/types.ts";
 import { checkEntries, type Trust } from "./stroke.ts";
+import { checkMembers, isReplicaId } from "./members.ts";
 import { badIndex, fail, isIndex, isObject, ok, type Result } from "./validate.ts";
 import type * as B from "./rpc_bodies.ts";
 
@@ -262,11 +263,27 @@ export const RPCS = {
       const nonce = b.nonce as number;
       return ok({ type: "probe", from: b.from as string, to: self, term: b.term as number, nonce });
     },
-    encodeResponse: (m): B.ProbeResponse => ({ term: m.term, empty: m.empty, nonce: m.nonce }),
+    encodeResponse: (m): B.ProbeResponse => {
+      // Members not identified yet (a PEERS URL as placeholder id) are in the asker's PEERS too.
+      const members = m.members?.filter((x) => isReplicaId(x.id)) ?? [];
+      const body: B.ProbeResponse = { term: m.term, empty: m.empty, nonce: m.nonce };
+      return members.length > 0 ? { ...body, members } : body;
+    },
     decodeResponse(req, b) {
       const term = termOf(b);
       if (term === null || typeof b.empty !== "boolean" || !isIndex(b.nonce)) return null;
-      return { ...envelope(req), type: "probeResponse", term, empty: b.empty, nonce: b.nonce };
+      // A wiped replica fences on these answers: one with a broken member list is no answer.
+      const members = b.members === undefined ? undefined : checkMembers(b.members);
+      if (members && !members.ok) return null;
+      const named = members ? { members: members.value } : {};
+      return {
+        ...envelope(req),
+        type: "probeResponse",
+        term,
+        empty: b.empty,
+        nonce: b.nonce,
+        ...named,
+      };
     },
   }),
 } as const;

@@ -3,6 +3,7 @@
  * fields are our extensions; the seed's fields are always present.
  */
 import type { LogEntry } from "./stroke.ts";
+import type { Member } from "./members.ts";
 
 export interface RequestVoteRequest {
   term: number;
@@ -96,4 +97,6 @@ export interface ProbeResponse {
   /** True when the answering replica has no term, vote or log either. */
   empty: boolean;
   nonce: number;
+  /** The answering replica's configuration (a wiped replica must hear from every member). */
+  members?: Member[];
 }

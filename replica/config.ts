@@ -4,6 +4,7 @@
  * which URL is learnt at run time (see peers.ts). `id=URL` items are an
  * accepted extension that names the peer up front.
  */
+import { isReplicaId } from "../protocol/mod.ts";
 import {
   ConfigError,
   type Env,
@@ -43,14 +44,9 @@ export interface ReplicaConfig {
   snapshotThreshold: number;
   /** Applied entries the log keeps after compacting (a quarter of the threshold). */
   snapshotRetain: number;
+  /** JOIN=1: a new replica that waits until a leader adds it (CONTRACT.md, Membership). */
+  join: boolean;
   debug: boolean;
-}
-
-const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-
-/** True for a well-formed replica id. */
-export function isReplicaId(s: string): boolean {
-  return ID_PATTERN.test(s);
 }
 
 /** Parses one `PEERS` item: a plain URL, or `id=URL`. */
@@ -130,6 +126,7 @@ export function loadConfig(env: Env): ReplicaConfig {
     advertiseUrl: url(env("ADVERTISE_URL") ?? defaultAdvertise, "ADVERTISE_URL", ["http", "https"]),
     snapshotThreshold: 0,
     snapshotRetain: 0,
+    join: flag(env, "JOIN"),
     debug: env("LOG_LEVEL") === "debug",
   };
   // etcd compacts every 10,000 entries by default; 8,192 keeps the heap's log tail a few MiB.
@@ -145,6 +142,14 @@ export function loadConfig(env: Env): ReplicaConfig {
     throw new ConfigError("TICK_MS must be at most HEARTBEAT_INTERVAL");
   }
   return cfg;
+}
+
+/** A 0/1 switch; anything else is refused rather than guessed. */
+function flag(env: Env, name: string): boolean {
+  const v = env(name);
+  if (v === undefined || v === "" || v === "0") return false;
+  if (v === "1") return true;
+  throw new ConfigError(`${name} must be 1 or 0`);
 }
 
 /** Milliseconds to whole ticks (at least one). */

@@ -5,7 +5,8 @@
  * for milliseconds rather than an election timeout.
  */
 import { ConfigError, envFrom, startOrExit } from "../common/config.ts";
-import { isReplicaId, loadConfig, type ReplicaConfig, toTicks } from "./config.ts";
+import { loadConfig, type ReplicaConfig, toTicks } from "./config.ts";
+import { isReplicaId, type Member } from "../protocol/mod.ts";
 import { PeerDirectory } from "./peers.ts";
 import { ReplicaClient } from "./client.ts";
 import { Driver, realClock } from "./driver.ts";
@@ -82,20 +83,32 @@ async function run(cfg: ReplicaConfig): Promise<void> {
       return st && isReplicaId(st.replicaId) ? st.replicaId : null;
     },
     (url, id) => {
-      node!.identifyPeer(url, id);
+      // A configuration from the log names its members already: nothing to rename there.
+      if (node!.members().some((m) => m.id === url)) node!.identifyPeer(url, id);
       say("peer_identified", { id, url });
     },
     fatal,
     cfg.heartbeatIntervalMs,
   );
+  // Until the log holds a configuration: this replica (unless it joins) and PEERS, all voters.
+  const bootstrap: Member[] = peers.keys().map((key) => ({
+    id: key,
+    url: peers.urlOf(key)!,
+    voter: true,
+  }));
+  if (!cfg.join) bootstrap.unshift({ id: cfg.replicaId, url: cfg.advertiseUrl, voter: true });
   node = new RaftNode({
     id: cfg.replicaId,
     peers: peers.keys(),
+    members: bootstrap,
+    join: cfg.join,
     electionTicksMin: toTicks(cfg.electionTimeoutMinMs, cfg.tickMs),
     electionTicksMax: toTicks(cfg.electionTimeoutMaxMs, cfg.tickMs),
     heartbeatTicks: toTicks(cfg.heartbeatIntervalMs, cfg.tickMs),
     random: Math.random,
   }, restored.fresh ? undefined : { ...restored, applied: stateDb.lastIndex() });
+  const raft = node;
+  peers.followMembers(() => raft.members());
   const st = node.status();
   say("started", {
     port: cfg.port,
@@ -105,6 +118,8 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     snapshot: st.snapshotIndex,
     applied: st.appliedIndex,
     recovering: st.recovering,
+    voter: st.voter,
+    members: st.members.map((m) => m.id).join(","),
   });
   const transport = new HttpTransport(
     peers,

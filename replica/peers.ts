@@ -8,9 +8,14 @@
  *
  * Nothing is sent to a placeholder, so no answer can ever come back under
  * one, and a vote or an ack is only ever recorded under a real id.
+ *
+ * Members added later (or named by a configuration this replica restarted
+ * with) are reached at the URL the configuration gives (`members`); a wiped
+ * replica learns URLs of members beyond PEERS from probe answers (`remember`).
  */
 import { ConfigError } from "../common/config.ts";
 import type { PeerSpec } from "./config.ts";
+import type { Member } from "../protocol/mod.ts";
 
 /** Asks a URL which replica it is: its id, or null when it does not answer. */
 export type WhoIs = (url: string) => Promise<string | null>;
@@ -20,6 +25,10 @@ export class PeerDirectory {
   readonly #urlByKey = new Map<string, string>();
   readonly #pending = new Set<string>();
   readonly #lastAsked = new Map<string, number>();
+  /** URLs of members named by probe answers (a wiped replica's configuration predates them). */
+  readonly #remembered = new Map<string, string>();
+  /** The configuration in force (the core's), read at each lookup. */
+  #members: () => readonly Member[] = () => [];
   #round: Promise<void> | null = null;
 
   constructor(
@@ -45,14 +54,31 @@ export class PeerDirectory {
     return [...this.#urlByKey.keys()];
   }
 
-  /** Where a core key (or this replica's id) is reached. */
+  /**
+   * Where a core key (or this replica's id) is reached: at its PEERS URL
+   * (how this host reaches it), else at the URL the configuration gives.
+   */
   urlOf(key: string): string | undefined {
-    return key === this.self.id ? this.self.url : this.#urlByKey.get(key);
+    if (key === this.self.id) return this.self.url;
+    return this.#urlByKey.get(key) ?? this.#members().find((m) => m.id === key)?.url ??
+      this.#remembered.get(key);
   }
 
-  /** True for a peer whose id is known. */
+  /** True for a peer whose id and URL are known. */
   isPeer(id: string): boolean {
-    return this.#urlByKey.has(id) && !this.#pending.has(id);
+    return !this.#pending.has(id) && id !== this.self.id && this.urlOf(id) !== undefined;
+  }
+
+  /** Reads the configuration in force from `members` (the core's) from now on. */
+  followMembers(members: () => readonly Member[]): void {
+    this.#members = members;
+  }
+
+  /** URLs of members a probe answer named. */
+  remember(members: readonly Member[]): void {
+    for (const m of members) {
+      if (m.id !== this.self.id && !this.#urlByKey.has(m.id)) this.#remembered.set(m.id, m.url);
+    }
   }
 
   /** True while the key is a placeholder (nothing may be sent to it). */

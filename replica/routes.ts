@@ -31,6 +31,9 @@ import { type FinalAnswerBody, SNAPSHOT_PATH } from "../protocol/snapshot.ts";
 import { installSnapshotRoute } from "./snapshot/route.ts";
 import type { SnapshotReceiver } from "./snapshot/receiver.ts";
 import { READY_FILE_NAME } from "./open_state.ts";
+import { StateDb } from "./state_db.ts";
+import { ReplicaClient } from "./client.ts";
+import { membersRoutes } from "./members_routes.ts";
 import { isDiskFull } from "./storage/disk_full.ts";
 import { readJson } from "./read_body.ts";
 
@@ -122,6 +125,7 @@ export function replicaApp(
           term: h.term,
           snapshotIndex: h.meta.index,
           snapshotTerm: h.meta.term,
+          members: StateDb.membersIn(ready),
         }, ready);
         if (answer.type !== "installSnapshotResponse") throw new Error(`answered ${answer.type}`);
         say("snapshot_received", {
@@ -150,6 +154,7 @@ export function replicaApp(
         appliedIndex: driver.store.lastIndex(),
         appliedSinceStart: driver.store.appliedSinceOpen,
         recovering: st.recovering,
+        voter: st.voter,
         snapshotIndex: st.snapshotIndex,
         protocolVersion: PROTOCOL_VERSION,
       } satisfies StatusResponse,
@@ -213,6 +218,10 @@ export function replicaApp(
       throw e;
     }
   });
+
+  // `/status` is open: a new member can be asked who it is without the token.
+  const client = new ReplicaClient(null, cfg.electionTimeoutMinMs * 2);
+  membersRoutes(app, { cfg, driver, client, urlOf, say });
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((e, c) => {

@@ -162,14 +162,17 @@ export class StateDb {
 
   /** The configuration of the last configuration entry applied; undefined while none was. */
   members(): Member[] | undefined {
-    const rows = this.#db.prepare("SELECT id, url, voter FROM members ORDER BY rowid").all() as {
-      id: string;
-      url: string;
-      voter: number;
-    }[];
-    return rows.length === 0
-      ? undefined
-      : rows.map((r) => ({ id: r.id, url: r.url, voter: r.voter === 1 }));
+    return readMembers(this.#db);
+  }
+
+  /** The configuration a database file holds (a staged snapshot), read without opening it for writes. */
+  static membersIn(path: string): Member[] | undefined {
+    const db = new DatabaseSync(path, { readOnly: true });
+    try {
+      return readMembers(db);
+    } finally {
+      db.close();
+    }
   }
 
   /** Applied entries from index `from` on, at most `limit`. */
@@ -340,4 +343,15 @@ export class StateDb {
     }
     return row.idx;
   }
+}
+
+function readMembers(db: DatabaseSync): Member[] | undefined {
+  const rows = db.prepare("SELECT id, url, voter FROM members ORDER BY rowid").all() as {
+    id: string;
+    url: string;
+    voter: number;
+  }[];
+  return rows.length === 0
+    ? undefined
+    : rows.map((r) => ({ id: r.id, url: r.url, voter: r.voter === 1 }));
 }

@@ -70,7 +70,10 @@ export class HttpTransport {
         await res.body?.cancel();
         return null;
       }
-      return decodeResponse(m, await res.json());
+      const answer = decodeResponse(m, await res.json());
+      // A wiped replica learns where members beyond its PEERS are.
+      if (answer?.type === "probeResponse" && answer.members) this.peers.remember(answer.members);
+      return answer;
     } catch {
       return null;
     }

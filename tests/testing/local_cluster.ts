@@ -63,6 +63,34 @@ export class LocalCluster {
     });
   }
 
+  /**
+   * Starts a replica with JOIN=1 that waits to be added (`POST /members`):
+   * a new one on a free port, or `id` again on its port with an empty data
+   * dir (a lost disk rejoins as a new member). PEERS names the others.
+   */
+  join(id?: string): ReplicaProc {
+    const old = id === undefined ? undefined : this.replicas.find((r) => r.id === id);
+    const name = id ?? `replica${this.replicas.length + 1}`;
+    const port = old?.port ?? freePorts(1)[0];
+    const url = old?.url ?? `${this.opts.scheme ?? "http"}://127.0.0.1:${port}`;
+    const dataDir = `${this.opts.dir}/${name}`;
+    const env: Record<string, string> = {
+      REPLICA_ID: name,
+      PORT: String(port),
+      PEERS: this.urls().filter((u) => u !== url).join(","),
+      DATA_DIR: dataDir,
+      JOIN: "1",
+      ...(this.opts.token ? { CLUSTER_TOKEN: this.opts.token } : {}),
+      ...this.opts.env,
+    };
+    const proc = new Proc({ name, task: "replica", env, onLine: (l) => this.#line(name, l) });
+    const r = { id: name, port, url, dataDir, proc };
+    if (old) this.replicas[this.replicas.indexOf(old)] = r;
+    else this.replicas.push(r);
+    proc.start();
+    return r;
+  }
+
   /** Starts every replica. */
   async start(): Promise<this> {
     await Deno.mkdir(this.opts.dir, { recursive: true });
@@ -112,7 +140,9 @@ export class LocalCluster {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const live = this.replicas.filter((r) => r.proc.running && !except.includes(r.id));
-      const sts = (await Promise.all(live.map((r) => this.status(r.id)))).filter((s) => s !== null);
+      // A replica waiting to join (JOIN=1, not a voter) has no say in elections.
+      const sts = (await Promise.all(live.map((r) => this.status(r.id))))
+        .filter((s) => s !== null && s.voter !== false);
       const leaders = sts.filter((s) => s!.state === "leader");
       if (leaders.length === 1 && sts.length > this.replicas.length / 2) {
         const l = leaders[0]!;
