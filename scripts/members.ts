@@ -263,7 +263,7 @@ function describeStatus(status: number, error: string): string {
     case 404:
       return `no such member: ${error}`;
     case 409:
-      return `refused: another change is in progress or the member already exists (${error})`;
+      return `refused (409: a change in progress, or already a member): ${error}`;
     case 502:
       return `the leader cannot reach the new replica (${error}); is it running, with JOIN=1?`;
     case 504:
