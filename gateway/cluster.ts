@@ -48,7 +48,7 @@ export class Cluster {
   /** Status calls in flight, one per replica at most. */
   readonly #polls = new Map<ReplicaView, Promise<void>>();
   /** The leader each replica named in its last status. */
-  readonly #namedLeader = new Map<ReplicaView, string | null>();
+  readonly #namedLeader = new WeakMap<ReplicaView, string | null>();
   readonly #watchers = new Set<(leader: LeaderInfo | null) => void>();
   /** `waitForLeader` callers to wake when a leader is found or a round ends. */
   #waiters: (() => void)[] = [];
@@ -258,7 +258,11 @@ export class Cluster {
         this.#opts.log.debug("members_failed", { url, error: `http_${reply.status}` });
         continue;
       }
-      const fromLeader = this.#leader?.url === url && !this.#leader.relayed;
+      // A leader of an older term (not yet deposed in the gateway's view) may hold an older one.
+      const terms = this.#views.filter((v) => v.reachable).map((v) => v.term ?? 0);
+      const term = this.#views.find((v) => v.url === url)?.term ?? -1;
+      const fromLeader = this.#leader?.url === url && !this.#leader.relayed &&
+        term >= Math.max(0, ...terms);
       if (fromLeader || reply.value.configIndex >= this.#configIndex) {
         this.#applyMembers(reply.value);
       }
