@@ -20,7 +20,9 @@ export interface GatewayOptions {
   tls?: TlsFiles | null;
   log: Logger;
   limits?: Partial<SessionLimits>;
-  cluster?: Partial<Pick<ClusterOptions, "statusTimeoutMs" | "refreshIntervalMs">>;
+  cluster?: Partial<
+    Pick<ClusterOptions, "statusTimeoutMs" | "refreshIntervalMs" | "membersIntervalMs">
+  >;
   proposer?: Partial<Omit<ProposerOptions, "cluster" | "client" | "log">>;
   stream?: Partial<Pick<CommitStreamOptions, "pollWaitMs" | "batchLimit" | "cacheEntries">>;
   history?: Partial<Pick<HistoryReaderOptions, "pageLimit" | "maxConcurrent" | "timeoutMs">>;

@@ -1,20 +1,24 @@
 /**
- * Regenerates logs/election-demo.log, logs/failover-demo.log and
- * logs/sync-log-demo.log from real runs of three replica processes on
- * 127.0.0.1. Each line is prefixed with the milliseconds since the scenario
- * began; lines starting with `#` are the script's own narration.
+ * Regenerates logs/election-demo.log, logs/failover-demo.log,
+ * logs/sync-log-demo.log and logs/membership-demo.log from real runs of
+ * replica processes on 127.0.0.1. Each line is prefixed with the milliseconds
+ * since the scenario began; lines starting with `#` are the script's own
+ * narration.
  *
- *   deno task logs
+ *   deno task logs                    # all of them
+ *   deno task logs membership-demo    # only the ones named
  */
 import { LocalCluster, testStroke } from "../tests/testing/local_cluster.ts";
+import { membershipDemo } from "./membership_demo.ts";
 
 const OUT = new URL("../logs/", import.meta.url).pathname;
 
 /** Runs one scenario on a fresh cluster and writes its log. */
 async function scenario(
   name: string,
-  fn: (c: LocalCluster, note: (s: string) => void) => Promise<void>,
+  fn: (c: LocalCluster, note: (s: string) => void, line: (s: string) => void) => Promise<void>,
 ): Promise<void> {
+  if (Deno.args.length > 0 && !Deno.args.includes(name)) return;
   const dir = await Deno.makeTempDir({ prefix: `wb-${name}-` });
   const lines: string[] = [];
   const t0 = performance.now();
@@ -23,7 +27,7 @@ async function scenario(
   const c = new LocalCluster({ dir, onLine: (_id, line) => lines.push(`${stamp()} ${line}`) });
   try {
     await c.start();
-    await fn(c, note);
+    await fn(c, note, (line) => lines.push(`${stamp()} ${line}`));
   } finally {
     await c.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -103,3 +107,5 @@ await scenario("sync-log-demo", async (c, note) => {
   await c.propose([testStroke("after-sync")]);
   await new Promise((r) => setTimeout(r, 300));
 });
+
+await scenario("membership-demo", membershipDemo);

@@ -1,13 +1,14 @@
 /**
  * An in-process stand-in for a three-replica cluster, for gateway tests: real `Deno.serve`
- * servers on 127.0.0.1 with the replica's `/status`, `/propose` and `/entries` semantics over
- * one shared log. Tests kill replicas, move leadership and hold commits back. Each replica sits
+ * servers on 127.0.0.1 with the replica's `/status`, `/propose`, `/entries` and `GET /members`
+ * semantics over one shared log and one shared configuration. Tests kill replicas, move leadership and hold commits back. Each replica sits
  * behind a TCP relay, so a kill breaks open connections the way a crashed process does.
  */
 import { Hono } from "hono";
 import {
   decodeProposeRequest,
   type LogEntry,
+  type Member,
   type StatusResponse,
   type Stroke,
   strokeKey,
@@ -19,6 +20,8 @@ export interface FakeClusterOptions {
   size?: number;
   token?: string;
   commitDelayMs?: number;
+  /** Replicas in the first configuration (default all); the others wait to be added. */
+  members?: number[];
 }
 
 type CommitOutcome = "committed" | "lost" | "killed";
@@ -36,6 +39,8 @@ export interface FakeStats {
   proposedStrokes: number;
   notLeader: number;
   unavailable: number;
+  /** `/entries` calls each replica served. */
+  entriesCalls: number[];
 }
 
 /** The fake cluster; `start` it, `close` it. */
@@ -43,11 +48,14 @@ export class FakeCluster {
   readonly ids: string[];
   /** Replica 0 leads term 1 and, like a real leader, starts it with a committed no-op. */
   readonly log: LogEntry[] = [{ index: 1, term: 1, noop: true }];
-  readonly stats: FakeStats = { proposeCalls: 0, proposedStrokes: 0, notLeader: 0, unavailable: 0 };
+  readonly stats: FakeStats;
   urls: string[] = [];
   commitIndex = 1;
   term = 1;
   leader: number | null = 0;
+  /** The replicas in the configuration, as `GET /members` reports it (0: bootstrap). */
+  memberIndexes: number[];
+  configIndex = 0;
   commitDelayMs: number;
   readonly #token: string | undefined;
   readonly #servers: Deno.HttpServer<Deno.NetAddr>[] = [];
@@ -62,6 +70,14 @@ export class FakeCluster {
     this.ids = Array.from({ length: size }, (_, i) => `replica${i + 1}`);
     this.#token = opts.token;
     this.commitDelayMs = opts.commitDelayMs ?? 0;
+    this.memberIndexes = opts.members ?? this.ids.map((_, i) => i);
+    this.stats = {
+      proposeCalls: 0,
+      proposedStrokes: 0,
+      notLeader: 0,
+      unavailable: 0,
+      entriesCalls: this.ids.map(() => 0),
+    };
   }
 
   /** Starts every replica on a free port; replica 0 leads term 1. */
@@ -116,6 +132,18 @@ export class FakeCluster {
     this.#scheduleCommit();
   }
 
+  /**
+   * A membership change: appends (and commits) a configuration entry holding replicas
+   * `indexes`, as a real leader does, so readers of the log see it between strokes.
+   */
+  setMembers(indexes: number[]): void {
+    this.memberIndexes = [...indexes];
+    const index = this.log.length + 1;
+    this.log.push({ index, term: this.term, config: { members: this.#members() } });
+    this.configIndex = index;
+    this.#scheduleCommit();
+  }
+
   /** Holds every commit back until `resumeCommits`. */
   pauseCommits(): void {
     this.#paused = true;
@@ -152,16 +180,20 @@ export class FakeCluster {
     app.get("/status", (c) => c.json(this.#status(i)));
     app.use("/propose", (c, next) => this.#guard(c.req.header("authorization"), next));
     app.use("/entries", (c, next) => this.#guard(c.req.header("authorization"), next));
+    app.use("/members", (c, next) => this.#guard(c.req.header("authorization"), next));
+    app.get("/members", (c) => c.json({ members: this.#members(), configIndex: this.configIndex }));
     app.post("/propose", async (c) => {
       const body = await c.req.json().catch(() => null);
       return this.#propose(i, body);
     });
-    app.get("/entries", (c) =>
-      this.#entries(i, {
+    app.get("/entries", (c) => {
+      this.stats.entriesCalls[i]++;
+      return this.#entries(i, {
         from: Number(c.req.query("from") ?? "1"),
         limit: Number(c.req.query("limit") ?? "1000"),
         waitMs: Number(c.req.query("waitMs") ?? "0"),
-      }));
+      });
+    });
     return app;
   }
 
@@ -170,6 +202,10 @@ export class FakeCluster {
       return Response.json({ error: "unauthorized" }, { status: 401 });
     }
     await next();
+  }
+
+  #members(): Member[] {
+    return this.memberIndexes.map((i) => ({ id: this.ids[i], url: this.urls[i], voter: true }));
   }
 
   #status(i: number): StatusResponse {
