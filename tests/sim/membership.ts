@@ -171,6 +171,20 @@ export class MembershipOperator {
     }
   }
 
+  /** Index of the last committed configuration entry. */
+  #removedAt(): number {
+    return this.world.checker.committed.findLast(isConfigEntry)?.index ?? 0;
+  }
+
+  /** True when `x` has `id` in the configuration it uses (from PEERS, or the last in its log). */
+  #lists(x: Slot, id: string): boolean {
+    if (x.io !== null) {
+      return this.world.call(x, () => x.io!.node.members()).some((m) => m.id === id);
+    }
+    const e = x.log.findLast(isConfigEntry);
+    return e !== undefined && isConfigEntry(e) && e.config.members.some((m) => m.id === id);
+  }
+
   /**
    * A removed member is stopped (and kept out) once its time is up and its
    * removal is committed; a removal that was rolled back makes it a member
@@ -182,21 +196,23 @@ export class MembershipOperator {
     for (const [id, at] of this.#lingering) {
       const s = w.slot(id);
       if (at > w.now || !this.active) continue;
-      // Not out as far as anyone committed, or some log still has it in (a
-      // pending change, one that may be rolled back, a node not caught up): it stays.
-      if (committed.has(id) || w.slots.some((x) => x !== s && !x.out && inLastConfig(x, id))) {
+      // Not out as far as anyone committed, or some node still has it in (a
+      // pending change, one that may be rolled back, a node not caught up, a
+      // wiped one probing its PEERS): it stays.
+      const blockers = w.slots.filter((x) => x !== s && !x.out && !this.#lingering.has(x.id));
+      if (committed.has(id) || blockers.some((x) => this.#lists(x, id))) {
         continue;
       }
+      // A recovering replica probes every member of the configuration in its
+      // log, and waits for all of them: one that catches up from a log that
+      // still names this member, then restarts, would wait forever (a core
+      // limitation, see the README). Stopped only once every log is compacted
+      // past its removal, so that catching up starts from a snapshot without it.
+      if (blockers.some((x) => (x.disk.snapshotPoint()?.index ?? 0) < this.#removedAt())) continue;
       this.#lingering.delete(id);
       if (s.io !== null) w.crash(s, true, " (stopped: removed from the cluster)");
       s.out = true;
       this.stats.retired++;
     }
   }
-}
-
-/** True when the last configuration entry in `s`'s log lists `id`. */
-function inLastConfig(s: Slot, id: string): boolean {
-  const e = s.log.findLast(isConfigEntry);
-  return e !== undefined && isConfigEntry(e) && e.config.members.some((m) => m.id === id);
 }

@@ -139,7 +139,7 @@ export function drawProfile(seed: number): Profile {
     if (storm) profile.faultTicks = 1000;
     profile.membership = {
       initialVoters: mem.pick([3, 3, 4, 5]),
-      rate: mem.pick([0.01, 0.03, 0.08]),
+      rate: mem.pick([0.02, 0.05, 0.1]),
       twoVoterShare: mem.pick([0.1, 0.3]),
       maxLingerTicks: mem.pick([1, 5, 20]) * election,
     };

@@ -206,7 +206,7 @@ export class World {
     const config: RaftConfig = {
       ...this.baseConfig,
       id: s.id,
-      peers: this.#peersOf(s, !restored || (restored.entries.length === 0 && !restored.snapshot)),
+      peers: this.#peersOf(s, restored),
       join: s.joined,
       random: new Prng(deriveSeed(this.seed, s.id, s.incarnation)).float,
     };
@@ -236,10 +236,14 @@ export class World {
    * initial voters, a wiped replica would probe removed members that were
    * stopped, and wait for their answers forever.)
    */
-  #peersOf(s: Slot, empty: boolean): string[] {
+  #peersOf(s: Slot, restored: RestoredState | undefined): string[] {
     const initial = this.slots.slice(0, this.initialVoters).map((x) => x.id);
     const now = this.checker.committedMembers()?.map((m) => m.id);
-    return (empty && now ? now : initial).filter((id) => id !== s.id);
+    const empty = !restored || (restored.entries.length === 0 && !restored.snapshot);
+    // An added replica's PEERS never name it: until its log holds a configuration, they only say
+    // whom to probe and follow, and the operator keeps them current (a stopped member never answers).
+    const fromPeers = !restored?.snapshot && !restored?.entries.some(isConfigEntry);
+    return (now && (empty || (s.joined && fromPeers)) ? now : initial).filter((id) => id !== s.id);
   }
 
   /** Power loss: the process dies and unsynced writes may be lost. */
