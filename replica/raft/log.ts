@@ -38,7 +38,7 @@ export class RaftLog {
     this.configs = new ConfigHistory({
       index: snapshot.members ? snapshot.index : 0,
       members: snapshot.members ?? bootstrap,
-    });
+    }, bootstrap);
     this.entries = [];
     this.snapshotIndex = snapshot.index;
     this.snapshotTerm = snapshot.term;
@@ -263,11 +263,7 @@ export class RaftLog {
     this.snapshotTerm = point.term;
     this.committed = point.index;
     this.stabled = point.index;
-    // A snapshot without members (none were ever changed where it came from) keeps ours.
-    this.configs.restored({
-      index: point.index,
-      members: point.members ?? this.configs.current().members,
-    });
+    this.configs.restored(point.index, point.members);
     // `applied` moves once the driver installed it (`appliedTo` from advance): a
     // Ready handed out before may still be applying earlier entries meanwhile.
   }

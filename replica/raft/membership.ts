@@ -88,9 +88,12 @@ export function singleServerChange(from: readonly Member[], to: readonly Member[
 export class ConfigHistory {
   private base: ConfigAt;
   private later: ConfigAt[] = [];
+  /** The bootstrap configuration (PEERS): what a snapshot without members holds. */
+  private readonly bootstrap: Member[];
 
-  constructor(base: ConfigAt) {
+  constructor(base: ConfigAt, bootstrap: readonly Member[] = base.members) {
     this.base = { index: base.index, members: copy(base.members) };
+    this.bootstrap = copy(bootstrap);
   }
 
   /** The configuration in force: the latest in the log. */
@@ -122,15 +125,21 @@ export class ConfigHistory {
     this.later = this.later.filter((c) => c.index > index);
   }
 
-  /** The log was replaced by a snapshot holding `config`. */
-  restored(config: ConfigAt): void {
-    this.base = { index: config.index, members: copy(config.members) };
+  /**
+   * The log was replaced by a snapshot holding `members` (none: nothing was
+   * ever changed where it came from, so the bootstrap configuration, not
+   * whatever this log held: found by the simulator).
+   */
+  restored(index: number, members: readonly Member[] | undefined): void {
+    this.base = members
+      ? { index, members: copy(members) }
+      : { index: 0, members: copy(this.bootstrap) };
     this.later = [];
   }
 
   /** The bootstrap member known as `from` (its URL, before its id was learnt) is `to`. */
   rename(from: string, to: string): void {
-    for (const c of [this.base, ...this.later]) {
+    for (const c of [this.base, ...this.later, { index: 0, members: this.bootstrap }]) {
       for (const m of c.members) if (m.id === from) m.id = to;
     }
   }

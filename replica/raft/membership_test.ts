@@ -204,3 +204,95 @@ Deno.test("the configuration survives compaction, a restart, and travels in a sn
   assert.ok(d.status().snapshotIndex > 0, "d was caught up by a snapshot");
   assert.deepEqual(voters(d), ["a", "b", "d"]);
 });
+
+Deno.test("a learner's lease on a leader that is gone lapses: it grants pre-votes", async () => {
+  // Found by the simulator: a learner reset its election timer at every
+  // timeout without campaigning, so it kept its leader's lease forever and
+  // refused every pre-vote with leader_alive, even from a voter that needed
+  // its vote (a leader that promoted it, the promotion not yet replicated).
+  // (A learner that joined empty is also still recovering and refuses votes for that
+  // reason; a demoted voter on its own disk is the learner whose lease matters.)
+  const net = await cluster();
+  const a = net.node("a");
+  a.proposeMembers(a.members().map((m) => m.id === "c" ? { ...m, voter: false } : m));
+  // Delivered but no tick yet: the leader promotes caught-up learners on its ticks.
+  await net.stabilize();
+  const d = net.node("c");
+  assert.equal(d.status().voter, false);
+  net.crash("a");
+  net.crash("b");
+  await net.tick(ELECTION_MAX * 3, ["c"]);
+  const last = d.status().lastIndex;
+  d.step({
+    type: "requestVote",
+    from: "b",
+    to: "c",
+    term: d.status().term + 1,
+    lastLogIndex: last,
+    lastLogTerm: d.status().term,
+    preVote: true,
+    transfer: false,
+    reqId: 1,
+  });
+  const rd = d.ready();
+  const answer = [...rd.messages, ...rd.messagesAfterPersist].find((m) =>
+    m.type === "requestVoteResponse"
+  );
+  d.advance(rd);
+  assert.ok(answer?.type === "requestVoteResponse" && answer.voteGranted, "pre-vote granted");
+});
+
+Deno.test("a follower that installs a snapshot takes the configuration it holds", async () => {
+  // Found by the simulator: the configuration travelled with the snapshot and was dropped.
+  const net = await cluster(["a", "b", "c"], { threshold: 20, retain: 5 });
+  const a = net.node("a");
+  net.crash("c");
+  net.join("d");
+  a.proposeMembers([...a.members(), { id: "d", url: "d", voter: false }]);
+  await net.stabilize();
+  await net.tick(2);
+  assert.deepEqual(voters(a), ["a", "b", "c", "d"]);
+  await draw(net, "a", 0, 60);
+  assert.ok(a.status().snapshotIndex > a.status().configIndex, "the change was compacted away");
+  // PEERS as it was at bootstrap: only what c installs can tell it of d.
+  const c = net.start("c", { peers: ["a", "b"] });
+  await net.tick(ELECTION_MAX);
+  assert.ok(c.status().snapshotIndex > 0, "c was caught up by a snapshot");
+  assert.deepEqual(voters(c), ["a", "b", "c", "d"]);
+});
+
+Deno.test("a snapshot without configurations restores the bootstrap one, not the log's", async () => {
+  // Found by the simulator: the receiver kept its current configuration, an
+  // uncommitted change of its own that the snapshot's log never held.
+  const net = await cluster(["a", "b", "c"], { threshold: 20, retain: 5 });
+  const a = net.node("a");
+  net.isolate("a");
+  a.proposeMembers([...a.members(), { id: "d", url: "d", voter: false }]);
+  await net.stabilize();
+  await net.tick(ELECTION_MAX * 4, ["b", "c"]);
+  const next = ["b", "c"].find((id) => net.node(id).status().role === "leader")!;
+  assert.ok(next, "b or c took over");
+  await draw(net, next, 0, 60);
+  net.recover();
+  await net.tick(ELECTION_MAX * 2);
+  assert.ok(a.status().snapshotIndex > 0, "a was caught up by a snapshot");
+  assert.deepEqual(a.members().map((m) => m.id).sort(), ["a", "b", "c"]);
+});
+
+Deno.test("a wiped replica counts the probe answers of members its PEERS lacks", async () => {
+  // Found by the simulator: it probed the members answers named, then
+  // dropped their answers as a stranger's, and never learnt its term.
+  const net = await cluster();
+  const a = net.node("a");
+  net.join("d");
+  a.proposeMembers([...a.members(), { id: "d", url: "d", voter: false }]);
+  await net.stabilize();
+  await net.tick(2);
+  assert.deepEqual(voters(a), ["a", "b", "c", "d"]);
+  net.crash("c", true);
+  // PEERS as it was at bootstrap: d is learnt from the answers.
+  const c = net.start("c", { peers: ["a", "b"] });
+  await net.tick(ELECTION_MAX * 2);
+  assert.equal(c.status().term, a.status().term, "c learnt the cluster's term");
+  assert.equal(c.status().commitIndex, a.status().commitIndex, "and was caught up");
+});

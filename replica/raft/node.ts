@@ -71,6 +71,10 @@ export class RaftNode extends NodeState {
       return;
     }
     if (this.electionElapsed >= this.electionTimeout) {
+      // A learner never campaigns. Its timer runs on, so that its lease on a
+      // leader that is gone lapses and it grants pre-votes (a voter may need
+      // its vote); reset here, the lease held forever (found by the simulator).
+      if (!this.isVoter(this.id)) return;
       this.electionElapsed = 0;
       this.startPreVote();
     }
@@ -95,7 +99,12 @@ export class RaftNode extends NodeState {
     // vote or answer changes nothing. A leader's messages are followed from
     // anyone (as in etcd): it may have been added by a configuration this
     // node has not received yet, and only it can bring that configuration.
-    if (!this.isMember(m.from) && !isLeaderMessage(m)) return this.answerStale(m, "not_a_member");
+    // A probe's answer counts from anyone it asked (recovery.ts probes the members
+    // answers name, beyond its own configuration: found by the simulator).
+    const asked = m.type === "probeResponse";
+    if (!this.isMember(m.from) && !isLeaderMessage(m) && !asked) {
+      return this.answerStale(m, "not_a_member");
+    }
     // The decoders refuse such terms: adopting one (from a caller that skipped
     // them) would leave this node unable to campaign in a term they accept.
     if (m.term >= INDEX_LIMIT) return this.refuse(m, "term_out_of_range");
@@ -431,7 +440,9 @@ export class RaftNode extends NodeState {
    */
   private onInstallSnapshot(m: Msg<"installSnapshot">): void {
     this.followLeader(m.from);
-    const point = { index: m.snapshotIndex, term: m.snapshotTerm };
+    // The configuration travels with the snapshot: without it the follower
+    // would keep the one its own log had, however old (found by the simulator).
+    const point = { index: m.snapshotIndex, term: m.snapshotTerm, members: m.members };
     if (this.mayIgnoreSnapshot(point)) {
       return this.answerSnapshot(m, true, this.log.committed);
     }

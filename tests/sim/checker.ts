@@ -3,6 +3,8 @@
  * against everything any node has ever written, committed or applied.
  */
 import type { LogEntry } from "../../replica/raft/types.ts";
+import { isConfigEntry } from "../../protocol/mod.ts";
+import { type Member, voterIds } from "../../replica/raft/membership.ts";
 import { SimViolation } from "./violation.ts";
 
 /** What an entry carries, so that two entries can be compared cheaply. */
@@ -14,6 +16,11 @@ export function payloadKey(e: LogEntry): string {
 
 function describe(e: LogEntry | undefined): string {
   return e ? `(${e.index},${e.term},${payloadKey(e)})` : "(missing)";
+}
+
+/** "n1,n2,~n4": voters, and learners with a tilde. */
+export function describeMembers(members: readonly Member[]): string {
+  return members.map((m) => (m.voter ? "" : "~") + m.id).join(",");
 }
 
 function same(a: LogEntry | undefined, b: LogEntry): boolean {
@@ -34,6 +41,68 @@ export class Checker {
   #commitTerms: number[] = [];
   /** index -> the proposal acknowledged there. */
   readonly acknowledged = new Map<number, { term: number; id: string }>();
+  /** Highest commit index a leader announced (every announced index is committed). */
+  knownCommit = 0;
+
+  /** `bootstrap`: the configuration before any configuration entry (the initial voters). */
+  constructor(readonly bootstrap: readonly Member[] = []) {}
+
+  /** The members of the last committed configuration entry (undefined: the bootstrap holds). */
+  committedMembers(): Member[] | undefined {
+    const e = this.committed.findLast(isConfigEntry);
+    return e && isConfigEntry(e) ? e.config.members : undefined;
+  }
+
+  /**
+   * Membership, at the moment `id` becomes leader of `term` with `members`
+   * in force in its log: it is a voter there, and the votes it was granted
+   * in this term by that configuration's voters (itself included) are a
+   * majority of them. `grantedBy` is every voter whose granted vote of
+   * `term` was delivered to it; votes from anyone else never count.
+   */
+  electedByMajority(
+    id: string,
+    term: number,
+    members: readonly Member[],
+    grantedBy: ReadonlySet<string>,
+  ): void {
+    const voters = voterIds(members);
+    if (!voters.includes(id)) {
+      throw new SimViolation(
+        "membership",
+        `${id} leads term ${term} but is not a voter of its configuration ${
+          describeMembers(members)
+        }`,
+      );
+    }
+    const votes = voters.filter((v) => v === id || grantedBy.has(v));
+    if (2 * votes.length <= voters.length) {
+      throw new SimViolation(
+        "membership",
+        `${id} leads term ${term} with votes of ${votes.join(",")} only, of voters ${
+          voters.join(",")
+        }` +
+          ` (granted by ${[...grantedBy].join(",") || "nobody"})`,
+      );
+    }
+  }
+
+  /**
+   * One change at a time: beyond the committed prefix (as far as any leader
+   * announced it) a log holds at most one configuration entry, since a leader
+   * proposes a change only once the one before it committed.
+   */
+  onePendingChange(id: string, log: readonly LogEntry[]): void {
+    const from = Math.max(this.knownCommit, this.committed.length);
+    const pending = log.slice(from).filter(isConfigEntry);
+    if (pending.length > 1) {
+      throw new SimViolation(
+        "membership",
+        `${id} holds ${pending.length} configuration changes beyond commit ${from}: ` +
+          pending.map((e) => e.index).join(","),
+      );
+    }
+  }
 
   /** Election safety and leader completeness, at the moment `id` becomes leader of `term`. */
   leaderElected(id: string, term: number, log: readonly LogEntry[]): void {
@@ -55,9 +124,13 @@ export class Checker {
     }
   }
 
-  /** Log matching: an (index, term) names one entry and one predecessor, across all nodes and time. */
+  /**
+   * Log matching: an (index, term) names one entry and one predecessor, across all nodes and time.
+   * Single-server changes: a configuration entry differs from the one in force before it by at most one voter.
+   */
   entriesWritten(id: string, log: readonly LogEntry[], written: readonly LogEntry[]): void {
     for (const e of written) {
+      if (isConfigEntry(e)) this.#singleServer(id, log, e);
       const key = `${e.index}:${e.term}`;
       const payload = payloadKey(e);
       const known = this.#payloadAt.get(key);
@@ -124,6 +197,32 @@ export class Checker {
       );
     }
     this.acknowledged.set(index, { term: e.term, id });
+  }
+
+  #singleServer(
+    id: string,
+    log: readonly LogEntry[],
+    e: LogEntry & { config: { members: Member[] } },
+  ): void {
+    let before: readonly Member[] = this.bootstrap;
+    for (let i = e.index - 2; i >= 0; i--) {
+      const p = log[i];
+      if (p && isConfigEntry(p)) {
+        before = p.config.members;
+        break;
+      }
+    }
+    const was = new Set(voterIds(before));
+    const is = new Set(voterIds(e.config.members));
+    const changed = [...is].filter((v) => !was.has(v)).length +
+      [...was].filter((v) => !is.has(v)).length;
+    if (changed > 1 || is.size === 0) {
+      throw new SimViolation(
+        "membership",
+        `${id} wrote configuration (${e.index},${e.term}) ${describeMembers(e.config.members)} ` +
+          `after ${describeMembers(before)}: ${changed} voters changed at once`,
+      );
+    }
   }
 
   #agree(id: string, what: string, e: LogEntry, term: number): void {

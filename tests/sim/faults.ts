@@ -2,6 +2,8 @@
  * Faults of one run: crashes (keeping or losing unsynced writes), wiped
  * disks, paused processes and partitions, at the rates of the seed's profile.
  */
+import { voterIds } from "../../replica/raft/membership.ts";
+import { isConfigEntry } from "../../protocol/mod.ts";
 import type { FaultProfile } from "./profile.ts";
 import { TICK_MS } from "./replica.ts";
 import type { Slot, World } from "./world.ts";
@@ -84,7 +86,7 @@ export class Faults {
     w.network.quiet();
     for (const s of w.slots) {
       s.pausedUntil = 0;
-      if (s.io === null) this.#restart(s);
+      if (s.io === null && !s.out) this.#restart(s);
     }
     w.trace.add(w.now, () => "faults stop: all up, network healed and quiet");
   }
@@ -125,8 +127,19 @@ export class Faults {
    */
   #mayWipe(s: Slot): boolean {
     const w = this.world;
-    const nonVoters = w.slots.filter((x) => x !== s && this.#recovering(x)).length + 1;
-    return nonVoters <= Math.floor((w.slots.length - 1) / 2);
+    // Every configuration that may be in force: the committed one, and the last
+    // one in each log (a node down now uses it once it restarts).
+    const configs = [w.checker.committedMembers() ?? w.checker.bootstrap];
+    for (const x of w.slots) {
+      const e = x.log.findLast(isConfigEntry);
+      if (e && isConfigEntry(e)) configs.push(e.config.members);
+    }
+    return configs.every((members) => {
+      const voters = voterIds(members).map((id) => w.slot(id));
+      if (!voters.includes(s)) return true;
+      const nonVoters = voters.filter((x) => x !== s && this.#recovering(x)).length + 1;
+      return nonVoters <= Math.floor((voters.length - 1) / 2);
+    });
   }
 
   #recovering(s: Slot): boolean {
@@ -149,7 +162,8 @@ export class Faults {
 
   #restart(s: Slot): void {
     this.#restartAt.delete(s.id);
-    this.world.start(s);
+    // A spare, or a removed member that was stopped: the operator starts it if it is added.
+    if (!s.out) this.world.start(s);
   }
 
   /** An operator's leadership transfer (rolling restarts do this), to any peer, ready or not. */
@@ -158,7 +172,11 @@ export class Faults {
     const leaders = w.slots.filter((s) => w.running(s) && s.role === "leader");
     if (leaders.length === 0) return;
     const from = w.prng.pick(leaders);
-    const to = w.prng.pick(w.slots.filter((s) => s !== from)).id;
+    // To a voter of its configuration (all slots without membership changes).
+    const voters = voterIds(w.call(from, () => from.io!.node.members()));
+    const targets = w.slots.filter((s) => s !== from && voters.includes(s.id));
+    if (targets.length === 0) return;
+    const to = w.prng.pick(targets).id;
     w.trace.add(w.now, () => `transfer leadership ${from.id} -> ${to}`);
     const waitMs = w.baseConfig.electionTicksMax * TICK_MS;
     from.io!.driver.transferLeadership(waitMs, to).catch((e) => w.fatal(from, e));

@@ -31,7 +31,12 @@ function describe(r: SimResult): string {
   return `seed ${r.seed}: ${nodeCount} nodes (${flavour}), ${r.tick} ticks, ` +
     `${st.terms} terms led, ${st.committed} committed, ${st.acked} acked, ${st.messages} messages ` +
     `(drop ${n.dropRate}, dup ${n.dupRate}, delay<=${n.maxDelayTicks}), ${st.crashes} crashes, ` +
-    `${st.wipes} wipes (partition rate ${f.partitionRate}), recovered in ${st.recoveryTicks} ticks`;
+    `${st.wipes} wipes (partition rate ${f.partitionRate}), recovered in ${st.recoveryTicks} ticks` +
+    (st.membership
+      ? `; membership from ${r.profile.membership!.initialVoters} voters: ` +
+        `${st.membership.proposed} changes proposed, ${st.membership.refused} refused, ` +
+        `${st.membership.retired} removed members stopped`
+      : "");
 }
 
 const seeds = seedsToRun();

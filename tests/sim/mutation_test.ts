@@ -12,7 +12,8 @@ import {
   RaftInvariantError,
   type RestoredState,
 } from "../../replica/raft/types.ts";
-import { ciSeeds, drawProfile, type Flavour } from "./profile.ts";
+import { ciSeeds, drawProfile, type Flavour, type Profile } from "./profile.ts";
+import { type Member, voterIds } from "../../replica/raft/membership.ts";
 import { runSeed, type SimResult } from "./run.ts";
 import type { NodeFactory } from "./world.ts";
 import type { ViolationKind } from "./violation.ts";
@@ -45,7 +46,36 @@ class InstallsStaleSnapshots extends RaftNode {
   }
 }
 
+/** Accepts a change that adds two voters at once (thesis 4.1: one server at a time). */
+class AddsTwoVotersAtOnce extends RaftNode {
+  protected override changeRefusal(from: readonly Member[], to: readonly Member[]): string | null {
+    const before = new Set(voterIds(from));
+    const added = voterIds(to).filter((id) => !before.has(id));
+    const kept = voterIds(from).every((id) => to.some((m) => m.id === id && m.voter));
+    if (added.length === 2 && kept) return null;
+    return super.changeRefusal(from, to);
+  }
+}
+
+/**
+ * Learners take part in elections: asked for their votes, counted, and in
+ * the size of the majority (only voters' votes make one). Overriding
+ * `countsVote` alone is no mutant the simulator can see: votes are asked of
+ * voters only, and a (pre)candidate's configuration cannot change while it
+ * campaigns, so a learner's vote reaches one only when an answer outlives
+ * a configuration change within one term (see tests/sim/README.md).
+ */
+class LearnersVote extends RaftNode {
+  protected override countsVote(): boolean {
+    return true;
+  }
+  protected override voters(): string[] {
+    return this.members().map((m) => m.id);
+  }
+}
+
 const safetyKinds = new Set<ViolationKind>([
+  "membership",
   "state-machine-regressed",
   "persist-before-send",
   "election-safety",
@@ -58,16 +88,24 @@ const safetyKinds = new Set<ViolationKind>([
   "core-invariant",
 ]);
 
-/** The first CI seed (of `flavour`, if given) on which the mutant, but not the real core, breaks a safety property. */
-async function firstCatch(factory: NodeFactory, flavour?: Flavour): Promise<SimResult | null> {
+/** The first CI seed (of `flavour`, or that `pick` selects) on which the mutant, but not the real core, breaks a safety property. */
+async function firstCatch(
+  factory: NodeFactory,
+  flavour?: Flavour,
+  pick: (p: Profile) => boolean = () => true,
+): Promise<SimResult | null> {
   for (let seed = 1; seed <= ciSeeds; seed++) {
-    if (flavour && drawProfile(seed).flavour !== flavour) continue;
+    const profile = drawProfile(seed);
+    if ((flavour && profile.flavour !== flavour) || !pick(profile)) continue;
     const r = await runSeed({ seed, factory });
     if (!r.violation || !safetyKinds.has(r.violation.kind)) continue;
     if (!(await runSeed({ seed })).violation) return r;
   }
   return null;
 }
+
+/** Only seeds with membership changes can tell these mutants from the real core. */
+const changesMembers = (p: Profile) => p.membership !== null;
 
 Deno.test("mutant: votes without the up-to-date check (5.4.1) is caught", async () => {
   const r = await firstCatch((config, restored) => new VotesForStaleLogs(config, restored));
@@ -85,6 +123,26 @@ Deno.test("mutant: commits older-term entries by counting (Figure 8) is caught",
 
 Deno.test("mutant: installs a stale snapshot (at or below its commit index) is caught", async () => {
   const r = await firstCatch((config, restored) => new InstallsStaleSnapshots(config, restored));
+  assert.ok(r, `not caught in ${ciSeeds} seeds`);
+  console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
+});
+
+Deno.test("mutant: accepts a change that adds two voters at once is caught", async () => {
+  const r = await firstCatch(
+    (config, restored) => new AddsTwoVotersAtOnce(config, restored),
+    undefined,
+    changesMembers,
+  );
+  assert.ok(r, `not caught in ${ciSeeds} seeds`);
+  console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
+});
+
+Deno.test("mutant: learners vote in elections is caught", async () => {
+  const r = await firstCatch(
+    (config, restored) => new LearnersVote(config, restored),
+    undefined,
+    changesMembers,
+  );
   assert.ok(r, `not caught in ${ciSeeds} seeds`);
   console.log(`  caught at seed ${r.seed}: ${r.violation!.message}`);
 });

@@ -32,6 +32,18 @@ export interface FaultProfile {
   lateAnswerRate: number;
 }
 
+/** Membership changes of a run (see membership.ts). */
+export interface MembershipProfile {
+  /** Voters at the start; the other slots are spares the operator may add. */
+  initialVoters: number;
+  /** Chance per tick that the operator attempts a change. */
+  rate: number;
+  /** Share of additions that try to add two voters at once (the core must refuse them). */
+  twoVoterShare: number;
+  /** Longest time a removed member keeps running before it is stopped. */
+  maxLingerTicks: number;
+}
+
 /** Which kind of run a seed is. */
 export type Flavour = "mixed" | "storm" | "diskLoss" | "lateAnswers";
 
@@ -49,6 +61,8 @@ export interface Profile {
   compaction: CompactionPolicy | null;
   /** Chance that a node installing a snapshot crashes between its log rewrite and database swap. */
   midInstallCrashRate: number;
+  /** Membership changes during the fault phase (null: the bootstrap configuration throughout). */
+  membership: MembershipProfile | null;
 }
 
 /** Seeds every CI run replays (`deno task test`), and the default of `deno task sim`. */
@@ -74,6 +88,7 @@ export function drawProfile(seed: number): Profile {
   const profile: Profile = {
     compaction: null,
     midInstallCrashRate: 0,
+    membership: null,
     flavour,
     nodeCount: diskLoss ? 3 : prng.pick([3, 5]),
     faultTicks: flavour === "mixed" ? 600 : flavour === "storm" ? 2000 : 1500,
@@ -116,7 +131,20 @@ export function drawProfile(seed: number): Profile {
     { threshold: 40, retain: 10 },
   ]);
   profile.midInstallCrashRate = snap.pick([0, 0.2, 0.5]);
-  return flavour === "lateAnswers" ? lateAnswers(profile) : profile;
+  if (flavour === "lateAnswers") return lateAnswers(profile);
+  // Its own stream too. Five slots, some of them spares at first; storms stay shorter.
+  const mem = new Prng(deriveSeed(seed, "membership"));
+  if ((flavour === "mixed" || flavour === "storm") && mem.chance(0.4)) {
+    profile.nodeCount = 5;
+    if (storm) profile.faultTicks = 1000;
+    profile.membership = {
+      initialVoters: mem.pick([3, 3, 4, 5]),
+      rate: mem.pick([0.02, 0.05, 0.1]),
+      twoVoterShare: mem.pick([0.1, 0.3]),
+      maxLingerTicks: mem.pick([1, 5, 20]) * election,
+    };
+  }
+  return profile;
 }
 
 /**

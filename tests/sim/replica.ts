@@ -24,7 +24,7 @@ import type {
   SnapshotPoint,
 } from "../../replica/raft/types.ts";
 import { StateDb } from "../../replica/state_db.ts";
-import { payloadKey } from "./checker.ts";
+import { describeMembers, payloadKey } from "./checker.ts";
 import { SimClock } from "../testing/sim_clock.ts";
 import { writeEntries } from "./disk.ts";
 import { describeEvent } from "./trace.ts";
@@ -220,6 +220,10 @@ export class SimReplica implements Storage, Transport {
     if (!this.alive) return;
     this.#checkLeaves(m);
     if (this.#crashPlanned) return;
+    if (m.type === "appendEntries" || m.type === "heartbeat") {
+      const c = this.world.checker;
+      c.knownCommit = Math.max(c.knownCommit, m.leaderCommit);
+    }
     this.world.sendRequest(this, m);
     // The transport copies the state machine as it is now, at or past what the core asked for.
     if (m.type === "installSnapshot") this.world.takeSnapshot(this.slot, m);
@@ -290,6 +294,7 @@ export class SimReplica implements Storage, Transport {
       w.releaseLate(s);
     }
     this.#crashPlanned = w.hooks.crashBeforeSend(s, rd);
+    this.#checkCampaign(rd);
     const wasLeader = s.role === "leader";
     s.role = rd.softState.role;
     s.leaderId = rd.softState.leaderId;
@@ -297,7 +302,30 @@ export class SimReplica implements Storage, Transport {
       const term = rd.hardState?.term ?? s.hard.term;
       w.trace.add(w.now, () => `${s.id} becomes leader of term ${term}`);
       w.checker.leaderElected(s.id, term, s.log);
+      const members = w.call(s, () => this.node.members());
+      w.checker.electedByMajority(s.id, term, members, w.grantsTo(s.id, term));
       w.hooks.onLeader(s);
+    }
+  }
+
+  /**
+   * Only voters campaign: a learner, or a removed member that knows it, never
+   * starts a pre-vote or an election. The configuration read is the node's
+   * now; when this Ready also changed it (an entry, a snapshot), the campaign
+   * may have come before the change, and the check is skipped.
+   */
+  #checkCampaign(rd: Ready): void {
+    const campaign = rd.events.find((e) =>
+      e.event === "pre_vote_started" || e.event === "election_started"
+    );
+    if (!campaign || rd.snapshot || rd.entries.some((e) => "config" in e)) return;
+    const s = this.slot;
+    const members = this.world.call(s, () => this.node.members());
+    if (!members.some((m) => m.id === s.id && m.voter)) {
+      throw new SimViolation(
+        "membership",
+        `${s.id} ${campaign.event} while not a voter of ${describeMembers(members)}`,
+      );
     }
   }
 

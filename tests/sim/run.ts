@@ -11,7 +11,10 @@ import { drawProfile, type Profile, timing } from "./profile.ts";
 import { deriveSeed, Prng } from "../testing/prng.ts";
 import { Trace } from "./trace.ts";
 import { SimViolation } from "./violation.ts";
-import { type NodeFactory, type NodeTuning, World } from "./world.ts";
+import { type NodeFactory, type NodeTuning, type Slot, World } from "./world.ts";
+import { MembershipOperator, type MembershipStats } from "./membership.ts";
+import { describeMembers } from "./checker.ts";
+import type { Member } from "../../replica/raft/membership.ts";
 
 /** What to run; everything not given is drawn from the seed. */
 export interface SimOptions {
@@ -39,6 +42,7 @@ export interface SimResult {
     wipes: number;
     /** Ticks from the end of the faults to the first commit of a new stroke (-1: never). */
     recoveryTicks: number;
+    membership: MembershipStats | null;
   };
   profile: Profile;
 }
@@ -61,25 +65,29 @@ export async function runSeed(opts: SimOptions): Promise<SimResult> {
     new SimNetwork(new Prng(deriveSeed(opts.seed, "network")), profile.network),
     trace,
     opts.factory ?? ((config, restored) => new RaftNode(config, restored)),
+    profile.membership?.initialVoters ?? profile.nodeCount,
   );
   world.maxSyncTicks = profile.faults.maxSyncTicks;
   world.lateAnswerRate = profile.faults.lateAnswerRate;
   world.compaction = profile.compaction ?? undefined;
   const clients = new Clients(world);
   const faults = new Faults(world, profile.faults, profile.midInstallCrashRate);
+  const operator = profile.membership ? new MembershipOperator(world, profile.membership) : null;
   world.hooks.onApplied = (s, e) => clients.applied(s, e);
   world.hooks.onCrash = (s) => clients.crashed(s);
 
   let violation: SimViolation | null = null;
   let recoveryTicks = -1;
   try {
-    for (const s of world.slots) world.start(s);
+    for (const s of world.slots) if (!s.out) world.start(s);
     while (world.now < profile.faultTicks) {
-      await step(world, faults);
+      await step(world, faults, operator);
       clients.step(profile.proposalRate);
     }
+    operator?.stop();
     faults.stop();
-    recoveryTicks = await liveness(world, faults, clients, livenessBound(world, profile.tuning));
+    const bound = livenessBound(world, profile.tuning);
+    recoveryTicks = await liveness(world, faults, operator, clients, bound);
   } catch (err) {
     violation = err instanceof SimViolation ? err : new SimViolation(
       "core-crash",
@@ -103,15 +111,21 @@ export async function runSeed(opts: SimOptions): Promise<SimResult> {
       crashes: world.crashes,
       wipes: world.wipes,
       recoveryTicks,
+      membership: operator?.stats ?? null,
     },
     profile,
   };
 }
 
 /** One tick: faults, timers (and completed fsyncs), arrivals, then every loop they kicked. */
-async function step(world: World, faults: Faults): Promise<void> {
+async function step(
+  world: World,
+  faults: Faults,
+  operator: MembershipOperator | null,
+): Promise<void> {
   world.now++;
   faults.step();
+  operator?.step();
   world.tickNodes();
   world.deliver();
   await world.settle();
@@ -126,10 +140,16 @@ function livenessBound(world: World, tuning: NodeTuning): number {
   return livenessBaseTicks + roundTripTicks * Math.ceil(longestLog / perMessage);
 }
 
-/** After the faults: a new stroke commits, then every node catches up, each within the bound. */
+/**
+ * After the faults: a new stroke commits, then every member (of the
+ * committed configuration) catches up, each within the bound; then the
+ * configuration is the same on all of them, and in their members tables.
+ * Removed members that still run are left alone: they must not disrupt.
+ */
 async function liveness(
   world: World,
   faults: Faults,
+  operator: MembershipOperator | null,
   clients: Clients,
   boundTicks: number,
 ): Promise<number> {
@@ -148,19 +168,64 @@ async function liveness(
       lastTry = world.now;
       clients.propose([id]);
     }
-    await step(world, faults);
+    await step(world, faults, operator);
   }
   const recovered = world.now - healedAt;
-  const target = Math.max(...world.slots.map((s) => s.commitIndex));
   const caughtUpBy = world.now + boundTicks;
-  while (world.slots.some((s) => s.appliedIndex < target)) {
+  // A learner caught up now is promoted: wait for the configuration to settle too.
+  for (;;) {
+    const members = operator?.committedMembers() ?? world.slots.map((s) => ({ id: s.id }));
+    const targets = world.slots.filter((s) => members.some((m) => m.id === s.id));
+    const target = Math.max(...world.slots.map((s) => s.commitIndex));
+    const lagging = targets.filter((s) => s.appliedIndex < target);
+    const settled = lagging.length === 0 && (!operator || sameConfiguration(world, targets));
+    if (settled) break;
     if (world.now > caughtUpBy) {
-      const lag = world.slots.map((s) => `${s.id}=${s.appliedIndex}`).join(" ");
+      const lag = targets.map((s) =>
+        `${s.id}=${s.appliedIndex}` +
+        (s.io ? ` [${sortedMembers(world.call(s, () => s.io!.node.members()))}]` : " down")
+      ).join(" ");
       throw new SimViolation("liveness", `nodes not caught up to ${target} in time (${lag})`);
     }
-    await step(world, faults);
+    await step(world, faults, operator);
   }
+  if (operator) checkFinalConfiguration(world, operator);
   return recovered;
+}
+
+/** Every target runs and holds the same configuration, committed. */
+function sameConfiguration(world: World, targets: Slot[]): boolean {
+  if (targets.some((s) => s.io === null)) return false;
+  const views = targets.map((s) => {
+    const st = world.call(s, () => s.io!.node.status());
+    // (Its index is not compared: a restart from a snapshot point dates it at the point.)
+    return st.configIndex <= st.commitIndex ? sortedMembers(st.members) : "";
+  });
+  return views.every((v) => v !== "" && v === views[0]);
+}
+
+/** The final configuration: one on all members, in force and in their members tables. */
+function checkFinalConfiguration(world: World, operator: MembershipOperator): void {
+  const members = operator.committedMembers();
+  const want = sortedMembers(members);
+  for (const m of members) {
+    const s = world.slot(m.id);
+    const got = s.io ? sortedMembers(world.call(s, () => s.io!.node.members())) : "(down)";
+    const table = s.stateDb.members();
+    if (got !== want || (table !== undefined && sortedMembers(table) !== want)) {
+      throw new SimViolation(
+        "membership",
+        `final configuration ${want}, but ${s.id} has ${got} (table ${
+          table ? sortedMembers(table) : "none"
+        })`,
+      );
+    }
+  }
+}
+
+/** A configuration as a string that does not depend on the order of its members. */
+function sortedMembers(members: readonly Member[]): string {
+  return describeMembers([...members].sort((a, b) => a.id < b.id ? -1 : 1));
 }
 
 function definedOnly(tuning: NodeTuning): NodeTuning {

@@ -19,6 +19,9 @@ Deno.test(`simulator: ${ciSeeds} seeds, 3 and 5 nodes, every flavour, no violati
     const r = await runSeed({ seed });
     const key = `${r.profile.nodeCount} nodes/${r.profile.flavour}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
+    const changes = r.stats.membership;
+    if (changes) seen.set("membership", (seen.get("membership") ?? 0) + 1);
+    if (changes && changes.proposed > 0) seen.set("changed", (seen.get("changed") ?? 0) + 1);
     if (r.violation) failures.push(r);
   }
   const seconds = (performance.now() - started) / 1000;
@@ -31,6 +34,9 @@ Deno.test(`simulator: ${ciSeeds} seeds, 3 and 5 nodes, every flavour, no violati
   }
   assert.ok((seen.get("3 nodes/diskLoss") ?? 0) > 50, "too few disk-loss runs");
   assert.ok((seen.get("3 nodes/lateAnswers") ?? 0) > 50, "too few late-answer runs");
+  // Membership runs, most of which did change the configuration.
+  assert.ok((seen.get("membership") ?? 0) > 200, "too few membership runs");
+  assert.ok((seen.get("changed") ?? 0) > 120, "too few runs that changed the configuration");
   const summary = failures.map((r) => `seed ${r.seed}: ${r.violation!.message.split("\n")[0]}`);
   assert.equal(
     failures.length,

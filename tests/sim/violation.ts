@@ -16,6 +16,7 @@ export type ViolationKind =
   | "persist-before-send"
   | "rpc-contract"
   | "disk"
+  | "membership"
   | "liveness"
   | "core-invariant"
   | "core-crash";

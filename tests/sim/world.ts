@@ -11,6 +11,8 @@
  * seed replays exactly; what has not run yet simply runs at the next settle.
  */
 import type { RaftNode } from "../../replica/raft/node.ts";
+import { type Member, voterIds } from "../../replica/raft/membership.ts";
+import { isConfigEntry } from "../../protocol/mod.ts";
 import {
   type HardState,
   isRequest,
@@ -25,7 +27,7 @@ import {
   type Role,
 } from "../../replica/raft/types.ts";
 import { StateDb } from "../../replica/state_db.ts";
-import { Checker } from "./checker.ts";
+import { Checker, describeMembers } from "./checker.ts";
 import { SimDisk } from "./disk.ts";
 import type { SimNetwork } from "./network.ts";
 import { deriveSeed, Prng } from "../testing/prng.ts";
@@ -69,6 +71,10 @@ export interface Slot {
   /** The disk's identity (DATA_DIR/identity): a wipe draws a new one. */
   diskId: string;
   disksUsed: number;
+  /** Added by the membership operator: it (re)starts with JOIN=1, as its supervisor would. */
+  joined: boolean;
+  /** Kept down: a spare slot not added yet, or a removed member that was stopped. */
+  out: boolean;
 }
 
 const freshHardState: HardState = { term: 0, votedFor: "", recovering: true };
@@ -87,7 +93,7 @@ export interface WorldHooks {
 /** Nodes, disks, network and the global checker of one run. */
 export class World {
   readonly slots: Slot[];
-  readonly checker = new Checker();
+  readonly checker: Checker;
   readonly prng: Prng;
   now = 0;
   crashes = 0;
@@ -109,6 +115,9 @@ export class World {
   #calls = new Map<number, { from: SimReplica; m: RequestMessage }>();
   /** Failed calls whose sender is told so at `at` (as fetch fails on a refused or timed-out call). */
   #failures: { at: number; from: SimReplica; m: RequestMessage }[] = [];
+  #membersChecked = new WeakMap<Slot, number>();
+  /** "term:candidate" -> who granted it a vote of that term (delivered). */
+  #grants = new Map<string, Set<string>>();
   hooks: WorldHooks = {
     onApplied() {},
     onLeader() {},
@@ -124,8 +133,12 @@ export class World {
     readonly network: SimNetwork,
     readonly trace: Trace,
     readonly factory: NodeFactory,
+    /** Slots after these are spares: down until the membership operator adds them. */
+    readonly initialVoters = nodeCount,
   ) {
     this.prng = new Prng(deriveSeed(seed, "world"));
+    const bootstrap = Array.from({ length: initialVoters }, (_, i) => `n${i + 1}`);
+    this.checker = new Checker(bootstrap.map((id) => ({ id, url: id, voter: true })));
     this.#latePrng = new Prng(deriveSeed(seed, "late"));
     this.slots = Array.from({ length: nodeCount }, (_, i) => ({
       id: `n${i + 1}`,
@@ -145,6 +158,8 @@ export class World {
       owed: 0,
       diskId: `n${i + 1}-d1`,
       disksUsed: 1,
+      joined: false,
+      out: i >= this.initialVoters,
     }));
     this.#dbPrng = new Prng(deriveSeed(seed, "state-db"));
   }
@@ -196,8 +211,9 @@ export class World {
     const config: RaftConfig = {
       ...this.baseConfig,
       id: s.id,
-      peers: this.slots.filter((x) => x !== s).map((x) => x.id),
       diskId: s.diskId,
+      peers: this.#peersOf(s, restored),
+      join: s.joined,
       random: new Prng(deriveSeed(this.seed, s.id, s.incarnation)).float,
     };
     // Every entry the disk holds, before the snapshot point too (the checks index the log from 1).
@@ -216,6 +232,24 @@ export class World {
     const node = this.call(s, () => this.factory(config, restored));
     s.io = new SimReplica(this, s, node);
     s.io.driver.start(TICK_MS);
+  }
+
+  /**
+   * PEERS of a start: the initial voters, as the cluster was bootstrapped
+   * (a log without configuration entries means exactly that). A replica
+   * whose log is empty (added, or wiped) is given the members as they are
+   * now, as an operator would: the last committed configuration. (With the
+   * initial voters, a wiped replica would probe removed members that were
+   * stopped, and wait for their answers forever.)
+   */
+  #peersOf(s: Slot, restored: RestoredState | undefined): string[] {
+    const initial = this.slots.slice(0, this.initialVoters).map((x) => x.id);
+    const now = this.checker.committedMembers()?.map((m) => m.id);
+    const empty = !restored || (restored.entries.length === 0 && !restored.snapshot);
+    // An added replica's PEERS never name it: until its log holds a configuration, they only say
+    // whom to probe and follow, and the operator keeps them current (a stopped member never answers).
+    const fromPeers = !restored?.snapshot && !restored?.entries.some(isConfigEntry);
+    return (now && (empty || (s.joined && fromPeers)) ? now : initial).filter((id) => id !== s.id);
   }
 
   /** Power loss: the process dies and unsynced writes may be lost. */
@@ -393,6 +427,10 @@ export class World {
         continue;
       }
       this.trace.add(this.now, () => `deliver ${describeMessage(m)}`);
+      if (m.type === "requestVoteResponse" && m.voteGranted && !m.preVote) {
+        const key = `${m.term}:${m.to}`;
+        this.#grants.set(key, (this.#grants.get(key) ?? new Set()).add(m.from));
+      }
       if (isRequest(m)) s.io.request(m);
       else {
         this.#calls.delete(m.reqId!);
@@ -473,6 +511,8 @@ export class World {
       if (st.role === "leader") this.#checkDurable(s, s.commitIndex + 1, st.commitIndex);
       s.commitIndex = st.commitIndex;
     }
+    this.checker.onePendingChange(s.id, s.log);
+    this.#checkMembersTable(s);
     // Parked appends are answered once stepped; everything stepped is answered by now.
     if (s.owed > parked) {
       throw new SimViolation("rpc-contract", `${s.id} left ${s.owed - parked} requests unanswered`);
@@ -493,15 +533,52 @@ export class World {
       const holders = this.slots.filter((x) => {
         const mine = x.disk.syncedLog()[i - 1];
         return (mine?.term === e.term) || (x.disk.syncedHardState()?.recovering ?? true);
+      }).map((x) => x.id);
+      // The configuration the leader counted in is the one in force when it
+      // committed: the one at i, or a later one it appended since.
+      const counted = configsFrom(s.log, i, this.checker.bootstrap);
+      const majority = counted.some((members) => {
+        const voters = voterIds(members);
+        return 2 * voters.filter((v) => holders.includes(v)).length > voters.length;
       });
-      if (2 * holders.length <= this.slots.length) {
+      if (!majority) {
         throw new SimViolation(
           "commit-not-durable",
-          `${s.id} commits (${i},${e.term}) held only by ${holders.map((x) => x.id).join(",")}`,
+          `${s.id} commits (${i},${e.term}) held only by ${holders.join(",")} ` +
+            `(configurations ${counted.map(describeMembers).join(" / ")})`,
         );
       }
     }
   }
+
+  /** The applied configuration in the members table is the last one the node applied. */
+  #checkMembersTable(s: Slot): void {
+    // Only when it moved: reading the table is a query.
+    if (this.#membersChecked.get(s) === s.appliedIndex) return;
+    this.#membersChecked.set(s, s.appliedIndex);
+    const applied = s.log.slice(0, s.appliedIndex).findLast(isConfigEntry);
+    const table = s.stateDb.members();
+    const want = applied && isConfigEntry(applied) ? describeMembers(applied.config.members) : "";
+    const got = table ? describeMembers(table) : "";
+    if (want !== got) {
+      throw new SimViolation(
+        "membership",
+        `${s.id} applied ${s.appliedIndex} (configuration "${want}") but its members table holds "${got}"`,
+      );
+    }
+  }
+
+  /** Granted votes of `term` delivered to `id`, by voter. */
+  grantsTo(id: string, term: number): ReadonlySet<string> {
+    return this.#grants.get(`${term}:${id}`) ?? new Set();
+  }
+}
+
+/** The configuration in force at `index` of `log`, and every later one in it. */
+function configsFrom(log: readonly LogEntry[], index: number, bootstrap: readonly Member[]) {
+  const at = log.slice(0, index).findLast(isConfigEntry);
+  const later = log.slice(index).filter(isConfigEntry).map((e) => e.config.members);
+  return [at && isConfigEntry(at) ? at.config.members : bootstrap, ...later];
 }
 
 function toViolation(s: Slot, err: unknown): SimViolation {
