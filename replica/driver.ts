@@ -24,6 +24,7 @@ import {
   type SnapshotPoint,
 } from "./raft/types.ts";
 import type { StateDb } from "./state_db.ts";
+import { compactionIndex, type CompactionLimits } from "./raft/compaction.ts";
 
 /** Where a Ready's durable state goes (the replica's DurableLog). */
 export interface Storage {
@@ -70,13 +71,11 @@ type StagedOf<S> = S extends StateMachine<infer T> ? T : never;
 
 /**
  * When to compact: once `threshold` applied entries are held past the
- * snapshot point, drop all but the last `retain` of them (followers a
- * little behind still catch up from the log, not a snapshot).
+ * snapshot point, drop all but the last `retain` of them, or fewer while
+ * a leader's recently active followers still need them (see
+ * `raft/compaction.ts`).
  */
-export interface CompactionPolicy {
-  threshold: number;
-  retain: number;
-}
+export type CompactionPolicy = CompactionLimits;
 
 /** A timer's handle, opaque to its user. */
 export type TimerId = unknown;
@@ -140,8 +139,8 @@ export class Driver<S extends StateMachine = StateDb> {
   private readonly proposedIds = new Map<string, Promise<number>>();
   private parked: Append[] = [];
   private role: Role = "follower";
-  /** The snapshot stepped into the core last, until the core took it or answered without it. */
-  private staged: { point: SnapshotPoint; staged: StagedOf<S> } | null = null;
+  /** Snapshots stepped into the core, each until the core took it or answered without it. */
+  private staged: { point: SnapshotPoint; staged: StagedOf<S> }[] = [];
   readonly store: S;
 
   constructor(readonly node: RaftNode, private readonly io: DriverIo<S>) {
@@ -177,21 +176,25 @@ export class Driver<S extends StateMachine = StateDb> {
   /**
    * Steps a snapshot the transport received whole and verified; resolves
    * with the core's answer once it may leave (after the snapshot is
-   * installed, when the core took it). One at a time: a newer one replaces
-   * an older one the core has not seen yet.
+   * installed, when the core took it). Each is stepped at once, so two may
+   * be staged together (a leader's retry arriving beside its first try):
+   * the core may take the first and ignore the second, whose answer can
+   * leave before the first is installed, so each answer drops only its own.
    */
   installSnapshot(
     req: Extract<RequestMessage, { type: "installSnapshot" }>,
     staged: StagedOf<S>,
   ): Promise<ResponseMessage> {
-    if (this.staged) this.store.discard(this.staged.staged);
-    this.staged = { point: { index: req.snapshotIndex, term: req.snapshotTerm }, staged };
+    const entry = { point: { index: req.snapshotIndex, term: req.snapshotTerm }, staged };
+    this.staged.push(entry);
     return new Promise((resolve) =>
       this.request(req, (answer) => {
         // Still staged when the answer leaves: the core did not take it.
-        if (this.staged?.staged === staged) {
-          this.staged = null;
-          this.store.discard(staged);
+        const i = this.staged.indexOf(entry);
+        if (i >= 0) {
+          this.staged.splice(i, 1);
+          // The replica stages every snapshot at one path: keep a file another entry names.
+          if (!this.staged.some((e) => e.staged === staged)) this.store.discard(staged);
         }
         resolve(answer);
       })
@@ -328,11 +331,13 @@ export class Driver<S extends StateMachine = StateDb> {
    * to finish with; see `replica/open_state.ts`), then the state machine.
    */
   private async installStaged(point: SnapshotPoint): Promise<void> {
-    const staged = this.staged;
-    if (!staged || staged.point.index !== point.index || staged.point.term !== point.term) {
+    const i = this.staged.findIndex((e) =>
+      e.point.index === point.index && e.point.term === point.term
+    );
+    if (i < 0) {
       throw new RaftInvariantError(`the core restored snapshot ${point.index} that was not staged`);
     }
-    this.staged = null;
+    const [staged] = this.staged.splice(i, 1);
     const rewritten = this.io.storage.rewrite(point, []);
     if (rewritten) await rewritten;
     const installed = this.store.install(staged.staged, point);
@@ -341,8 +346,8 @@ export class Driver<S extends StateMachine = StateDb> {
 
   /**
    * Compaction: once the state machine holds `threshold` applied entries
-   * past the snapshot point, it is made durable and the log keeps only the
-   * last `retain` of them. The state is read again after each wait: a
+   * past the snapshot point, it is made durable and the log keeps the last
+   * `retain` of them and what followers still need. The state is read again after each wait: a
    * snapshot from the leader may have replaced the log meanwhile.
    */
   private async maybeCompact(): Promise<void> {
@@ -350,7 +355,9 @@ export class Driver<S extends StateMachine = StateDb> {
     if (!policy) return;
     const before = this.node.applyPoints();
     if (before.applied - before.snapshot < policy.threshold) return;
-    const index = before.applied - policy.retain;
+    const followers = Object.values(this.node.status().progress);
+    const index = compactionIndex(policy, before, followers);
+    if (index === null) return;
     const durable = this.store.makeDurable();
     if (durable) await durable;
     const now = this.node.applyPoints();

@@ -38,6 +38,7 @@ export class RaftNode extends NodeState {
     super(config, restored);
     this.recovery = new Recovery({
       peers: () => this.peers,
+      heartbeatTicks: this.cfg.heartbeatTicks,
       random: () => this.cfg.random(),
       isEmpty: () => this.isEmpty(),
       send: (m) => this.send(m),
@@ -64,7 +65,7 @@ export class RaftNode extends NodeState {
     }
     this.electionElapsed++;
     if (this.recovering) {
-      if (!this.recovery.fenced && this.electionElapsed >= this.cfg.heartbeatTicks) {
+      if (!this.recovery.fenced && this.recovery.probeDue(this.electionElapsed)) {
         this.electionElapsed = 0;
         this.recovery.sendProbes();
       }
@@ -84,6 +85,7 @@ export class RaftNode extends NodeState {
     // A probe is answered for anyone: it moves nothing here, and a peer known
     // only by its URL so far must still be able to learn our term.
     if (m.type === "probe") {
+      this.leader?.probedBy(m.from);
       return this.reply(m, { type: "probeResponse", empty: this.isEmpty(), nonce: m.nonce });
     }
     // Only members move this node: a stranger's term, leadership or answers change nothing.

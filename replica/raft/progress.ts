@@ -29,6 +29,8 @@ export class Progress {
   epoch = 0;
   /** Tick of the last answer from the follower (check-quorum). */
   lastActive = 0;
+  /** Heartbeat it every tick before this tick (it probed us: see `Leadership.probedBy`). */
+  eagerUntil = 0;
   /** Tick of the last answer, or of the send that started a pipeline (see `stalled`). */
   private lastAnswer = 0;
 

@@ -38,6 +38,8 @@ export const VOTE_FORGOTTEN = "?";
 /** What the probing needs from its node. */
 export interface RecoveryContext {
   peers(): readonly string[];
+  /** The longest wait between two rounds of probes. */
+  heartbeatTicks: number;
   random(): number;
   /** No term, no vote, no log. */
   isEmpty(): boolean;
@@ -53,12 +55,24 @@ export interface RecoveryContext {
 export class Recovery {
   private nonce = -1;
   private answers = new Map<string, { term: number; empty: boolean }>();
+  private rounds = 0;
 
   constructor(private readonly ctx: RecoveryContext, private fencedYet: boolean) {}
 
   /** True once the cluster's term is known (always, for a replica that kept its disk). */
   get fenced(): boolean {
     return this.fencedYet;
+  }
+
+  /**
+   * Whether a round of probes is due, `elapsedTicks` after the last one. A
+   * wiped replica is of no use until it is fenced, so the first round goes
+   * at the first tick and the next ones back off (1, 2, 4, ... ticks) up to
+   * a heartbeat interval: peers not named yet, or still starting, are asked
+   * again soon without a busy loop on a peer that is down.
+   */
+  probeDue(elapsedTicks: number): boolean {
+    return elapsedTicks >= Math.min(this.ctx.heartbeatTicks, 2 ** this.rounds);
   }
 
   /**
@@ -69,6 +83,7 @@ export class Recovery {
    */
   sendProbes(): void {
     if (this.nonce < 0) this.nonce = Math.floor(this.ctx.random() * 2 ** 31);
+    this.rounds++;
     const peers = this.ctx.peers();
     if (peers.length === 0) this.fence();
     for (const to of peers) {

@@ -83,8 +83,8 @@ export class SimReplica implements Storage, Transport {
   /** Since the last sync: the writes that need one. */
   #needsSync: string | null = null;
   #syncs: { at: number; done: () => void }[] = [];
-  /** The snapshot last handed to the driver, until it is installed. */
-  #installing: SimSnapshot | null = null;
+  /** Snapshots handed to the driver (two may overlap: a leader's retry), until one is installed. */
+  #installing: SimSnapshot[] = [];
   /** Readies taken in the current tick: a core that never runs out of them hangs its driver. */
   #readies = { tick: -1, count: 0 };
 
@@ -147,11 +147,11 @@ export class SimReplica implements Storage, Transport {
   rewrite(point: SnapshotPoint, tail: LogEntry[]): Promise<void> | void {
     if (!this.alive) return new Promise(() => {});
     const s = this.slot;
-    const staged = this.#installing;
-    const install = staged !== null && staged.point.index === point.index &&
-      staged.point.term === point.term && tail.length === 0;
-    s.disk.rewrite(point, install ? staged.entries : undefined);
-    if (!install) return;
+    const staged = tail.length > 0
+      ? undefined
+      : this.#installing.find((x) => x.point.index === point.index && x.point.term === point.term);
+    s.disk.rewrite(point, staged?.entries);
+    if (!staged) return;
     s.log = staged.entries.slice();
     s.stagedOnDisk = staged;
     this.world.trace.add(this.world.now, () => `${s.id} installs snapshot ${point.index}`);
@@ -164,7 +164,7 @@ export class SimReplica implements Storage, Transport {
   /** The driver swaps the database for the staged snapshot (checked against the committed log). */
   installDb(staged: SimSnapshot, point: SnapshotPoint): StateDb {
     const s = this.slot;
-    this.#installing = null;
+    this.#installing = [];
     if (point.index <= s.appliedIndex) {
       throw new SimViolation(
         "state-machine-regressed",
@@ -234,7 +234,7 @@ export class SimReplica implements Storage, Transport {
     };
     if (m.type !== "installSnapshot") return this.driver.request(m, answered);
     const staged = this.world.snapshotOf(m);
-    this.#installing = staged;
+    this.#installing.push(staged);
     const req = { ...m, snapshotIndex: staged.point.index, snapshotTerm: staged.point.term };
     this.driver.installSnapshot(req, staged).then(answered);
   }

@@ -44,6 +44,11 @@ export interface NetworkOptions {
   nodeClass?: typeof RaftNode;
   /** Compact every log by this policy (default: never). */
   compaction?: CompactionPolicy;
+  /**
+   * Copy the sender's state machine for a snapshot when the core sends it, as
+   * the replica's shipper does, rather than when it is delivered (default).
+   */
+  snapshotAtSend?: boolean;
 }
 
 /** Records what is applied, as committed (the tests look at raw entries); a snapshot is all of them. */
@@ -80,6 +85,8 @@ export class Network {
   private down = new Set<string>();
   private reqId = 0;
   private starts = 0;
+  /** Snapshot copies taken at send time, by the reqId of their message (`snapshotAtSend`). */
+  private copies = new Map<number, LogEntry[]>();
 
   constructor(readonly ids: string[], private readonly opts: NetworkOptions = {}) {
     for (const id of ids) {
@@ -273,6 +280,9 @@ export class Network {
 
   private send(m: Message): void {
     this.sent.push(m);
+    if (this.opts.snapshotAtSend && m.type === "installSnapshot" && m.reqId !== undefined) {
+      this.copies.set(m.reqId, this.applied.get(m.from)!.slice());
+    }
     for (const [held, match] of this.holds) {
       if (match(m)) return void held.push(m);
     }
@@ -289,7 +299,7 @@ export class Network {
     const driver = this.drivers.get(m.to)!;
     if (m.type === "installSnapshot") {
       // The sender's transport copies its state machine, which may be ahead of what the core asked for.
-      const staged = this.applied.get(m.from)!.slice();
+      const staged = this.copies.get(m.reqId!) ?? this.applied.get(m.from)!.slice();
       const last = staged.at(-1)!;
       const req = { ...m, snapshotIndex: last.index, snapshotTerm: last.term };
       driver.installSnapshot(req, staged).then((a) => this.send({ ...a, reqId: m.reqId }));
