@@ -15,6 +15,8 @@ type InstallSnapshot = Extract<RequestMessage, { type: "installSnapshot" }>;
 
 /** How long after the last compaction a copy is made ahead of need (see `prepare`). */
 const QUIET_MS = 1000;
+/** The longest the duty-cycle rule delays it: a pause in writes gets its copy within seconds. */
+const MAX_COOLDOWN_MS = 5000;
 
 /** Files of this name in DATA_DIR are the leader's outgoing copies (removed at start). */
 export const OUTGOING_PREFIX = "snapshot.outgoing-";
@@ -111,8 +113,10 @@ export class SnapshotShipper {
    * strokes) came with leader changes on a busy 2-core machine. So the copy
    * waits for writes to pause (no compaction for `QUIET_MS`), and copies
    * take at most a tenth of the time (the next starts no sooner than nine
-   * times the last one's duration after it ended). Under sustained writes
-   * a catch-up makes its copy on demand, as before.
+   * times the last one's duration after it ended, but within 5 s: at 1M
+   * strokes the rule alone kept the copy from being ready 20 s after the
+   * writes stopped). Under sustained writes a catch-up makes its copy on
+   * demand, as before.
    */
   prepare(index: number): void {
     if (this.#current && this.#current.meta.index >= index) return;
@@ -125,7 +129,7 @@ export class SnapshotShipper {
         if (isDiskFull(e)) this.onFatal(e);
         this.onEvent("snapshot_copy_failed", { error: String(e) });
       });
-    }, Math.max(QUIET_MS, cooldown));
+    }, Math.max(QUIET_MS, Math.min(cooldown, MAX_COOLDOWN_MS)));
   }
 
   /** Stops a copy waiting to be made ahead of need. */
