@@ -24,6 +24,7 @@ import {
   type SnapshotPoint,
 } from "./raft/types.ts";
 import type { StateDb } from "./state_db.ts";
+import { compactionIndex, type CompactionLimits } from "./raft/compaction.ts";
 
 /** Where a Ready's durable state goes (the replica's DurableLog). */
 export interface Storage {
@@ -70,13 +71,11 @@ type StagedOf<S> = S extends StateMachine<infer T> ? T : never;
 
 /**
  * When to compact: once `threshold` applied entries are held past the
- * snapshot point, drop all but the last `retain` of them (followers a
- * little behind still catch up from the log, not a snapshot).
+ * snapshot point, drop all but the last `retain` of them, or fewer while
+ * a leader's recently active followers still need them (see
+ * `raft/compaction.ts`).
  */
-export interface CompactionPolicy {
-  threshold: number;
-  retain: number;
-}
+export type CompactionPolicy = CompactionLimits;
 
 /** A timer's handle, opaque to its user. */
 export type TimerId = unknown;
@@ -177,9 +176,10 @@ export class Driver<S extends StateMachine = StateDb> {
   /**
    * Steps a snapshot the transport received whole and verified; resolves
    * with the core's answer once it may leave (after the snapshot is
-   * installed, when the core took it). Each staged copy is kept until the
-   * core installed it or answered without it: a second one may arrive while
-   * the first is taken but not installed yet (the simulator found this).
+   * installed, when the core took it). Each is stepped at once, so two may
+   * be staged together (a leader's retry arriving beside its first try):
+   * the core may take the first and ignore the second, whose answer can
+   * leave before the first is installed, so each answer drops only its own.
    */
   installSnapshot(
     req: Extract<RequestMessage, { type: "installSnapshot" }>,
@@ -193,7 +193,8 @@ export class Driver<S extends StateMachine = StateDb> {
         const i = this.staged.indexOf(entry);
         if (i >= 0) {
           this.staged.splice(i, 1);
-          this.store.discard(staged);
+          // The replica stages every snapshot at one path: keep a file another entry names.
+          if (!this.staged.some((e) => e.staged === staged)) this.store.discard(staged);
         }
         resolve(answer);
       })
@@ -345,8 +346,8 @@ export class Driver<S extends StateMachine = StateDb> {
 
   /**
    * Compaction: once the state machine holds `threshold` applied entries
-   * past the snapshot point, it is made durable and the log keeps only the
-   * last `retain` of them. The state is read again after each wait: a
+   * past the snapshot point, it is made durable and the log keeps the last
+   * `retain` of them and what followers still need. The state is read again after each wait: a
    * snapshot from the leader may have replaced the log meanwhile.
    */
   private async maybeCompact(): Promise<void> {
@@ -354,7 +355,9 @@ export class Driver<S extends StateMachine = StateDb> {
     if (!policy) return;
     const before = this.node.applyPoints();
     if (before.applied - before.snapshot < policy.threshold) return;
-    const index = before.applied - policy.retain;
+    const followers = Object.values(this.node.status().progress);
+    const index = compactionIndex(policy, before, followers);
+    if (index === null) return;
     const durable = this.store.makeDurable();
     if (durable) await durable;
     const now = this.node.applyPoints();

@@ -126,6 +126,14 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     disk: diskId,
     members: st.members.map((m) => m.id).join(","),
   });
+  const shipper = new SnapshotShipper(
+    cfg.dataDir,
+    `${cfg.dataDir}/${STATE_DB_FILE_NAME}`,
+    cfg.clusterToken,
+    cfg.electionTimeoutMinMs * 4,
+    (event, fields) => say(event, fields),
+    fatal,
+  );
   const transport = new HttpTransport(
     peers,
     {
@@ -134,14 +142,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     },
     cfg.clusterToken,
     cfg.electionTimeoutMinMs,
-    new SnapshotShipper(
-      cfg.dataDir,
-      `${cfg.dataDir}/${STATE_DB_FILE_NAME}`,
-      cfg.clusterToken,
-      cfg.electionTimeoutMinMs * 4,
-      (event, fields) => say(event, fields),
-      fatal,
-    ),
+    shipper,
   );
   const driver = new Driver(node, {
     storage,
@@ -152,6 +153,8 @@ async function run(cfg: ReplicaConfig): Promise<void> {
       const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
       if (e.event === "entry_committed") printCommit(line);
       else console.log(line);
+      // A leader keeps a copy of its state ready for a follower behind its compacted log.
+      if (e.event === "log_compacted" && role === "leader") shipper.prepare(Number(e.index));
     },
     onFatal: fatal,
     compaction: { threshold: cfg.snapshotThreshold, retain: cfg.snapshotRetain },
@@ -173,6 +176,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     const handedOver = await driver.transferLeadership(cfg.electionTimeoutMinMs * 2);
     say("shutdown", { signal, leadership_handed_over: handedOver });
     clearInterval(naming);
+    shipper.close();
     await driver.stop();
     await server.shutdown();
     await storage.close();

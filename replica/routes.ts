@@ -117,6 +117,7 @@ export function replicaApp(
         const ready = `${cfg.dataDir}/${READY_FILE_NAME}`;
         await Deno.rename(staged.path, ready);
         if (!peers.isPeer(h.leaderId)) await peers.learn();
+        const installing = Date.now();
         const answer = await driver.installSnapshot({
           type: "installSnapshot",
           from: h.leaderId,
@@ -132,6 +133,9 @@ export function replicaApp(
           bytes: h.meta.bytes,
           success: answer.success,
           matchIndex: answer.matchIndex,
+          receive_ms: staged.receiveMs,
+          seal_ms: staged.sealMs,
+          install_ms: Date.now() - installing,
         });
         const { term, success, matchIndex, logLength, incarnation } = answer;
         return { term, done: true, success, matchIndex, logLength, incarnation };

@@ -245,6 +245,7 @@ interface HistoryFigures {
   disk: string[];
   catchUpMs: number;
   catchUpPath: string;
+  timeline: string[];
   shipped: string[];
   restartMs: number;
   appliedSinceStart: number | undefined;
@@ -299,6 +300,51 @@ function logEvents(path: string, from: number, name: string): string[] {
   );
 }
 
+/** Replica log lines as files, each stamped with the bench's clock (`@<ms> `) when it arrived. */
+function stampedLog(dir: string): (id: string, line: string) => void {
+  const files = new Map<string, Deno.FsFile>();
+  return (id, line) => {
+    let file = files.get(id);
+    if (!file) {
+      file = Deno.openSync(`${dir}/${id}.log`, { create: true, append: true });
+      files.set(id, file);
+    }
+    try {
+      file.writeSync(new TextEncoder().encode(`@${performance.now().toFixed(1)} ${line}\n`));
+    } catch { /* the folder is gone */ }
+  };
+}
+
+/** Catch-up events of the wiped follower and the leader, in ms after the restart `t0`. */
+const TIMELINE: [who: "follower" | "leader", event: string, fields: string[]][] = [
+  ["follower", "started", []],
+  ["follower", "peer_identified", ["id"]],
+  ["follower", "term_learnt", []],
+  ["follower", "leader_known", []],
+  ["leader", "follower_restarted", []],
+  ["leader", "snapshot_sent", ["atLeast"]],
+  ["leader", "snapshot_copy_made", ["index", "bytes", "ms"]],
+  ["follower", "snapshot_restored", ["index"]],
+  ["follower", "snapshot_received", ["receive_ms", "seal_ms", "install_ms"]],
+  ["leader", "snapshot_shipped", ["ms", "copy_ms"]],
+  ["follower", "recovered", ["index"]],
+];
+
+function catchUpTimeline(follower: string[], leader: string[], t0: number): string[] {
+  const out: string[] = [];
+  for (const [who, event, keys] of TIMELINE) {
+    const lines = (who === "follower" ? follower : leader).filter((l) =>
+      l.includes(`event=${event} `) || l.endsWith(`event=${event}`)
+    );
+    for (const l of lines) {
+      const at = Number(l.match(/^@(\S+)/)?.[1]) - t0;
+      const extra = keys.map((k) => `${k}=${field(l, k)}`).join(" ");
+      out.push(`${fmt(at, 0).padStart(6)} ms  ${who.padEnd(8)} ${event} ${extra}`);
+    }
+  }
+  return out.sort((a, b) => parseFloat(a) - parseFloat(b));
+}
+
 const field = (line: string, key: string) => line.match(new RegExp(`\\b${key}=(\\S+)`))?.[1] ?? "?";
 
 /**
@@ -312,7 +358,7 @@ const field = (line: string, key: string) => line.match(new RegExp(`\\b${key}=(\
  */
 async function historyBench(h: number): Promise<HistoryFigures> {
   const dir = await Deno.makeTempDir({ prefix: `wb-bench-history-${h}-` });
-  const c = await new LocalCluster({ dir }).start();
+  const c = await new LocalCluster({ dir, onLine: stampedLog(dir) }).start();
   const [gwPort] = freePorts(1);
   const gateway = gatewayLogged(gwPort, c.urls(), `${dir}/gateway.log`);
   const logOf = (id: string) => `${dir}/${id}.log`;
@@ -415,6 +461,11 @@ async function historyBench(h: number): Promise<HistoryFigures> {
     }
     const catchUpMs = performance.now() - t0;
     await sleep(200); // the leader's log line follows the follower's answer
+    const timeline = catchUpTimeline(
+      logEvents(logOf(wiped.id), followerLogAt, ""),
+      logEvents(logOf(leader.id), leaderLogAt, ""),
+      t0,
+    );
     const received = logEvents(logOf(wiped.id), followerLogAt, "snapshot_received");
     const synced = logEvents(logOf(wiped.id), followerLogAt, "sync_log_received");
     const catchUpPath = [
@@ -465,6 +516,7 @@ async function historyBench(h: number): Promise<HistoryFigures> {
       disk,
       catchUpMs,
       catchUpPath,
+      timeline,
       shipped,
       restartMs,
       appliedSinceStart,
@@ -517,6 +569,7 @@ function printHistory(h: number, f: HistoryFigures): void {
       ` (etcd 3.4: ~530 ms for 100k)`,
   );
   console.log(`    follower log: ${f.catchUpPath}`);
+  for (const t of f.timeline) console.log(`    ${t}`);
   console.log(`    leader snapshot_shipped: ${f.shipped.length ? f.shipped.join("; ") : "none"}`);
   console.log(
     `  restart of a follower (SIGKILL, data kept) to an up-to-date follower: ` +

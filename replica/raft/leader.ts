@@ -97,8 +97,26 @@ export class Leadership {
         const leaderCommit = Math.min(pr.match, log.committed);
         this.ctx.send({ type: "heartbeat", to, leaderCommit, epoch: pr.epoch });
       }
+    } else {
+      for (const [to, pr] of this.progress) {
+        if (pr.eagerUntil <= this.ctx.now()) continue;
+        const leaderCommit = Math.min(pr.match, log.committed);
+        this.ctx.send({ type: "heartbeat", to, leaderCommit, epoch: pr.epoch });
+      }
     }
     return true;
+  }
+
+  /**
+   * `peer` probed us: it restarted from an empty disk and will be fenced as
+   * soon as all its peers answered. Heartbeat it every tick (for at most a
+   * heartbeat interval) until it answers in our term, so its catch-up starts
+   * then rather than at the next heartbeat; answers sent before it was
+   * fenced carry an older term and are dropped.
+   */
+  probedBy(peer: string): void {
+    const pr = this.progress.get(peer);
+    if (pr) pr.eagerUntil = this.ctx.now() + this.ctx.cfg.heartbeatTicks;
   }
 
   /** Starts handing leadership to `to`: catch it up, then tell it to campaign. */
@@ -325,7 +343,14 @@ export class Leadership {
    */
   private heardFrom(
     pr: Progress,
-    m: { from: string; epoch: number; incarnation: number; disk?: string; fresh?: boolean },
+    m: {
+      from: string;
+      epoch: number;
+      incarnation: number;
+      logLength: number;
+      disk?: string;
+      fresh?: boolean;
+    },
   ): boolean {
     if (!this.ctx.countsAnswer(m.epoch, pr.epoch)) return false;
     if (m.disk !== undefined) pr.disk = m.disk;
@@ -340,8 +365,11 @@ export class Leadership {
       return false;
     }
     pr.lastActive = this.ctx.now();
+    pr.eagerUntil = 0;
     if (pr.incarnation !== null && pr.incarnation !== m.incarnation) {
-      pr.reset(this.ctx.log.lastIndex());
+      // Probing from the end of its log saves a refusal (and, for an empty
+      // log behind our snapshot, goes straight to the snapshot).
+      pr.reset(Math.min(this.ctx.log.lastIndex(), m.logLength));
       pr.epoch++;
       this.ctx.emit("follower_restarted", { epoch: pr.epoch });
     }

@@ -40,6 +40,7 @@ export class RaftNode extends NodeState {
     this.recovery = new Recovery({
       self: this.id,
       peers: () => this.others(),
+      heartbeatTicks: this.cfg.heartbeatTicks,
       random: () => this.cfg.random(),
       isEmpty: () => this.isEmpty(),
       send: (m) => this.send(m),
@@ -64,7 +65,7 @@ export class RaftNode extends NodeState {
     }
     this.electionElapsed++;
     if (this.recovering) {
-      if (this.recovery.probing && this.electionElapsed >= this.cfg.heartbeatTicks) {
+      if (this.recovery.probing && this.recovery.probeDue(this.electionElapsed)) {
         this.electionElapsed = 0;
         this.recovery.sendProbes();
       }
@@ -88,6 +89,7 @@ export class RaftNode extends NodeState {
     // A probe is answered for anyone: it moves nothing here, and a peer known
     // only by its URL so far must still be able to learn our term.
     if (m.type === "probe") {
+      this.leader?.probedBy(m.from);
       return this.reply(m, {
         type: "probeResponse",
         empty: this.isEmpty(),

@@ -33,6 +33,8 @@ export class Progress {
   disk: string | null = null;
   /** Some answer said it started from an empty disk since this leader took over (see recovery.ts). */
   sawFresh = false;
+  /** Heartbeat it every tick before this tick (it probed us: see `Leadership.probedBy`). */
+  eagerUntil = 0;
   /** Tick of the last answer, or of the send that started a pipeline (see `stalled`). */
   private lastAnswer = 0;
 

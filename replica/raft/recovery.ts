@@ -42,6 +42,8 @@ export interface RecoveryContext {
   /** This node's id (answers may name it among their members). */
   self: string;
   peers(): readonly string[];
+  /** The longest wait between two rounds of probes. */
+  heartbeatTicks: number;
   random(): number;
   /** No term, no vote, no log. */
   isEmpty(): boolean;
@@ -58,6 +60,7 @@ export class Recovery {
   private empty = new Set<string>();
   /** Members named by answers, beyond this node's configuration. */
   private named = new Set<string>();
+  private rounds = 0;
 
   constructor(private readonly ctx: RecoveryContext, private done: boolean) {}
 
@@ -74,6 +77,17 @@ export class Recovery {
   }
 
   /**
+   * Whether a round of probes is due, `elapsedTicks` after the last one. A
+   * new cluster cannot elect before every member knows it is new, so the first round goes
+   * at the first tick and the next ones back off (1, 2, 4, ... ticks) up to
+   * a heartbeat interval: peers not named yet, or still starting, are asked
+   * again soon without a busy loop on a peer that is down.
+   */
+  probeDue(elapsedTicks: number): boolean {
+    return elapsedTicks >= Math.min(this.ctx.heartbeatTicks, 2 ** this.rounds);
+  }
+
+  /**
    * One nonce per incarnation: an "empty" answer only has to be sent after
    * this start to count, so answers accumulate across rounds and each round
    * asks only the members that have not answered empty yet (a slow member
@@ -81,6 +95,7 @@ export class Recovery {
    */
   sendProbes(): void {
     if (this.nonce < 0) this.nonce = Math.floor(this.ctx.random() * 2 ** 31);
+    this.rounds++;
     const targets = this.targets();
     if (targets.length === 0) return this.bootstrap();
     for (const to of targets) {

@@ -54,6 +54,7 @@ Deno.test("snapshot: a follower behind the compacted prefix is caught up from th
   const net = await cluster();
   await draw(net, "a", 0, 5);
   net.crash("c");
+  await net.tick(12); // down past an election timeout: the leader stops keeping its entries
   await draw(net, "a", 5, 80);
   assert.ok(net.node("a").status().snapshotIndex > 10, "the leader compacted what c lacks");
   net.start("c");

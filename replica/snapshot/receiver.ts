@@ -21,6 +21,10 @@ export const INCOMING_FILE_NAME = "snapshot.incoming";
 export interface StagedSnapshot {
   path: string;
   meta: SnapshotMeta;
+  /** From the first chunk taken to the last (for the log line). */
+  receiveMs: number;
+  /** The fsync of the whole file. */
+  sealMs: number;
 }
 
 export type ReceiveResult =
@@ -76,6 +80,7 @@ export class SnapshotReceiver {
   readonly #assembler: SnapshotAssembler;
   // The file is sealed after the assembler is done with a chunk: no other chunk may start between.
   #queue: Promise<unknown> = Promise.resolve();
+  #firstChunkAt = 0;
 
   private constructor(readonly path: string) {
     this.#sink = new FileSink(path);
@@ -102,10 +107,16 @@ export class SnapshotReceiver {
   }
 
   async #offer(h: ChunkHeader, body: Uint8Array): Promise<ReceiveResult> {
+    const empty = this.#sink.length() === 0;
     const r = await this.#assembler.offer(h, body);
+    if (r.kind === "refused") return r;
+    if (empty) this.#firstChunkAt = Date.now();
     if (r.kind !== "complete") return r;
+    const sealing = Date.now();
     await this.#sink.seal();
-    return { kind: "complete", staged: { path: this.path, meta: r.meta } };
+    const sealMs = Date.now() - sealing;
+    const receiveMs = sealing - this.#firstChunkAt;
+    return { kind: "complete", staged: { path: this.path, meta: r.meta, receiveMs, sealMs } };
   }
 
   /** Deletes the staged file, whole or partial (after a failed install, or to give up). */

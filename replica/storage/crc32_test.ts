@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { crc32, crc32PrefixLength } from "./crc32.ts";
+import { crc32, crc32PrefixLength, crc32Table } from "./crc32.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -22,4 +22,13 @@ Deno.test("crc32PrefixLength finds the prefix that carries a checksum", () => {
   assert.equal(crc32PrefixLength(bytes, 0xcbf43926), 9);
   assert.equal(crc32PrefixLength(bytes, crc32(bytes)), bytes.length);
   assert.equal(crc32PrefixLength(text("12345678"), 0xcbf43926), -1);
+});
+
+Deno.test("the native crc32 agrees with the table on every length around a word", () => {
+  const bytes = new Uint8Array(70_000);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131 + (i >> 7)) & 0xff;
+  for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 4096, 70_000]) {
+    const part = bytes.subarray(bytes.length - n);
+    assert.equal(crc32(part), crc32Table(part), `length ${n}`);
+  }
 });

@@ -74,8 +74,10 @@ Deno.test({
     assert.match(await logOf(leader.id, dir), /event=snapshot_shipped .*result=final/);
     await allServe(c, ids);
 
-    // Down while the leader compacts past its log.
+    // Down while the leader compacts past its log (once it has been down for
+    // longer than an election timeout, the leader keeps no entries for it).
     await c.kill(f2.id);
+    await new Promise((r) => setTimeout(r, 1000));
     ids.push(...await draw(c, "c", 6));
     await c.restart(f2.id);
     await allServe(c, ids);

@@ -131,6 +131,11 @@ export function drawProfile(seed: number): Profile {
     { threshold: 40, retain: 10 },
   ]);
   profile.midInstallCrashRate = snap.pick([0, 0.2, 0.5]);
+  // Half of the runs keep no entries for followers beyond `retain` (as before
+  // the leader kept what its followers need): snapshots ship more often there.
+  if (profile.compaction && snap.chance(0.5)) {
+    profile.compaction = { ...profile.compaction, maxRetained: profile.compaction.retain };
+  }
   if (flavour === "lateAnswers") return lateAnswers(profile);
   // Its own stream too. Five slots, some of them spares at first; storms stay shorter.
   const mem = new Prng(deriveSeed(seed, "membership"));

@@ -45,6 +45,11 @@ export interface NetworkOptions {
   nodeClass?: typeof RaftNode;
   /** Compact every log by this policy (default: never). */
   compaction?: CompactionPolicy;
+  /**
+   * Copy the sender's state machine for a snapshot when the core sends it, as
+   * the replica's shipper does, rather than when it is delivered (default).
+   */
+  snapshotAtSend?: boolean;
 }
 
 /** Records what is applied, as committed (the tests look at raw entries); a snapshot is all of them. */
@@ -86,6 +91,8 @@ export class Network {
   /** Each disk's identity, drawn when it is first used (a wipe draws a new one). */
   private diskIds = new Map<string, string>();
   private disksMade = 0;
+  /** Snapshot copies taken at send time, by the reqId of their message (`snapshotAtSend`). */
+  private copies = new Map<number, LogEntry[]>();
 
   constructor(readonly ids: string[], private readonly opts: NetworkOptions = {}) {
     for (const id of ids) {
@@ -295,6 +302,9 @@ export class Network {
 
   private send(m: Message): void {
     this.sent.push(m);
+    if (this.opts.snapshotAtSend && m.type === "installSnapshot" && m.reqId !== undefined) {
+      this.copies.set(m.reqId, this.applied.get(m.from)!.slice());
+    }
     for (const [held, match] of this.holds) {
       if (match(m)) return void held.push(m);
     }
@@ -311,7 +321,7 @@ export class Network {
     const driver = this.drivers.get(m.to)!;
     if (m.type === "installSnapshot") {
       // The sender's transport copies its state machine, which may be ahead of what the core asked for.
-      const staged = this.applied.get(m.from)!.slice();
+      const staged = this.copies.get(m.reqId!) ?? this.applied.get(m.from)!.slice();
       const last = staged.at(-1)!;
       // As the replica's receiver reads the copy's members table: the last configuration in it.
       const members = staged.findLast(isConfigEntry)?.config.members;
