@@ -432,6 +432,18 @@ export class RaftNode extends NodeState {
     }
     this.maybeRejoined();
     this.answerAppend(m, true, lastNew, 0, 0);
+    if (
+      this.recovering && this.cfg.join && lastNew >= m.leaderCommit &&
+      this.log.term(lastNew) === this.term
+    ) {
+      // A replica started with JOIN=1 on an empty disk never had an earlier
+      // life: caught up by a leader of its term, it may vote (it counts as a
+      // voter only once promoted, with its disk). Had an operator started a
+      // lost member that way, its answers until now said fresh (this one
+      // too), so the leader demotes it as any wiped voter.
+      this.recovering = false;
+      this.emit("recovered", { index: lastNew, reason: "joined" });
+    }
   }
 
   /**

@@ -33,7 +33,9 @@
  * cluster exists and the replica waits for step 1. "Every member" is every
  * member of its configuration and every member an answer names (answers
  * carry the answering node's configuration): PEERS may predate later members.
- * A JOIN=1 replica skips the probing: it is new by definition.
+ * A JOIN=1 replica skips the probing: it is new by definition, so it may
+ * vote once a leader of its term caught it up (node.ts onAppend); it counts
+ * as a voter only once promoted with its disk, like any member.
  */
 import type { Message, OutgoingMessage } from "./types.ts";
 
