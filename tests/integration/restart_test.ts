@@ -88,8 +88,8 @@ Deno.test({
       20_000,
       "the follower is a voter again",
     );
-    await c.propose([testStroke("after-loss")]);
-    await c.waitForApplied(target + 1, 20_000);
+    const [afterLoss] = await c.propose([testStroke("after-loss")]);
+    await c.waitForApplied(afterLoss, 20_000);
     assert.deepEqual(await c.entries(follower.id), await c.entries(leader.id));
     const log = await Deno.readTextFile(`${dir}/${follower.id}.log`);
     assert.match(log, new RegExp(`event=state_db_reset applied=${target} log=0`));
