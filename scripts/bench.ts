@@ -16,10 +16,15 @@
  *   each data dir's size, catch-up of a wiped follower (snapshot or log path, the leader's
  *   `snapshot_shipped` figures), restart of a follower (SIGKILL, its data kept) to an up-to-date
  *   follower with its `appliedSinceStart`, and a late client replaying all of it; the targets
- *   of issue 10 are printed beside them.
+ *   of issue 10 are printed beside them; then (issue 11) a JOIN=1 replica is added, timed from
+ *   `POST /members` to the 200 answer and to its own `/status` saying `voter: true`, and removed;
+ * - membership changes under load (issue 11): 16 clients draw through the gateway while replica4
+ *   and replica5 are added and an original follower and then the leader are removed; the longest
+ *   gap between acks in each phase, and POST-to-voter times.
  *
  * BENCH_SECONDS (default 5) sets each load run; BENCH_TRIALS (10) the failovers; BENCH_ONLY
- * ("load" or "history") runs one part; BENCH_WRITERS (8) sets the proposals in flight while a
+ * ("load": the load, failover, reload and membership sections; "members": only the membership
+ * one; "history") runs one part; BENCH_WRITERS (8) sets the proposals in flight while a
  * history is written; BENCH_KEEP keeps its folder (data dirs, replica and gateway logs; with
  * LOG_LEVEL=debug they carry a `memory` line every 2 s).
  */
@@ -38,7 +43,7 @@ import { Proc } from "../tests/testing/supervisor.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
-/** BENCH_ONLY=load runs only the load, failover and reload sections; =history only the history one. */
+/** BENCH_ONLY=load runs the load, failover, reload and membership sections; =members only the last; =history only the history one. */
 const ONLY = Deno.env.get("BENCH_ONLY");
 
 function pct(xs: number[], p: number): number {
@@ -254,6 +259,8 @@ interface HistoryFigures {
   shippedDuringWrite: string;
   preVotes: number;
   errors: string[];
+  /** Issue 11: a JOIN=1 replica added after the measurements above, and removed again. */
+  join: string[];
 }
 
 /** A data dir's size on disk by kind of file, in MiB. */
@@ -346,6 +353,86 @@ function catchUpTimeline(follower: string[], leader: string[], t0: number): stri
 }
 
 const field = (line: string, key: string) => line.match(new RegExp(`\\b${key}=(\\S+)`))?.[1] ?? "?";
+
+/** The membership API on the leader (`POST /members`, `DELETE /members/{id}`), following leadership. */
+async function membersChange(
+  c: LocalCluster,
+  method: "POST" | "DELETE",
+  path: string,
+  body?: unknown,
+): Promise<{ members: { id: string; voter: boolean }[]; configIndex: number }> {
+  const deadline = Date.now() + 180_000;
+  let last = "";
+  while (Date.now() < deadline) {
+    const leader = await c.waitForLeader(20_000);
+    const res = await fetch(leader.url + path, {
+      method,
+      headers: c.headers(),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(150_000),
+    }).catch((e) => e as Error);
+    if (res instanceof Response) {
+      const text = await res.text();
+      if (res.ok) return JSON.parse(text);
+      last = `${res.status} ${text}`;
+      if (res.status !== 421 && res.status !== 503) throw new Error(`${method} ${path}: ${last}`);
+    } else last = String(res);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${method} ${path} did not succeed: ${last}`);
+}
+
+/** Figures of one added member: its process start to `/status`, POST to 200, POST to its own `voter: true`. */
+interface JoinFigures {
+  id: string;
+  startMs: number;
+  postMs: number;
+  voterMs: number;
+  configIndex: number;
+}
+
+/**
+ * Starts a JOIN=1 replica (`cluster.join()`), waits for its `/status`, then times `POST /members`
+ * to the 200 answer and, polling its own `/status` meanwhile, to `voter: true`.
+ */
+async function addMember(c: LocalCluster): Promise<JoinFigures> {
+  const ts = performance.now();
+  const joiner = c.join();
+  while ((await c.status(joiner.id)) === null) await new Promise((r) => setTimeout(r, 5));
+  const startMs = performance.now() - ts;
+  const t0 = performance.now();
+  let voterMs = NaN;
+  let giveUpAt = Infinity; // set once the POST has answered (or failed)
+  const watch = (async () => {
+    while (performance.now() < giveUpAt) {
+      if ((await c.status(joiner.id))?.voter === true) return voterMs = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  try {
+    const body = await membersChange(c, "POST", "/members", { url: joiner.url });
+    const postMs = performance.now() - t0;
+    giveUpAt = performance.now() + 30_000;
+    await watch;
+    return { id: joiner.id, startMs, postMs, voterMs, configIndex: body.configIndex };
+  } finally {
+    giveUpAt = 0;
+  }
+}
+
+/** `DELETE /members/{id}` to the 200 answer (on the leader: hand-over first), then SIGKILL of the removed process. */
+async function removeMember(c: LocalCluster, id: string): Promise<number> {
+  const t0 = performance.now();
+  await membersChange(c, "DELETE", `/members/${id}`);
+  const ms = performance.now() - t0;
+  await c.kill(id);
+  return ms;
+}
+
+const joinLine = (j: JoinFigures) =>
+  `${j.id} started (JOIN=1) → /status answers ${fmt(j.startMs, 0)} ms; POST /members → 200 ` +
+  `${fmt(j.postMs, 0)} ms; → its own /status voter: true ${fmt(j.voterMs, 0)} ms ` +
+  `(configIndex ${j.configIndex})`;
 
 /**
  * On a fresh cluster with a gateway and 64 clients connected all along: H
@@ -495,6 +582,35 @@ async function historyBench(h: number): Promise<HistoryFigures> {
     await late.close();
     const rssAfter = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)}`).join(", ") +
       `, gateway ${fmt(rssMiB(gateway.pid!), 0)} MiB`;
+
+    // Issue 11: a new member (JOIN=1) added to the cluster holding H strokes, then removed again.
+    const logsAt = new Map(c.replicas.map((r) => [r.id, logSize(logOf(r.id))]));
+    const joined = await addMember(c);
+    await sleep(200); // the leader's snapshot_shipped line follows the joiner's answer
+    const since = (name: string) =>
+      c.replicas.flatMap((r) => logEvents(logOf(r.id), logsAt.get(r.id) ?? 0, name));
+    const joinReceived = logEvents(logOf(joined.id), 0, "snapshot_received");
+    const joinShipped = since("snapshot_shipped").filter((l) => field(l, "to") === joined.id);
+    const join = [
+      joinLine(joined),
+      `${joined.id} log: ${joinReceived.length} snapshot_received` +
+      joinReceived.map((l) =>
+        ` (index=${field(l, "index")} bytes=${field(l, "bytes")} receive_ms=${
+          field(l, "receive_ms")
+        } seal_ms=${field(l, "seal_ms")} install_ms=${field(l, "install_ms")})`
+      ).join("") +
+      `, ${logEvents(logOf(joined.id), 0, "sync_log_received").length} sync_log_received; ` +
+      `leader snapshot_shipped: ${
+        joinShipped.map((l) => `ms=${field(l, "ms")} copy_ms=${field(l, "copy_ms")}`).join("; ") ||
+        "none"
+      }; member_added ms=${since("member_added").map((l) => field(l, "ms")).join(",") || "-"}; ` +
+      `pre-votes/elections started meanwhile: ${
+        since("pre_vote_started").length + since("election_started").length
+      }`,
+    ];
+    const removeMs = await removeMember(c, joined.id);
+    join.push(`DELETE /members/${joined.id} → 200 ${fmt(removeMs, 0)} ms (then SIGKILL)`);
+
     const errors = new Map<string, number>();
     for (const r of c.replicas) {
       for (
@@ -522,6 +638,7 @@ async function historyBench(h: number): Promise<HistoryFigures> {
       appliedSinceStart,
       replay,
       rssAfter,
+      join,
     };
   } finally {
     await Promise.all(clients.map((cl) => cl.close().catch(() => {})));
@@ -579,6 +696,11 @@ function printHistory(h: number, f: HistoryFigures): void {
   console.log(`  a late client replays the whole history: ${f.replay}`);
   console.log(`  RSS at the end MiB: ${f.rssAfter}`);
   console.log(
+    `  issue 11, time from POST /members to the new member voting with ` +
+      `${h.toLocaleString("en-US")} strokes of history (reported, no target):`,
+  );
+  for (const j of f.join) console.log(`    ${j}`);
+  console.log(
     `  replica log lines with fatal/err/snapshot_copy_failed: ${
       f.errors.length ? f.errors.join("; ") : "none"
     }`,
@@ -609,6 +731,103 @@ async function restartToUpToDate(
 }
 
 const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
+
+/** Sequential clients drawing through the gateway while the membership changes. */
+const MEMBER_CLIENTS = 16;
+
+/**
+ * Issue 11 under load, on a fresh cluster: MEMBER_CLIENTS clients draw through the gateway
+ * (sequentially, next stroke after the ack) while replica4 and replica5 (JOIN=1) are added one
+ * after the other, then an original follower and then the original leader are removed (it hands
+ * leadership over first). Per phase, each change plus a second after its answer: the longest
+ * time between two consecutive acks of any client, and the worst gap of one client.
+ */
+async function membershipGaps(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "wb-bench-members-" });
+  const c = await new LocalCluster({ dir, onLine: stampedLog(dir) }).start();
+  const [gwPort] = freePorts(1);
+  const gateway = startGateway(gwPort, c.urls());
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const logOf = (id: string) => `${dir}/${id}.log`;
+  let writers: GatewayClient[] = [];
+  try {
+    await c.waitForLeader();
+    await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
+    writers = await connect(`ws://127.0.0.1:${gwPort}/ws`, MEMBER_CLIENTS);
+    const newPhase = () => ({ t0: performance.now(), anyGap: 0, clientGap: 0, acks: 0, nacks: 0 });
+    let phase = newPhase();
+    const last = writers.map(() => performance.now());
+    let lastAny = performance.now();
+    let drawing = true;
+    const loops = writers.map(async (w, i) => {
+      for (let n = 0; drawing; n++) {
+        const ok = await w.draw(testStroke(`mg-${i}-${n}`, n)).then(() => true, () => false);
+        if (!ok) {
+          phase.nacks++;
+          await sleep(20);
+          continue;
+        }
+        const now = performance.now();
+        phase.clientGap = Math.max(phase.clientGap, now - last[i]);
+        phase.anyGap = Math.max(phase.anyGap, now - lastAny);
+        last[i] = now;
+        lastAny = now;
+        phase.acks++;
+      }
+    });
+    console.log(
+      `\nmembership changes (issue 11) while ${MEMBER_CLIENTS} clients draw through the gateway, ` +
+        `each phase the change plus 1 s after its answer:`,
+    );
+    const run = async (label: string, change: () => Promise<string>) => {
+      const logsAt = new Map(c.replicas.map((r) => [r.id, logSize(logOf(r.id))]));
+      phase = newPhase();
+      const what = await change().catch((e) => `failed: ${e instanceof Error ? e.message : e}`);
+      await sleep(1000);
+      const p = phase;
+      const ms = performance.now() - p.t0;
+      const since = (name: string) =>
+        c.replicas.flatMap((r) => logEvents(logOf(r.id), logsAt.get(r.id) ?? 0, name)).length;
+      console.log(
+        `  ${label}: ${fmt(ms, 0)} ms, ${p.acks} acks (${fmt(p.acks / (ms / 1000), 0)}/s)` +
+          `${p.nacks ? `, ${p.nacks} errors` : ""}; longest gap between two acks ` +
+          `${fmt(p.anyGap, 0)} ms, worst gap of one client ${fmt(p.clientGap, 0)} ms; ` +
+          `pre-votes/elections started ${since("pre_vote_started") + since("election_started")}` +
+          (what ? `\n    ${what}` : ""),
+      );
+    };
+    await run("steady, 3 members", async () => {
+      await sleep(2000);
+      return "";
+    });
+    for (const id of ["replica4", "replica5"]) {
+      await run(`add ${id}`, async () => {
+        const j = await addMember(c);
+        const received = logEvents(logOf(j.id), 0, "snapshot_received").length;
+        const synced = logEvents(logOf(j.id), 0, "sync_log_received").length;
+        return `${joinLine(j)}; ${received} snapshot_received, ${synced} sync_log_received`;
+      });
+    }
+    const leader = await c.waitForLeader(20_000);
+    const follower = ["replica1", "replica2", "replica3"].find((id) => id !== leader.id)!;
+    for (const [id, role] of [[follower, "a follower"], [leader.id, "the leader, hands over"]]) {
+      await run(`remove ${id} (${role})`, async () => {
+        const ms = await removeMember(c, id);
+        const now = await c.waitForLeader(20_000);
+        return `DELETE /members/${id} → 200 ${fmt(ms, 0)} ms; leader now ${now.id}`;
+      });
+    }
+    drawing = false;
+    await Promise.race([Promise.all(loops), sleep(30_000)]);
+  } finally {
+    await Promise.all(writers.map((w) => w.close().catch(() => {})));
+    await gateway.kill();
+    await c.stop();
+    if (Deno.env.get("BENCH_KEEP") === undefined) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    } else console.log(`  (kept ${dir})`);
+  }
+}
 
 /** The load, failover and reload sections, on one cluster. */
 async function loadSections(): Promise<void> {
@@ -667,7 +886,8 @@ if (import.meta.main) {
     `whiteboard bench: 3 replicas + gateway on 127.0.0.1, ${SECONDS} s per run, ` +
       `${navigator.hardwareConcurrency} cores\n`,
   );
-  if (ONLY !== "history") await loadSections();
+  if (ONLY === undefined || ONLY === "load") await loadSections();
+  if (ONLY === undefined || ONLY === "load" || ONLY === "members") await membershipGaps();
   if (ONLY === undefined || ONLY === "history") {
     for (const h of HISTORY) printHistory(h, await historyBench(h));
   }
