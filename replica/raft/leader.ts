@@ -108,11 +108,10 @@ export class Leadership {
   }
 
   /**
-   * `peer` probed us: it restarted from an empty disk and will be fenced as
-   * soon as all its peers answered. Heartbeat it every tick (for at most a
-   * heartbeat interval) until it answers in our term, so its catch-up starts
-   * then rather than at the next heartbeat; answers sent before it was
-   * fenced carry an older term and are dropped.
+   * `peer` probed us: it restarted from an empty disk. Heartbeat it every
+   * tick (for at most a heartbeat interval) until it answers, so that its
+   * replacement (recovery.ts) and catch-up start then rather than at the
+   * next heartbeat.
    */
   probedBy(peer: string): void {
     const pr = this.progress.get(peer);
