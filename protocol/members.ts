@@ -16,21 +16,20 @@ export interface Member {
   disk?: string;
 }
 
-const DISK_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** Replica ids and disk identities: short, printable, safe in a URL path and a log line. */
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A data dir's identity, as DATA_DIR/identity holds it. */
 export function isDiskId(v: unknown): v is string {
-  return typeof v === "string" && DISK_ID.test(v);
+  return typeof v === "string" && NAME.test(v);
 }
 
 /** Most members a configuration may list (far beyond any sensible Raft cluster). */
 export const MAX_MEMBERS = 64;
 
-const REPLICA_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** A well-formed replica id (REPLICA_ID). */
 export function isReplicaId(v: unknown): v is string {
-  return typeof v === "string" && REPLICA_ID.test(v);
+  return typeof v === "string" && NAME.test(v);
 }
 
 /** An http(s) base URL, as PEERS and `POST /members` give them. */

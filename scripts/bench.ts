@@ -354,32 +354,9 @@ function catchUpTimeline(follower: string[], leader: string[], t0: number): stri
 
 const field = (line: string, key: string) => line.match(new RegExp(`\\b${key}=(\\S+)`))?.[1] ?? "?";
 
-/** The membership API on the leader (`POST /members`, `DELETE /members/{id}`), following leadership. */
-async function membersChange(
-  c: LocalCluster,
-  method: "POST" | "DELETE",
-  path: string,
-  body?: unknown,
-): Promise<{ members: { id: string; voter: boolean }[]; configIndex: number }> {
-  const deadline = Date.now() + 180_000;
-  let last = "";
-  while (Date.now() < deadline) {
-    const leader = await c.waitForLeader(20_000);
-    const res = await fetch(leader.url + path, {
-      method,
-      headers: c.headers(),
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(150_000),
-    }).catch((e) => e as Error);
-    if (res instanceof Response) {
-      const text = await res.text();
-      if (res.ok) return JSON.parse(text);
-      last = `${res.status} ${text}`;
-      if (res.status !== 421 && res.status !== 503) throw new Error(`${method} ${path}: ${last}`);
-    } else last = String(res);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${method} ${path} did not succeed: ${last}`);
+/** The membership API on the leader (LocalCluster.changeMembers), with room for a 1M catch-up. */
+function membersChange(c: LocalCluster, method: "POST" | "DELETE", path: string, body?: unknown) {
+  return c.changeMembers(method, path, body, 180_000);
 }
 
 /** Figures of one added member: its process start to `/status`, POST to 200, POST to its own `voter: true`. */

@@ -354,16 +354,13 @@ export class Leadership {
     if (!this.ctx.countsAnswer(m.epoch, pr.epoch)) return false;
     if (m.disk !== undefined) pr.disk = m.disk;
     if (m.fresh) pr.sawFresh = true;
+    pr.lastActive = this.ctx.now();
     // An answer from another disk than the configuration names moves nothing.
     const member = this.ctx.members().find((x) => x.id === m.from);
     if (
       member?.disk !== undefined && m.disk !== undefined &&
       !this.ctx.countsDisk(member, m.disk, false)
-    ) {
-      pr.lastActive = this.ctx.now();
-      return false;
-    }
-    pr.lastActive = this.ctx.now();
+    ) return false;
     pr.eagerUntil = 0;
     if (pr.incarnation !== null && pr.incarnation !== m.incarnation) {
       // Probing from the end of its log saves a refusal (and, for an empty

@@ -14,33 +14,14 @@ interface MembersBody {
   configIndex: number;
 }
 
-/** Calls the membership API on the leader, following leadership as it moves. */
-async function change(
+/** The membership API on the leader (LocalCluster.changeMembers). */
+function change(
   cluster: LocalCluster,
   method: "POST" | "DELETE",
   path: string,
   body?: unknown,
 ): Promise<MembersBody> {
-  const deadline = Date.now() + 60_000;
-  let last = "";
-  while (Date.now() < deadline) {
-    const leader = await cluster.waitForLeader(20_000);
-    const res = await fetch(leader.url + path, {
-      method,
-      headers: cluster.headers(),
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(130_000),
-    }).catch((e) => e as Error);
-    if (res instanceof Response) {
-      const text = await res.text();
-      if (res.ok) return JSON.parse(text);
-      last = `${res.status} ${text}`;
-      // 421/503: leadership moved under us; ask the new leader.
-      if (res.status !== 421 && res.status !== 503) throw new Error(`${method} ${path}: ${last}`);
-    } else last = String(res);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${method} ${path} did not succeed: ${last}`);
+  return cluster.changeMembers(method, path, body);
 }
 
 function voters(body: MembersBody): string[] {

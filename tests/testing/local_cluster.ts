@@ -184,6 +184,39 @@ export class LocalCluster {
     return (await this.client.allEntries(this.replica(id).url)).entries;
   }
 
+  /**
+   * Calls the membership API (`POST /members`, `DELETE /members/{id}`) on
+   * the leader, asking the next one on 421/503 (leadership moved); any other
+   * refusal throws with its status. Resolves with the `{members, configIndex}` answer.
+   */
+  async changeMembers(
+    method: "POST" | "DELETE",
+    path: string,
+    body?: unknown,
+    timeoutMs = 60_000,
+  ): Promise<{ members: { id: string; url: string; voter: boolean }[]; configIndex: number }> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    while (Date.now() < deadline) {
+      const leader = await this.waitForLeader(20_000);
+      const res = await fetch(leader.url + path, {
+        method,
+        headers: this.headers(),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        // POST /members answers once the new member is a voter: up to 120 s of catch-up.
+        signal: AbortSignal.timeout(150_000),
+      }).catch((e) => e as Error);
+      if (res instanceof Response) {
+        const text = await res.text();
+        if (res.ok) return JSON.parse(text);
+        last = `${res.status} ${text}`;
+        if (res.status !== 421 && res.status !== 503) throw new Error(`${method} ${path}: ${last}`);
+      } else last = String(res);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`${method} ${path} did not succeed: ${last}`);
+  }
+
   /** Authorization header when the cluster has a token. */
   headers(): Record<string, string> {
     const h: Record<string, string> = { "content-type": "application/json" };
