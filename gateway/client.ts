@@ -6,9 +6,11 @@
  * that resolve with their acked index.
  */
 import {
-  type ClientMessage,
+  type BoardEntry,
   type CommittedStroke,
+  type ClientMessage,
   decodeServerMessage,
+  entryId,
   parseJson,
   type ServerMessage,
   type Stroke,
@@ -49,7 +51,7 @@ export class GatewayClient {
   /** Resolves when the socket has closed, from either side. */
   readonly closed: Promise<CloseInfo>;
   /** Called with each `strokes` message and `performance.now()` at its arrival. */
-  onStrokes: (entries: CommittedStroke[], atMs: number) => void = () => {};
+  onStrokes: (entries: BoardEntry[], atMs: number) => void = () => {};
   #closeInfo: CloseInfo | null = null;
   #closing = false;
   #lastIndex = 0;
@@ -125,6 +127,11 @@ export class GatewayClient {
 
   /** Every committed stroke received, in arrival order (needs `record`). */
   strokes(): CommittedStroke[] {
+    return this.entries().filter((e): e is CommittedStroke => "stroke" in e);
+  }
+
+  /** Every committed entry (strokes and board operations) received, in arrival order (needs `record`). */
+  entries(): BoardEntry[] {
     return this.messages.flatMap((m) => m.type === "strokes" ? m.entries : []);
   }
 
@@ -223,7 +230,7 @@ export class GatewayClient {
     return r.ok ? r.value as ServerMessage : null;
   }
 
-  #onStrokes(entries: CommittedStroke[]): void {
+  #onStrokes(entries: BoardEntry[]): void {
     this.onStrokes(entries, performance.now());
     for (const e of entries) {
       if (e.index <= this.#lastIndex) {
@@ -231,8 +238,9 @@ export class GatewayClient {
       }
       this.#lastIndex = e.index;
       if (!this.#record) continue;
-      if (this.#seen.has(e.stroke.id)) this.violations.push(`stroke ${e.stroke.id} twice`);
-      this.#seen.set(e.stroke.id, e.index);
+      const id = entryId(e);
+      if (this.#seen.has(id)) this.violations.push(`entry ${id} twice`);
+      this.#seen.set(id, e.index);
     }
   }
 

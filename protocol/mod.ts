@@ -20,3 +20,4 @@ export * from "./replica_api.ts";
 export * from "./ws.ts";
 export * from "./snapshot.ts";
 export * from "./members.ts";
+export * from "./board_ops.ts";

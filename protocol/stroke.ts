@@ -7,6 +7,7 @@
  */
 import { fail, isIndex, isObject, ok, type Result } from "./validate.ts";
 import { checkMembers, type Member } from "./members.ts";
+import { type BoardOp, checkClearOp, checkTargetsOp } from "./board_ops.ts";
 
 /** One straight segment of a drawing. `id` is chosen by the client and unique. */
 export interface Stroke {
@@ -17,6 +18,8 @@ export interface Stroke {
   y1: number;
   color: string;
   width: number;
+  /** The segments of one pen-down..pen-up share a group (what undo and the eraser act on). */
+  group?: string;
   /** Board (room) the stroke belongs to; the gateway fills it, default "default". */
   board?: string;
 }
@@ -38,7 +41,9 @@ export type EntryPayload =
   /** A new leader's first entry of its term (Raft's no-op). */
   | { noop: true }
   /** A configuration: the members from this entry on (see replica/raft/membership.ts). */
-  | { config: { members: Member[] } };
+  | { config: { members: Member[] } }
+  /** Erase, restore or clear (protocol/board_ops.ts). */
+  | BoardOp;
 
 /** One entry of the replicated log. Indexes start at 1; 0 means "before the first". */
 export type LogEntry = { index: number; term: number } & EntryPayload;
@@ -101,6 +106,9 @@ export function checkStroke(v: unknown): Result<Stroke> {
   if (v.board !== undefined && !isBoardName(v.board)) {
     return fail(`stroke.board must be 1-${MAX_BOARD_LENGTH} chars of [A-Za-z0-9_.-]`);
   }
+  if (v.group !== undefined && !isStrokeId(v.group)) {
+    return fail(`stroke.group must be 1-${MAX_ID_LENGTH} chars of [A-Za-z0-9_.:-]`);
+  }
   const stroke: Stroke = {
     id: v.id,
     x0: v.x0 as number,
@@ -110,6 +118,7 @@ export function checkStroke(v: unknown): Result<Stroke> {
     color: v.color.toLowerCase(),
     width: v.width,
   };
+  if (v.group !== undefined) stroke.group = v.group as string;
   if (v.board !== undefined) stroke.board = v.board as string;
   return ok(stroke);
 }
@@ -140,12 +149,39 @@ export function checkEntry(v: unknown, trust: Trust = "full"): Result<LogEntry> 
     if (!members.ok) return fail(`entry.config: ${members.error}`);
     return ok({ index: v.index, term: v.term, config: { members: members.value } });
   }
+  const op = checkOpPayload(v, trust);
+  if (op !== null) return op.ok ? ok({ index: v.index, term: v.term, ...op.value }) : op;
   if (trust === "shape") {
     return hasStrokeShape(v.stroke) ? ok(v as LogEntry) : fail("entry.stroke must have an id");
   }
   const s = checkStroke(v.stroke);
   if (!s.ok) return s;
   return ok({ index: v.index, term: v.term, stroke: s.value });
+}
+
+/**
+ * The erase/restore/clear payload of an entry, validated (with its board);
+ * null when the entry carries none. Ops are small and rare next to strokes,
+ * so they are checked fully from anyone.
+ */
+function checkOpPayload(v: Record<string, unknown>, _trust: Trust): Result<BoardOp> | null {
+  const kind = v.erase !== undefined
+    ? "erase"
+    : v.restore !== undefined
+    ? "restore"
+    : v.clear !== undefined
+    ? "clear"
+    : null;
+  if (kind === null) return null;
+  const body = v[kind];
+  const checked = kind === "clear" ? checkClearOp(body) : checkTargetsOp(body, kind);
+  if (!checked.ok) return fail(`entry.${checked.error}`);
+  const board = isObject(body) ? body.board : undefined;
+  if (board !== undefined && !isBoardName(board)) {
+    return fail(`entry.${kind}.board is not a board name`);
+  }
+  const op = board === undefined ? checked.value : { ...checked.value, board: board as string };
+  return ok({ [kind]: op } as BoardOp);
 }
 
 /** Validates a list of entries that must be contiguous and start right after `prevIndex`. */

@@ -5,14 +5,29 @@
  * proposes a bad stroke, the page never draws one.
  */
 import type { ReplicaState } from "./replica_api.ts";
-import { checkStroke, isStrokeId, type Stroke } from "./stroke.ts";
+import { checkStroke, isStrokeId, MAX_COORDINATE, type Stroke } from "./stroke.ts";
+import {
+  type BoardEntry,
+  checkClearOp,
+  checkTargetsOp,
+  type ClearOp,
+  type EraseOp,
+  type RestoreOp,
+} from "./board_ops.ts";
 import { fail, isIndex, isObject, ok, parseJson, type Result } from "./validate.ts";
+
+export type { BoardEntry };
 
 /** A committed stroke as clients see it. */
 export interface CommittedStroke {
   index: number;
   stroke: Stroke;
 }
+
+/** Longest display name a client may give (`name=` on connect); longer ones are cut. */
+export const MAX_NAME_LENGTH = 40;
+/** Most cursor messages a client may send per second (CONTRACT.md); more are dropped. */
+export const MAX_CURSORS_PER_SECOND = 30;
 
 /** Gateway's view of one replica, for `/status` and the UI. */
 export interface ReplicaView {
@@ -43,8 +58,17 @@ export type ServerMessage =
     board: string;
     commitIndex: number;
     protocolVersion?: number;
+    /** This session may not draw or change the board (a view-only link); presence still flows. */
+    readOnly?: boolean;
+    /** The name and colour others see for this client's cursor. */
+    name?: string;
+    color?: string;
   }
-  | { type: "strokes"; entries: CommittedStroke[] }
+  /** Committed entries of the board: strokes and board operations, in index order. */
+  | { type: "strokes"; entries: BoardEntry[] }
+  /** Another client's cursor, in board coordinates (never in the log). */
+  | { type: "presence"; clientId: string; name: string; color: string; x: number; y: number }
+  | { type: "left"; clientId: string }
   | { type: "ack"; id: string; index: number }
   | { type: "error"; id?: string; code: string; message: string }
   | { type: "cluster"; status: ClusterStatus };
@@ -52,6 +76,10 @@ export type ServerMessage =
 /** Client to server. */
 export type ClientMessage =
   | { type: "stroke"; stroke: Stroke }
+  | { type: "erase"; op: EraseOp }
+  | { type: "restore"; op: RestoreOp }
+  | { type: "clear"; op: ClearOp }
+  | { type: "cursor"; x: number; y: number }
   | { type: "ping" };
 
 /** Error codes of `{type:"error"}`. */
@@ -59,6 +87,8 @@ export const ErrorCode = {
   badMessage: "bad_message",
   badStroke: "bad_stroke",
   rateLimited: "rate_limited",
+  /** An edit from a view-only session. */
+  readOnly: "read_only",
   tooLarge: "too_large",
   unavailable: "unavailable",
 } as const;
@@ -71,8 +101,27 @@ export function decodeClientMessage(v: unknown): Result<ClientMessage> {
   if (!isObject(v) || typeof v.type !== "string") {
     return fail("expected a JSON object with a string type");
   }
-  if (v.type === "ping") return ok({ type: "ping" });
-  if (v.type !== "stroke") return fail(`unknown message type "${v.type.slice(0, 32)}"`);
+  switch (v.type) {
+    case "ping":
+      return ok({ type: "ping" });
+    case "cursor":
+      return isCoordinate(v.x) && isCoordinate(v.y)
+        ? ok({ type: "cursor", x: v.x, y: v.y })
+        : fail("cursor.x and cursor.y must be finite board coordinates");
+    case "erase":
+    case "restore": {
+      const op = checkTargetsOp(v, v.type);
+      return op.ok ? ok({ type: v.type, op: op.value }) : op;
+    }
+    case "clear": {
+      const op = checkClearOp(v);
+      return op.ok ? ok({ type: "clear", op: op.value }) : op;
+    }
+    case "stroke":
+      break;
+    default:
+      return fail(`unknown message type "${v.type.slice(0, 32)}"`);
+  }
   const stroke = checkStroke(isObject(v.stroke) ? { ...v.stroke, board: undefined } : v.stroke);
   return stroke.ok ? ok({ type: "stroke", stroke: stroke.value }) : stroke;
 }
@@ -82,10 +131,18 @@ export function refusalCode(v: unknown): string {
   return isObject(v) && v.type === "stroke" ? ErrorCode.badStroke : ErrorCode.badMessage;
 }
 
-/** The stroke id of a client message, if it has a valid one (echoed in errors so clients can match). */
+/** The stroke or op id of a client message, if it has a valid one (echoed in errors so clients can match). */
 export function strokeIdOf(v: unknown): string | undefined {
-  if (!isObject(v) || !isObject(v.stroke)) return undefined;
+  if (!isObject(v)) return undefined;
+  if (v.type === "erase" || v.type === "restore" || v.type === "clear") {
+    return isStrokeId(v.id) ? v.id : undefined;
+  }
+  if (!isObject(v.stroke)) return undefined;
   return isStrokeId(v.stroke.id) ? v.stroke.id : undefined;
+}
+
+function isCoordinate(v: unknown): v is number {
+  return typeof v === "number" && Number.isFinite(v) && Math.abs(v) <= MAX_COORDINATE;
 }
 
 /** One text frame from the gateway, validated before the page believes it. */
@@ -114,6 +171,22 @@ export function decodeServerMessage(text: string): Result<ServerMessage> {
         code: v.code,
         message: typeof v.message === "string" ? v.message : "",
       });
+    case "presence":
+      if (
+        typeof v.clientId !== "string" || typeof v.name !== "string" ||
+        typeof v.color !== "string" || !isCoordinate(v.x) || !isCoordinate(v.y)
+      ) return fail("bad presence");
+      return ok({
+        type: "presence",
+        clientId: v.clientId,
+        name: v.name.slice(0, MAX_NAME_LENGTH),
+        color: v.color,
+        x: v.x,
+        y: v.y,
+      });
+    case "left":
+      if (typeof v.clientId !== "string") return fail("left.clientId");
+      return ok({ type: "left", clientId: v.clientId });
     case "cluster":
       if (!isClusterStatus(v.status)) return fail("cluster.status");
       return ok({ type: "cluster", status: v.status });
@@ -124,18 +197,34 @@ export function decodeServerMessage(text: string): Result<ServerMessage> {
 
 function decodeStrokes(entries: unknown): Result<ServerMessage> {
   if (!Array.isArray(entries)) return fail("strokes.entries");
-  const out: CommittedStroke[] = [];
+  const out: BoardEntry[] = [];
   let prev = -1;
   for (const e of entries) {
     if (!isObject(e) || !isIndex(e.index) || e.index <= prev) {
       return fail("strokes.entries: index missing or out of order");
     }
-    const s = checkStroke(e.stroke);
-    if (!s.ok) return s;
-    out.push({ index: e.index, stroke: s.value });
+    const d = decodeBoardEntry(e);
+    if (!d.ok) return d;
+    out.push(d.value);
     prev = e.index;
   }
   return ok({ type: "strokes", entries: out });
+}
+
+function decodeBoardEntry(e: Record<string, unknown>): Result<BoardEntry> {
+  const index = e.index as number;
+  if (e.erase !== undefined || e.restore !== undefined) {
+    const kind = e.erase !== undefined ? "erase" : "restore";
+    const op = checkTargetsOp(e[kind], kind);
+    if (!op.ok) return op;
+    return ok(kind === "erase" ? { index, erase: op.value } : { index, restore: op.value });
+  }
+  if (e.clear !== undefined) {
+    const op = checkClearOp(e.clear);
+    return op.ok ? ok({ index, clear: op.value }) : op;
+  }
+  const s = checkStroke(e.stroke);
+  return s.ok ? ok({ index, stroke: s.value }) : s;
 }
 
 /** Loose check of a gateway `ClusterStatus` (the `cluster` message and `GET /status`). */

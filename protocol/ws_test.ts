@@ -13,7 +13,9 @@ Deno.test("server messages", async (t) => {
       JSON.stringify({ type: "strokes", entries: [{ index: 2, stroke }] }),
     );
     assert.ok(strokes.ok && strokes.value.type === "strokes");
-    assert.equal(strokes.value.entries[0].stroke.color, "#e63946");
+    const first = strokes.value.entries[0];
+    assert.ok("stroke" in first);
+    assert.equal(first.stroke.color, "#e63946");
     const ack = decodeServerMessage('{"type":"ack","id":"a:1","index":2}');
     assert.deepEqual(ack, { ok: true, value: { type: "ack", id: "a:1", index: 2 } });
     const cluster = decodeServerMessage(

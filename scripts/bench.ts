@@ -78,7 +78,7 @@ async function load(wsUrl: string, clients: number, window: number, tag: string)
   const drawMs: number[] = [];
   observer.onStrokes = (entries, at) => {
     for (const e of entries) {
-      const t = sentAt.get(e.stroke.id);
+      const t = "stroke" in e ? sentAt.get(e.stroke.id) : undefined;
       if (t !== undefined) drawMs.push(at - t);
     }
   };

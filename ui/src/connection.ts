@@ -4,7 +4,7 @@
  * stroke with its original id once the new session says hello, so a stroke
  * drawn during a failover is neither lost nor doubled (the gateway dedups ids).
  */
-import type { ClientMessage, ServerMessage, Stroke } from "../../protocol/mod.ts";
+import type { ClientMessage, CommittedStroke, ServerMessage, Stroke } from "../../protocol/mod.ts";
 import { needsReset, resendList } from "./board_state.ts";
 import { decodeServerMessage, isClusterStatus } from "../../protocol/ws.ts";
 import * as store from "./store.ts";
@@ -111,7 +111,10 @@ class GatewayLink implements Connection {
       case "hello":
         return this.#onHello(msg.commitIndex);
       case "strokes":
-        return store.receiveCommitted(msg.entries);
+        // Board operations are drawn once the canvas learns them (issue 12); strokes now.
+        return store.receiveCommitted(
+          msg.entries.filter((e): e is CommittedStroke => "stroke" in e),
+        );
       case "ack":
         return store.receiveAck(msg.id, msg.index);
       case "error":
