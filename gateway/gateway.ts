@@ -8,6 +8,8 @@ import type { Logger } from "../common/log.ts";
 import { HistoryReader, type HistoryReaderOptions } from "./history_reader.ts";
 import { Hub, type HubDeps } from "./hub.ts";
 import { Proposer, type ProposerOptions } from "./proposer.ts";
+import { BoardDirectory } from "./boards.ts";
+import { ViewTokens } from "./view_token.ts";
 import { CloseCode, DEFAULT_LIMITS, type SessionLimits } from "./session_limits.ts";
 
 /** Everything a gateway needs; the tuning fields exist for tests. */
@@ -74,7 +76,14 @@ export function startGateway(opts: GatewayOptions): Gateway {
     clusterStatus: () => status(),
   });
   const status = () => cluster.status(hub.clientCount, stream.lastIndex);
-  const app = createApp({ hub, cluster, stream, log });
+  const app = createApp({
+    hub,
+    cluster,
+    stream,
+    log,
+    boards: new BoardDirectory(cluster, client),
+    viewTokens: new ViewTokens(opts.clusterToken),
+  });
   const server = Deno.serve({
     port: opts.port,
     hostname: opts.hostname ?? "0.0.0.0",

@@ -193,7 +193,9 @@ export function decodeBoards(body: unknown): Result<BoardsResponse> {
   if (!isObject(body) || !Array.isArray(body.boards)) return fail("boards must be an array");
   const boards: BoardSummary[] = [];
   for (const b of body.boards) {
-    if (!isObject(b) || typeof b.name !== "string" || !isIndex(b.entries) || !isIndex(b.lastIndex)) {
+    if (
+      !isObject(b) || typeof b.name !== "string" || !isIndex(b.entries) || !isIndex(b.lastIndex)
+    ) {
       return fail("boards[]: expected {name, entries, lastIndex}");
     }
     boards.push({ name: b.name, entries: b.entries, lastIndex: b.lastIndex });

@@ -164,7 +164,10 @@ export function checkEntry(v: unknown, trust: Trust = "full"): Result<LogEntry> 
  * (with its board); null when it carries none. Ops are small and rare next to
  * strokes, so they are checked fully from anyone.
  */
-export function checkOpPayload(v: Record<string, unknown>, _trust: Trust = "full"): Result<BoardOp> | null {
+export function checkOpPayload(
+  v: Record<string, unknown>,
+  _trust: Trust = "full",
+): Result<BoardOp> | null {
   const kind = v.erase !== undefined
     ? "erase"
     : v.restore !== undefined

@@ -195,7 +195,11 @@ export class StateDb {
 
   /** Boards with committed strokes or ops, most recently active first, at most `limit`. */
   boards(limit: number): BoardSummary[] {
-    const rows = this.#listBoards.all(limit) as { name: string; entries: number; last_idx: number }[];
+    const rows = this.#listBoards.all(limit) as {
+      name: string;
+      entries: number;
+      last_idx: number;
+    }[];
     return rows.map((r) => ({ name: r.name, entries: r.entries, lastIndex: r.last_idx }));
   }
 

@@ -6,13 +6,26 @@ import { StateDb } from "./state_db.ts";
 const stroke = (index: number, id: string, board?: string): LogEntry => ({
   index,
   term: 1,
-  stroke: { id, x0: 0, y0: 0, x1: 1, y1: 1, color: "#000000", width: 1, ...(board ? { board } : {}) },
+  stroke: {
+    id,
+    x0: 0,
+    y0: 0,
+    x1: 1,
+    y1: 1,
+    color: "#000000",
+    width: 1,
+    ...(board ? { board } : {}),
+  },
 });
 
 Deno.test("state db: ops are stored and served as applied, by their key", () => {
   const db = new StateDb(":memory:");
   const erase: LogEntry = { index: 2, term: 1, erase: { id: "e1", targets: ["s1"], board: "b" } };
-  const restore: LogEntry = { index: 3, term: 1, restore: { id: "r1", targets: ["e1"], board: "b" } };
+  const restore: LogEntry = {
+    index: 3,
+    term: 1,
+    restore: { id: "r1", targets: ["e1"], board: "b" },
+  };
   const clear: LogEntry = { index: 4, term: 1, clear: { id: "c1" } };
   db.apply([stroke(1, "s1", "b"), erase, restore, clear]);
   assert.deepEqual(db.entries(2, 3), [erase, restore, clear]);
@@ -32,7 +45,13 @@ Deno.test("state db: a retried op, or an op reusing a stroke's id, is a no-op at
     { index: 4, term: 2, clear: { id: "x", board: "b" } },
     { index: 5, term: 2, clear: { id: "x", board: "other" } },
   ]);
-  assert.deepEqual(applied.map((e) => Object.keys(e)[2]), ["erase", "noop", "stroke", "noop", "clear"]);
+  assert.deepEqual(applied.map((e) => Object.keys(e)[2]), [
+    "erase",
+    "noop",
+    "stroke",
+    "noop",
+    "clear",
+  ]);
   assert.deepEqual(db.entries(2, 1), [{ index: 2, term: 2, noop: true }]);
   assert.equal(db.indexOf({ id: "e1", board: "b" }), 1, "the ack of a retry is the first index");
   assert.equal(db.indexOf({ id: "x", board: "b" }), 3);
