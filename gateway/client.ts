@@ -125,17 +125,17 @@ export class GatewayClient {
 
   /** Sends an erase of these stroke or group ids without waiting. */
   sendErase(id: string, targets: string[]): void {
-    this.send({ type: "erase", id, targets });
+    this.send({ type: "erase", id, targets } satisfies ClientMessage);
   }
 
   /** Sends a restore of these stroke, group or clear ids without waiting. */
   sendRestore(id: string, targets: string[]): void {
-    this.send({ type: "restore", id, targets });
+    this.send({ type: "restore", id, targets } satisfies ClientMessage);
   }
 
   /** Sends a clear of the board without waiting. */
   sendClear(id: string): void {
-    this.send({ type: "clear", id });
+    this.send({ type: "clear", id } satisfies ClientMessage);
   }
 
   /** Erases; resolves with the op's committed index once acked, rejects on its error. */

@@ -223,11 +223,11 @@ export class Session {
     const item: ProposalItem = m.type === "stroke"
       ? { stroke: { ...m.stroke, board } }
       : m.type === "erase"
-      ? { erase: { ...m.op, board } }
+      ? { erase: { id: m.id, targets: m.targets, board } }
       : m.type === "restore"
-      ? { restore: { ...m.op, board } }
-      : { clear: { ...m.op, board } };
-    const id = m.type === "stroke" ? m.stroke.id : m.op.id;
+      ? { restore: { id: m.id, targets: m.targets, board } }
+      : { clear: { id: m.id, board } };
+    const id = m.type === "stroke" ? m.stroke.id : m.id;
     this.#submitInOrder(item, m.type !== "stroke").then(
       (index) => this.sendControl({ type: "ack", id, index }),
       (e: unknown) => {
