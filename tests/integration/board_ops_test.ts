@@ -130,7 +130,7 @@ Deno.test(
           await drawing;
           const results = await Promise.all(sent);
           assert.ok(results.length >= 4, `only ${results.length} items`);
-      console.log(`  ${results.length} strokes and erases acked across the leader kill`);
+          console.log(`  ${results.length} strokes and erases acked across the leader kill`);
           await cluster.restart(leader.id);
           const commit = (await cluster.status((await cluster.waitForLeader()).id))!.commitIndex;
           await cluster.waitForApplied(commit, 20_000);
