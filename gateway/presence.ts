@@ -45,10 +45,16 @@ const UNPRINTABLE = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
 /**
  * The name others see: `raw` trimmed, without control characters, cut to `MAX_NAME_LENGTH`
- * code points; "Guest NNNN" (from the client id) when nothing printable is left.
+ * UTF-16 units (the length the page's decoder allows) without splitting a character;
+ * "Guest NNNN" (from the client id) when nothing printable is left.
  */
 export function displayName(raw: string | undefined, clientId: string): string {
   const cleaned = (raw ?? "").replace(UNPRINTABLE, "").replace(/\s+/g, " ").trim();
-  const cut = Array.from(cleaned).slice(0, MAX_NAME_LENGTH).join("").trim();
+  let cut = "";
+  for (const ch of cleaned) {
+    if (cut.length + ch.length > MAX_NAME_LENGTH) break;
+    cut += ch;
+  }
+  cut = cut.trim();
   return cut.length > 0 ? cut : `Guest ${String(hash(clientId) % 10_000).padStart(4, "0")}`;
 }
