@@ -157,6 +157,15 @@ export function decodeServerMessage(text: string): Result<ServerMessage> {
         return fail("hello.clientId and hello.board must be strings");
       }
       if (!isIndex(v.commitIndex)) return fail("hello.commitIndex");
+      if (v.name !== undefined && typeof v.name !== "string") return fail("hello.name");
+      if (
+        v.color !== undefined && !(typeof v.color === "string" && /^#[0-9a-f]{6}$/i.test(v.color))
+      ) {
+        return fail("hello.color must be #rrggbb");
+      }
+      if (v.readOnly !== undefined && typeof v.readOnly !== "boolean") {
+        return fail("hello.readOnly");
+      }
       return ok(v as ServerMessage);
     case "strokes":
       return decodeStrokes(v.entries);

@@ -31,6 +31,8 @@ Deno.test("server messages", async (t) => {
       '{"type":"nope"}',
       '{"type":"hello","clientId":"c","board":"b","commitIndex":-1}',
       '{"type":"hello","commitIndex":1}',
+      '{"type":"hello","clientId":"c","board":"b","commitIndex":1,"color":"red"}',
+      '{"type":"hello","clientId":"c","board":"b","commitIndex":1,"readOnly":"yes"}',
       '{"type":"ack","id":"a","index":1.5}',
       '{"type":"cluster","status":{"leaderId":3,"term":1}}',
       JSON.stringify({ type: "strokes", entries: [{ index: 2, stroke: { ...stroke, width: 0 } }] }),
