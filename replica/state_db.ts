@@ -41,6 +41,11 @@ const FILL_BOARDS = `
     SELECT board, count(*), max(idx) FROM entries WHERE stroke_id IS NOT NULL GROUP BY board;
 `;
 
+/** The SQL that takes a database of schema N to N + 1 (a new database gets `SCHEMA` at once). */
+const MIGRATIONS: Record<number, string> = {
+  1: `${BOARDS_SCHEMA} ${FILL_BOARDS}`,
+};
+
 // `entries.body` is the payload as applied, in JSON (`{"stroke":{...}}`,
 // `{"erase":{...}}`, `{"noop":true}`); `board` and `stroke_id` are set for a
 // stroke or op applied as such, and their unique index is the de-duplication
@@ -390,16 +395,17 @@ export class StateDb {
       user_version: number;
     };
     if (version === SCHEMA_VERSION) return;
-    if (version === 1) {
-      this.#db.exec(
-        `BEGIN IMMEDIATE; ${BOARDS_SCHEMA} ${FILL_BOARDS} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT`,
-      );
-      return;
-    }
-    if (version !== 0) {
+    if (version < 0 || version > SCHEMA_VERSION) {
       throw new StateDbError(
         `state database has schema ${version}; this replica knows ${SCHEMA_VERSION}`,
       );
+    }
+    if (version > 0) {
+      // One step per version, each in its own transaction, so any older database comes up.
+      for (let v = version; v < SCHEMA_VERSION; v++) {
+        this.#db.exec(`BEGIN IMMEDIATE; ${MIGRATIONS[v]} PRAGMA user_version = ${v + 1}; COMMIT`);
+      }
+      return;
     }
     this.#db.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT`);
   }
