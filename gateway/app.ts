@@ -9,6 +9,7 @@ import type { CommitStream } from "./commit_stream.ts";
 import type { Logger } from "../common/log.ts";
 import type { Hub } from "./hub.ts";
 import type { Session } from "./sessions.ts";
+import type { GatewayMetrics } from "./metrics.ts";
 
 /** What the routes read from. */
 export interface AppDeps {
@@ -16,6 +17,7 @@ export interface AppDeps {
   cluster: Cluster;
   stream: CommitStream;
   log: Logger;
+  metrics?: GatewayMetrics;
 }
 
 type Env = { Variables: { board: string; since: number } };
@@ -47,6 +49,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get("/healthz", (c) => c.json({ ok: true, leaderId: deps.cluster.leader?.id ?? null }));
   app.get("/status", (c) => c.json(clusterStatus(deps)));
   app.get("/boards", (c) => c.json({ boards: boardList(deps) }));
+  // Open like /status: counts and latencies, no board names or content.
+  app.get(
+    "/metrics",
+    (c) => deps.metrics?.registry.response() ?? c.json({ error: "no metrics" }, 404),
+  );
   const upgrade = upgradeWebSocket((c) => {
     let session: Session | undefined;
     return {

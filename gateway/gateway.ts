@@ -9,6 +9,7 @@ import { HistoryReader, type HistoryReaderOptions } from "./history_reader.ts";
 import { Hub, type HubDeps } from "./hub.ts";
 import { Proposer, type ProposerOptions } from "./proposer.ts";
 import { CloseCode, DEFAULT_LIMITS, type SessionLimits } from "./session_limits.ts";
+import { GatewayMetrics } from "./metrics.ts";
 
 /** Everything a gateway needs; the tuning fields exist for tests. */
 export interface GatewayOptions {
@@ -37,6 +38,7 @@ export interface Gateway {
   stream: CommitStream;
   history: HistoryReader;
   proposer: Proposer;
+  metrics: GatewayMetrics;
   /** Closes clients (1001), stops the loops, then the server. */
   close(): Promise<void>;
 }
@@ -45,6 +47,13 @@ export interface Gateway {
 export function startGateway(opts: GatewayOptions): Gateway {
   const { log } = opts;
   const client = new ReplicaClient(opts.clusterToken);
+  // Read at scrape time, once everything below exists.
+  const metrics = new GatewayMetrics({
+    clients: () => hub.clientCount,
+    boards: () => hub.clientsByBoard().size,
+    lastIndex: () => stream.lastIndex,
+    leaderKnown: () => cluster.leader !== null,
+  });
   const cluster: Cluster = new Cluster({
     urls: opts.replicaUrls,
     client,
@@ -61,20 +70,24 @@ export function startGateway(opts: GatewayOptions): Gateway {
     client,
     log,
     ...opts.stream,
-    onCommitted: (boards) => hub.notify(boards),
+    onCommitted: (boards) => {
+      metrics.seen(stream.lastIndex);
+      hub.notify(boards);
+    },
   });
   const history = new HistoryReader({ cluster, client, log, ...opts.history });
   const hub: Hub = new Hub({
     stream,
-    history,
-    proposer,
+    history: { page: metrics.countReads((from, signal) => history.page(from, signal)) },
+    proposer: { submit: metrics.timeSubmit((stroke) => proposer.submit(stroke)) },
+    metrics,
     helloGraceMs: opts.helloGraceMs,
     log,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     clusterStatus: () => status(),
   });
   const status = () => cluster.status(hub.clientCount, stream.lastIndex);
-  const app = createApp({ hub, cluster, stream, log });
+  const app = createApp({ hub, cluster, stream, log, metrics });
   const server = Deno.serve({
     port: opts.port,
     hostname: opts.hostname ?? "0.0.0.0",
@@ -91,6 +104,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
     stream,
     history,
     proposer,
+    metrics,
     async close() {
       hub.closeAll(CloseCode.goingAway, "gateway shutting down");
       cluster.stop();

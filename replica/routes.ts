@@ -35,6 +35,7 @@ import { ReplicaClient } from "./client.ts";
 import { membersRoutes } from "./members_routes.ts";
 import { isDiskFull } from "./storage/disk_full.ts";
 import { readJson } from "./read_body.ts";
+import { ReplicaMetrics } from "./metrics.ts";
 
 /** Largest accepted request body (a bulk sync-log chunk stays well below). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -61,13 +62,20 @@ export function replicaApp(
   driver: Driver,
   peers: PeerDirectory,
   receiver: SnapshotReceiver,
-  { say, fatal }: { say: Say; fatal: (e: unknown) => void },
+  { say, fatal, metrics = new ReplicaMetrics(() => driver) }: {
+    say: Say;
+    fatal: (e: unknown) => void;
+    metrics?: ReplicaMetrics;
+  },
 ): Hono {
   const app = new Hono();
+  app.use("*", metrics.refusals());
   const urlOf = (id: string | null) => id === null ? null : peers.urlOf(id) ?? null;
 
   app.use("*", async (c, next) => {
-    if (cfg.clusterToken && !(c.req.method === "GET" && c.req.path === "/status")) {
+    // `/status` and `/metrics` stay open (CONTRACT.md): numbers about the cluster, no content.
+    const open = c.req.method === "GET" && (c.req.path === "/status" || c.req.path === "/metrics");
+    if (cfg.clusterToken && !open) {
       if (c.req.header("authorization") !== `Bearer ${cfg.clusterToken}`) {
         await c.req.raw.body?.cancel().catch(() => {});
         return c.json({ error: "missing or wrong cluster token" }, 401);
@@ -128,6 +136,7 @@ export function replicaApp(
           members: StateDb.membersIn(ready),
         }, ready);
         if (answer.type !== "installSnapshotResponse") throw new Error(`answered ${answer.type}`);
+        metrics.onSnapshotReceived(h.meta.bytes, answer.success);
         say("snapshot_received", {
           index: h.meta.index,
           bytes: h.meta.bytes,
@@ -164,6 +173,8 @@ export function replicaApp(
     );
   });
 
+  app.get("/metrics", () => metrics.registry.response());
+
   app.get("/entries", async (c) => {
     const from = queryIndex(c, "from", 1, Number.MAX_SAFE_INTEGER);
     const limit = queryIndex(c, "limit", 1000, MAX_ENTRIES_LIMIT);
@@ -187,8 +198,12 @@ export function replicaApp(
     const proposal = decodeProposeRequest(body.value);
     if (!proposal.ok) return c.json({ error: proposal.error }, 400);
     const { strokes } = proposal.value;
+    metrics.proposalsReceived.inc({}, strokes.length);
     try {
+      const proposedAt = performance.now();
       const indexes = await driver.propose(strokes, PROPOSE_TIMEOUT_MS);
+      metrics.proposalsCommitted.inc({}, strokes.length);
+      metrics.commitLatency.observe((performance.now() - proposedAt) / 1000, {}, strokes.length);
       return c.json(
         {
           results: strokes.map((s, i) => ({ id: s.id, index: indexes[i] })),
