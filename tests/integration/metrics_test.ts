@@ -144,9 +144,9 @@ Deno.test(
       const nextFam = await scrape(next.url);
       assert.ok(valueOf(nextFam, "raft_term")! > termBefore, "term went up");
       assert.equal(valueOf(nextFam, "raft_is_leader"), 1);
-      assert.equal(
-        valueOf(nextFam, "raft_elections_won_total"),
-        wonBefore.get(next.id)! + 1,
+      // At least one: a split vote may make it win a second time before this scrape.
+      assert.ok(
+        valueOf(nextFam, "raft_elections_won_total")! >= wonBefore.get(next.id)! + 1,
         "the new leader counted its win",
       );
       assert.ok(valueOf(nextFam, "raft_elections_started_total", { kind: "vote" })! >= 1);
