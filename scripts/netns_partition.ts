@@ -5,6 +5,7 @@
  * iptables DROP rules on its own host:
  *
  *   sudo deno task partition:netns [--hold MS]
+ *   sudo deno task partition:netns --cleanup   # what a killed (SIGKILL) run left behind
  *
  * Expected, and checked: the majority elects a new leader (term up) while strokes drawn
  * through the gateway keep committing; the old leader steps down by itself (check-quorum),
@@ -117,11 +118,25 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
+// A client's wait that fails once its socket is gone must not end the run before the cleanup.
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  if (cleaning) return;
+  failures.push(String(e.reason));
+  say(`FAIL ${e.reason instanceof Error ? e.reason.message : e.reason}`);
+});
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(sig, () => {
     say(`${sig}: cleaning up`);
     cleanup().finally(() => Deno.exit(130));
   });
+}
+
+if (Deno.args.includes("--cleanup")) {
+  await cleanup();
+  const left = await lab.leftovers();
+  console.log(left.length === 0 ? "partition:netns: nothing left" : `left: ${left.join("; ")}`);
+  Deno.exit(left.length === 0 ? 0 : 1);
 }
 
 const facts: [string, string][] = [];
