@@ -50,7 +50,8 @@ export class ReplicaMetrics {
   );
   readonly proposalsCommitted = this.#r.counter(
     "raft_proposals_committed_total",
-    "Proposals this replica proposed as leader and saw committed.",
+    "Proposals this replica proposed as leader and saw committed (a retried id that was " +
+      "committed already counts again).",
   );
   readonly commitLatency = this.#r.histogram(
     "raft_commit_latency_seconds",
