@@ -81,7 +81,10 @@ Deno.test(
   { name: "metrics: strict format, values move with strokes and a leader kill", ...opts },
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "wb-metrics-" });
-    const cluster = await new LocalCluster({ dir, token: TOKEN }).start();
+    // A small threshold, so that the strokes below compact the log and a wiped replica needs a
+    // snapshot.
+    const env = { SNAPSHOT_THRESHOLD: "32" };
+    const cluster = await new LocalCluster({ dir, token: TOKEN, env }).start();
     const [port] = freePorts(1);
     const gw = `http://127.0.0.1:${port}`;
     const gateway = startGateway(port, cluster.urls(), TOKEN);
@@ -150,7 +153,7 @@ Deno.test(
         "the new leader counted its win",
       );
       assert.ok(valueOf(nextFam, "raft_elections_started_total", { kind: "vote" })! >= 1);
-      await draw(client, "n", 10);
+      await draw(client, "n", 60);
       await eventually(
         async () => {
           const f = await scrape(next.url);
@@ -160,7 +163,25 @@ Deno.test(
         "the new leader counts failed RPCs to the dead one",
       );
       const gw2 = await scrape(gw);
-      assert.equal(valueOf(gw2, "gateway_strokes_acked_total"), 50);
+      assert.equal(valueOf(gw2, "gateway_strokes_acked_total"), 100);
+
+      // Past the threshold: the log was compacted; the killed replica, wiped, gets a snapshot.
+      const compacted = await scrape(next.url);
+      assert.ok(valueOf(compacted, "raft_snapshot_index")! > 0, "the log was compacted");
+      assert.ok(valueOf(compacted, "raft_log_compactions_total")! >= 1);
+      await cluster.restart(leader.id, { wipe: true });
+      await eventually(
+        async () => {
+          const f = await scrape(leader.url);
+          return valueOf(f, "raft_snapshots_installed_total", { taken: "true" })! >= 1 &&
+            valueOf(f, "raft_snapshot_installed_bytes_count")! >= 1;
+        },
+        30_000,
+        "the wiped replica installed a snapshot",
+      );
+      const sender = await scrape((await cluster.waitForLeader(20_000)).url);
+      assert.ok(sumOf(sender, "raft_snapshots_sent_total") >= 1, "the leader counted it sent");
+      assert.ok(valueOf(sender, "raft_snapshot_sent_bytes_count")! >= 1);
       await client.close();
       await eventually(
         async () => valueOf(await scrape(gw), "gateway_ws_clients") === 0,
