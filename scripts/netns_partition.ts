@@ -166,7 +166,11 @@ try {
   say(`two clients drawing through the gateway: ${drawing.ackedAt.length} strokes acked so far`);
 
   // The cut: the leader's host drops everything from and to its two peers.
-  const old = lab.hosts.find((h) => h.name === first.replicaId)!;
+  const leading = await until(async () => {
+    const sts = [...(await statuses()).values()];
+    return sts.find((s) => s?.state === "leader") ?? null;
+  }, 10_000);
+  const old = lab.hosts.find((h) => h.name === (leading ?? first).replicaId)!;
   const peers = lab.hosts.filter((h) => h !== old);
   const before = (await statuses()).get(old.name)!;
   const tCut = performance.now();
