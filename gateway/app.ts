@@ -14,6 +14,7 @@ import type { Hub } from "./hub.ts";
 import type { Session } from "./sessions.ts";
 import type { BoardDirectory, BoardListing } from "./boards.ts";
 import type { ViewTokens } from "./view_token.ts";
+import type { GatewayMetrics } from "./metrics.ts";
 
 /** What the routes read from. */
 export interface AppDeps {
@@ -23,6 +24,7 @@ export interface AppDeps {
   log: Logger;
   boards: BoardDirectory;
   viewTokens: ViewTokens;
+  metrics?: GatewayMetrics;
 }
 
 /** What the `/ws` checks hand to the upgrade. */
@@ -69,6 +71,11 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (!isBoardName(name)) return c.json({ error: BOARD_RULE }, 400);
     return c.json({ view: await deps.viewTokens.seal(name) });
   });
+  // Open like /status: counts and latencies, no board names or content.
+  app.get(
+    "/metrics",
+    (c) => deps.metrics?.registry.response() ?? c.json({ error: "no metrics" }, 404),
+  );
   const upgrade = upgradeWebSocket((c) => {
     let session: Session | undefined;
     return {

@@ -50,6 +50,7 @@ export class StrokeFeed {
       this.#cursor = got.through;
       if (got.entries.length === 0) continue;
       if (!this.session.sendText(hub.encodedBatch(board, after, got.entries))) return;
+      hub.deps.metrics?.sent(got.through);
     }
   }
 

@@ -11,6 +11,7 @@ import { Proposer, type ProposerOptions } from "./proposer.ts";
 import { BoardDirectory } from "./boards.ts";
 import { ViewTokens } from "./view_token.ts";
 import { CloseCode, DEFAULT_LIMITS, type SessionLimits } from "./session_limits.ts";
+import { GatewayMetrics } from "./metrics.ts";
 
 /** Everything a gateway needs; the tuning fields exist for tests. */
 export interface GatewayOptions {
@@ -39,6 +40,7 @@ export interface Gateway {
   stream: CommitStream;
   history: HistoryReader;
   proposer: Proposer;
+  metrics: GatewayMetrics;
   /** Closes clients (1001), stops the loops, then the server. */
   close(): Promise<void>;
 }
@@ -47,6 +49,13 @@ export interface Gateway {
 export function startGateway(opts: GatewayOptions): Gateway {
   const { log } = opts;
   const client = new ReplicaClient(opts.clusterToken);
+  // Read at scrape time, once everything below exists.
+  const metrics = new GatewayMetrics({
+    clients: () => hub.clientCount,
+    boards: () => hub.clientsByBoard().size,
+    lastIndex: () => stream.lastIndex,
+    leaderKnown: () => cluster.leader !== null,
+  });
   const cluster: Cluster = new Cluster({
     urls: opts.replicaUrls,
     client,
@@ -63,13 +72,17 @@ export function startGateway(opts: GatewayOptions): Gateway {
     client,
     log,
     ...opts.stream,
-    onCommitted: (boards) => hub.notify(boards),
+    onCommitted: (boards) => {
+      metrics.seen(stream.lastIndex);
+      hub.notify(boards);
+    },
   });
   const history = new HistoryReader({ cluster, client, log, ...opts.history });
   const hub: Hub = new Hub({
     stream,
-    history,
-    proposer,
+    history: { page: metrics.countReads((from, signal) => history.page(from, signal)) },
+    proposer: { submitItem: metrics.timeSubmit((item) => proposer.submitItem(item)) },
+    metrics,
     helloGraceMs: opts.helloGraceMs,
     log,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
@@ -83,6 +96,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
     log,
     boards: new BoardDirectory(cluster, client),
     viewTokens: new ViewTokens(opts.clusterToken),
+    metrics,
   });
   const server = Deno.serve({
     port: opts.port,
@@ -100,6 +114,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
     stream,
     history,
     proposer,
+    metrics,
     async close() {
       hub.closeAll(CloseCode.goingAway, "gateway shutting down");
       cluster.stop();

@@ -10,6 +10,7 @@ import type { Logger } from "../common/log.ts";
 import type { SessionLimits } from "./session_limits.ts";
 import { Session, type SessionIdentity } from "./sessions.ts";
 import { colorFor, displayName } from "./presence.ts";
+import type { GatewayMetrics } from "./metrics.ts";
 
 /** What sessions need from the rest of the gateway. */
 export interface HubDeps {
@@ -26,6 +27,8 @@ export interface HubDeps {
    * says so (only once the gateway is caught up: the history may really be shorter).
    */
   helloGraceMs?: number;
+  /** Absent in tests that build a hub alone. */
+  metrics?: GatewayMetrics;
 }
 
 /** Encoded batches kept per board; sessions in step hit the newest, a lagging one its own. */
@@ -89,6 +92,7 @@ export class Hub {
     if (!set) this.#boards.set(board, set = new Set());
     set.add(session);
     this.#count++;
+    this.deps.metrics?.connections.inc();
     session.start();
     return session;
   }

@@ -140,6 +140,7 @@ export class Session {
 
   /** Sends a small message that does not wait for the stroke stream (ack, error, cluster). */
   sendControl(msg: ServerMessage): void {
+    if (msg.type === "error") this.hub.deps.metrics?.refused.inc({ code: msg.code });
     this.guard(() => {
       if (this.#greeted) return this.#send(msg);
       // Nothing may precede the hello; the cluster view is sent fresh right after it.
@@ -152,6 +153,7 @@ export class Session {
 
   /** Handles one client message; never throws. */
   onMessage(data: unknown): void {
+    this.hub.deps.metrics?.messagesIn.inc();
     this.guard(() => this.#handle(data));
   }
 
@@ -168,6 +170,7 @@ export class Session {
     if (this.#closed) return;
     this.onClosed();
     if (code !== CloseCode.goingAway) {
+      this.hub.deps.metrics?.closed.inc({ code: String(code) });
       this.hub.deps.log.info("client_dropped", { client: this.id, code, reason });
     }
     try {
@@ -292,6 +295,8 @@ export class Session {
       return false;
     }
     this.ws.send(text);
+    this.hub.deps.metrics?.messagesOut.inc();
+    this.hub.deps.metrics?.bytesOut.inc({}, text.length);
     return true;
   }
 }

@@ -22,6 +22,7 @@ import { SnapshotShipper } from "./snapshot/shipper.ts";
 import { SnapshotReceiver } from "./snapshot/receiver.ts";
 import { diskIdentity } from "./storage/disk_identity.ts";
 import { startMemoryLog } from "../common/memory_log.ts";
+import { ReplicaMetrics } from "./metrics.ts";
 
 /** Commit lines are frequent under load: print at most one per interval (the latest). */
 function commitThrottle(print: (line: string) => void, intervalMs: number) {
@@ -126,30 +127,38 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     disk: diskId,
     members: st.members.map((m) => m.id).join(","),
   });
+  const metrics = new ReplicaMetrics(() => driver);
   const shipper = new SnapshotShipper(
     cfg.dataDir,
     `${cfg.dataDir}/${STATE_DB_FILE_NAME}`,
     cfg.clusterToken,
     cfg.electionTimeoutMinMs * 4,
-    (event, fields) => say(event, fields),
+    (event, fields) => {
+      metrics.onShipperEvent(event, fields);
+      say(event, fields);
+    },
     fatal,
   );
   const transport = new HttpTransport(
     peers,
     {
       onResponse: (m) => driver.receive(m),
-      onUnreachable: (m) => driver.unreachable(m),
+      onUnreachable: (m) => {
+        metrics.onUnreachable(m);
+        driver.unreachable(m);
+      },
     },
     cfg.clusterToken,
     cfg.electionTimeoutMinMs,
     shipper,
   );
-  const driver = new Driver(node, {
-    storage,
+  const driver: Driver = new Driver(node, {
+    storage: metrics.timed(storage),
     transport,
     stateMachine: stateDb,
     clock: realClock,
     onEvent: (role, term, e) => {
+      metrics.onEvent(e);
       const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
       if (e.event === "entry_committed") printCommit(line);
       else console.log(line);
@@ -161,7 +170,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   });
   const server = Deno.serve(
     { port: cfg.port, hostname: cfg.listenHost, ...cfg.tls, onListen: () => {} },
-    replicaApp(cfg, driver, peers, receiver, { say, fatal }).fetch,
+    replicaApp(cfg, driver, peers, receiver, { say, fatal, metrics }).fetch,
   );
   driver.start(cfg.tickMs);
   if (cfg.debug) startMemoryLog((sample) => say("memory", sample));

@@ -38,6 +38,7 @@ import { ReplicaClient } from "./client.ts";
 import { membersRoutes } from "./members_routes.ts";
 import { isDiskFull } from "./storage/disk_full.ts";
 import { readJson } from "./read_body.ts";
+import { ReplicaMetrics } from "./metrics.ts";
 
 /** Largest accepted request body (a bulk sync-log chunk stays well below). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -64,13 +65,20 @@ export function replicaApp(
   driver: Driver,
   peers: PeerDirectory,
   receiver: SnapshotReceiver,
-  { say, fatal }: { say: Say; fatal: (e: unknown) => void },
+  { say, fatal, metrics = new ReplicaMetrics(() => driver) }: {
+    say: Say;
+    fatal: (e: unknown) => void;
+    metrics?: ReplicaMetrics;
+  },
 ): Hono {
   const app = new Hono();
+  app.use("*", metrics.refusals());
   const urlOf = (id: string | null) => id === null ? null : peers.urlOf(id) ?? null;
 
   app.use("*", async (c, next) => {
-    if (cfg.clusterToken && !(c.req.method === "GET" && c.req.path === "/status")) {
+    // `/status` and `/metrics` stay open (CONTRACT.md): numbers about the cluster, no content.
+    const open = c.req.method === "GET" && (c.req.path === "/status" || c.req.path === "/metrics");
+    if (cfg.clusterToken && !open) {
       if (c.req.header("authorization") !== `Bearer ${cfg.clusterToken}`) {
         await c.req.raw.body?.cancel().catch(() => {});
         return c.json({ error: "missing or wrong cluster token" }, 401);
@@ -131,6 +139,7 @@ export function replicaApp(
           members: StateDb.membersIn(ready),
         }, ready);
         if (answer.type !== "installSnapshotResponse") throw new Error(`answered ${answer.type}`);
+        metrics.onSnapshotReceived(h.meta.bytes, answer.success);
         say("snapshot_received", {
           index: h.meta.index,
           bytes: h.meta.bytes,
@@ -167,6 +176,8 @@ export function replicaApp(
     );
   });
 
+  app.get("/metrics", () => metrics.registry.response());
+
   app.get("/entries", async (c) => {
     const from = queryIndex(c, "from", 1, Number.MAX_SAFE_INTEGER);
     const limit = queryIndex(c, "limit", 1000, MAX_ENTRIES_LIMIT);
@@ -197,8 +208,12 @@ export function replicaApp(
     const proposal = decodeProposeRequest(body.value);
     if (!proposal.ok) return c.json({ error: proposal.error }, 400);
     const { items } = proposal.value;
+    metrics.proposalsReceived.inc({}, items.length);
     try {
+      const proposedAt = performance.now();
       const indexes = await driver.proposeItems(items, PROPOSE_TIMEOUT_MS);
+      metrics.proposalsCommitted.inc({}, items.length);
+      metrics.commitLatency.observe((performance.now() - proposedAt) / 1000, {}, items.length);
       return c.json(
         {
           results: items.map((item, i) => ({ id: itemKey(item).id, index: indexes[i] })),

@@ -48,6 +48,11 @@ export interface ProcSpec {
   env?: Record<string, string>;
   /** Every stdout/stderr line (default: dropped). */
   onLine?: (line: string) => void;
+  /**
+   * A command that runs `deno` for it, e.g. `["ip", "netns", "exec", "ns1"]` (it must exec
+   * deno, so that signals reach the real process).
+   */
+  wrap?: string[];
 }
 
 /** One supervised child process; it can be started again after it stopped. */
@@ -83,8 +88,9 @@ export class Proc {
     // Every child prints Deno's notice that permission sets are experimental; once is enough.
     const onLine = (l: string) => EXPERIMENTAL_NOTICE.test(l) || given(l);
     // By name, so the supervisor's `run: ["deno"]` permission covers it.
-    const child = new Deno.Command("deno", {
-      args: taskArgs(this.spec.task),
+    const [cmd, ...pre] = this.spec.wrap ? [...this.spec.wrap, "deno"] : ["deno"];
+    const child = new Deno.Command(cmd, {
+      args: [...pre, ...taskArgs(this.spec.task)],
       cwd: REPO,
       env: { NO_COLOR: "1", ...this.spec.env },
       stdin: "null",
