@@ -40,10 +40,11 @@ import { rollingRestart } from "../tests/testing/rolling_restart.ts";
 import { TcpProxy } from "../tests/testing/tcp_proxy.ts";
 import { MAX_PROPOSE_STROKES } from "../protocol/mod.ts";
 import { Proc } from "../tests/testing/supervisor.ts";
+import { raceSection, stressSection } from "./race_bench.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
-/** BENCH_ONLY=load runs the load, failover, reload and membership sections; =members only the last; =history only the history one. */
+/** BENCH_ONLY=race runs the etcd race and the stress case; =load the load, failover, reload and membership sections; =members only the last; =history only the history one. */
 const ONLY = Deno.env.get("BENCH_ONLY");
 
 function pct(xs: number[], p: number): number {
@@ -858,11 +859,31 @@ async function loadSections(): Promise<void> {
   }
 }
 
+/** Issue 14 on a fresh cluster: the race against etcd, then the whiteboard stress case. */
+async function raceSections(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "wb-bench-race-" });
+  const cluster = await new LocalCluster({ dir }).start();
+  const [gwPort] = freePorts(1);
+  const gateway = startGateway(gwPort, cluster.urls());
+  const wsUrl = `ws://127.0.0.1:${gwPort}/ws`;
+  try {
+    await cluster.waitForLeader();
+    await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
+    if (ONLY !== "stress") await raceSection(cluster, wsUrl, SECONDS);
+    await stressSection(wsUrl, 64, SECONDS);
+  } finally {
+    await gateway.kill();
+    await cluster.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 if (import.meta.main) {
   console.log(
     `whiteboard bench: 3 replicas + gateway on 127.0.0.1, ${SECONDS} s per run, ` +
       `${navigator.hardwareConcurrency} cores\n`,
   );
+  if (ONLY === undefined || ONLY === "race" || ONLY === "stress") await raceSections();
   if (ONLY === undefined || ONLY === "load") await loadSections();
   if (ONLY === undefined || ONLY === "load" || ONLY === "members") await membershipGaps();
   if (ONLY === undefined || ONLY === "history") {
