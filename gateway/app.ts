@@ -1,4 +1,4 @@
-/** HTTP routes of the gateway: `/ws` (WebSocket), `/status`, `/healthz`, `/boards`. */
+/** HTTP routes of the gateway: `/ws` (WebSocket), `/status`, `/healthz`, `/boards`, `/cluster/events`. */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { upgradeWebSocket } from "hono/deno";
@@ -9,6 +9,7 @@ import type { CommitStream } from "./commit_stream.ts";
 import type { Logger } from "../common/log.ts";
 import type { Hub } from "./hub.ts";
 import type { Session } from "./sessions.ts";
+import type { ClusterEvents } from "./cluster_events.ts";
 
 /** What the routes read from. */
 export interface AppDeps {
@@ -16,6 +17,8 @@ export interface AppDeps {
   cluster: Cluster;
   stream: CommitStream;
   log: Logger;
+  /** The dashboard's server-sent events (absent in tests that do not need them). */
+  events?: ClusterEvents;
 }
 
 type Env = { Variables: { board: string; since: number } };
@@ -47,6 +50,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get("/healthz", (c) => c.json({ ok: true, leaderId: deps.cluster.leader?.id ?? null }));
   app.get("/status", (c) => c.json(clusterStatus(deps)));
   app.get("/boards", (c) => c.json({ boards: boardList(deps) }));
+  app.get("/cluster/events", (c) => deps.events?.respond(c.req.raw) ?? c.notFound());
   const upgrade = upgradeWebSocket((c) => {
     let session: Session | undefined;
     return {

@@ -1,6 +1,7 @@
 /** Wires cluster discovery, proposer, commit stream, sessions and routes into one server. */
 import { ReplicaClient } from "../replica/client.ts";
-import { createApp } from "./app.ts";
+import { boardList, createApp } from "./app.ts";
+import { AckTimes, ClusterEvents } from "./cluster_events.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { CommitStream, type CommitStreamOptions } from "./commit_stream.ts";
 import type { TlsFiles } from "../common/config.ts";
@@ -64,17 +65,24 @@ export function startGateway(opts: GatewayOptions): Gateway {
     onCommitted: (boards) => hub.notify(boards),
   });
   const history = new HistoryReader({ cluster, client, log, ...opts.history });
+  const acks = new AckTimes();
   const hub: Hub = new Hub({
     stream,
     history,
-    proposer,
+    proposer: acks.timed(proposer),
     helloGraceMs: opts.helloGraceMs,
     log,
     limits: { ...DEFAULT_LIMITS, ...opts.limits },
     clusterStatus: () => status(),
   });
   const status = () => cluster.status(hub.clientCount, stream.lastIndex);
-  const app = createApp({ hub, cluster, stream, log });
+  const events = new ClusterEvents({
+    status,
+    boards: () => boardList({ hub, cluster, stream, log }),
+    watchLeader: (fn) => cluster.watchLeader(fn),
+    acks,
+  });
+  const app = createApp({ hub, cluster, stream, log, events });
   const server = Deno.serve({
     port: opts.port,
     hostname: opts.hostname ?? "0.0.0.0",
@@ -93,6 +101,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
     proposer,
     async close() {
       hub.closeAll(CloseCode.goingAway, "gateway shutting down");
+      events.close();
       cluster.stop();
       stream.stop();
       proposer.stop();

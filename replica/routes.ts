@@ -65,6 +65,8 @@ export function replicaApp(
 ): Hono {
   const app = new Hono();
   const urlOf = (id: string | null) => id === null ? null : peers.urlOf(id) ?? null;
+  /** When a leader of the current term last reached this replica (for `/status`, the dashboard). */
+  let leaderContactAt: number | null = null;
 
   app.use("*", async (c, next) => {
     if (cfg.clusterToken && !(c.req.method === "GET" && c.req.path === "/status")) {
@@ -101,6 +103,8 @@ export function replicaApp(
       // started: ask the unnamed URLs who they are before answering.
       if (!peers.isPeer(req.value.from)) await peers.learn();
       const answer = await driver.handleRpc(req.value);
+      const fromLeader = req.value.type === "appendEntries" || req.value.type === "heartbeat";
+      if (fromLeader && answer.term === req.value.term) leaderContactAt = Date.now();
       if (req.value.type === "appendEntries" && req.value.bulk) logSync(req.value, answer);
       return c.json(encodeResponse(path, answer));
     });
@@ -160,6 +164,10 @@ export function replicaApp(
         voter: st.voter,
         snapshotIndex: st.snapshotIndex,
         protocolVersion: PROTOCOL_VERSION,
+        lastContactMs: st.role === "leader" || leaderContactAt === null
+          ? undefined
+          : Date.now() - leaderContactAt,
+        rssBytes: Deno.memoryUsage().rss,
       } satisfies StatusResponse,
     );
   });
