@@ -5,42 +5,15 @@
  * counters and its sessions, so any number of dashboards cost no replica a single request.
  */
 import type { ClusterStatus, Stroke } from "../protocol/mod.ts";
+import type {
+  AckSummary,
+  BoardInfo,
+  DashboardSample,
+  ElectionEvent,
+} from "../protocol/dashboard.ts";
 import type { LeaderInfo } from "./cluster.ts";
 
-/** One board as `GET /boards` lists it. */
-export interface BoardInfo {
-  name: string;
-  entries: number;
-  clients: number;
-}
-
-/** Who led which term, from when (`leaderId` null: no leader known from `at`). */
-export interface ElectionEvent {
-  term: number | null;
-  leaderId: string | null;
-  at: number;
-}
-
-/** Ack latency of the strokes acked since the previous sample. */
-export interface AckSummary {
-  count: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-}
-
-/** The body of each `cluster` event. */
-export interface DashboardSample {
-  /** Epoch milliseconds at the gateway. */
-  at: number;
-  status: ClusterStatus;
-  boards: BoardInfo[];
-  /** Board entries (strokes and operations) committed per second since the previous sample. */
-  committedPerSec: number;
-  ack: AckSummary;
-  /** Newest last, at most `MAX_ELECTIONS`. */
-  elections: ElectionEvent[];
-  gateway: { rssBytes: number };
-}
+export type { AckSummary, BoardInfo, DashboardSample, ElectionEvent };
 
 /** Leader changes kept for the timeline. */
 export const MAX_ELECTIONS = 50;
@@ -207,6 +180,13 @@ export class ClusterEvents {
     const leaderId = leader ? leader.id ?? leader.url : null;
     const term = leader?.term ?? null;
     if (prev && prev.leaderId === leaderId && (leaderId === null || prev.term === term)) return;
+    // The same leader back in the same term after a blip (one missed status, a refused call):
+    // no election happened, so the blip leaves no trace.
+    const before = this.#elections.at(-2);
+    if (prev?.leaderId === null && before?.leaderId === leaderId && before?.term === term) {
+      this.#elections.pop();
+      return;
+    }
     this.#elections.push({ term, leaderId, at: Date.now() });
     if (this.#elections.length > MAX_ELECTIONS) this.#elections.shift();
   }

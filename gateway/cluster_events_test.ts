@@ -61,6 +61,8 @@ Deno.test("events stream samples of the cluster, with the commit rate and the el
   f.lead({ url: "u1", id: "replica1", term: 1, relayed: false });
   f.lead({ url: "u2", id: "replica2", term: null }); // a hint: not on the timeline
   f.lead(null);
+  f.lead({ url: "u1", id: "replica1", term: 1 }); // back after a blip: no election
+  f.lead(null);
   f.lead({ url: "u2", id: "replica2", term: 2 });
   const res = f.events.respond(new Request("http://x/cluster/events"));
   assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
