@@ -33,7 +33,7 @@ const intervalMs = Number(flag("--interval", "3000"));
 const CONTROL = `http://127.0.0.1:${Deno.env.get("CONTROL_PORT") ?? 9099}`;
 /** The supervisor's control token (scripts/control.ts): CLUSTER_TOKEN, else the file it wrote. */
 function controlAuth(): HeadersInit {
-  const token = Deno.env.get("CLUSTER_TOKEN") ??
+  const token = Deno.env.get("CLUSTER_TOKEN") ||
     (() => {
       try {
         return Deno.readTextFileSync(".data/control-token").trim();

@@ -15,7 +15,7 @@
  * namespaces (scripts/partition_demo.ts and `chaos --compose` make real ones).
  */
 import type { LocalCluster } from "../tests/testing/local_cluster.ts";
-import type { Proc } from "../tests/testing/supervisor.ts";
+import { type Proc, waitForHttp } from "../tests/testing/supervisor.ts";
 import { randomToken } from "./cluster_token.ts";
 
 /** What the endpoint acts on. */
@@ -73,7 +73,15 @@ export function controlHandler(deps: ControlDeps): (req: Request) => Promise<Res
       return await answer(async () => {
         const r = deps.cluster.join();
         deps.log(`add member ${r.id} at ${r.url}`);
-        return await deps.cluster.changeMembers("POST", "/members", { url: r.url, id: r.id });
+        try {
+          await waitForHttp(`${r.url}/status`, 60_000); // the leader asks it who it is first
+          return await onLeader(deps.cluster, "POST", "/members", { url: r.url, id: r.id });
+        } catch (e) {
+          // Never added: the waiting process is of no use.
+          await r.proc.stop();
+          deps.cluster.replicas.splice(deps.cluster.replicas.indexOf(r), 1);
+          throw e;
+        }
       });
     }
     const member = path.match(/^\/members\/([A-Za-z0-9_.-]{1,64})$/);
@@ -82,7 +90,7 @@ export function controlHandler(deps: ControlDeps): (req: Request) => Promise<Res
       if (!r) return Response.json({ error: `no replica ${member[1]}` }, { status: 404 });
       return await answer(async () => {
         deps.log(`remove member ${r.id}`);
-        const config = await deps.cluster.changeMembers("DELETE", `/members/${r.id}`);
+        const config = await onLeader(deps.cluster, "DELETE", `/members/${r.id}`);
         await r.proc.stop(); // out of the configuration: nothing needs it any more
         return config;
       });
@@ -103,6 +111,46 @@ export function controlHandler(deps: ControlDeps): (req: Request) => Promise<Res
       ...(name === "partition" ? { note: PARTITION_NOTE } : {}),
     });
   };
+}
+
+/**
+ * Calls the membership API on the leader: the running replica claiming leadership in the
+ * highest term, asked again on 421/503 (leadership moved). Found afresh each try, so a
+ * cluster with members down or joining is no obstacle.
+ */
+async function onLeader(
+  cluster: LocalCluster,
+  method: "POST" | "DELETE",
+  path: string,
+  body?: unknown,
+  timeoutMs = 150_000,
+): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no leader";
+  while (Date.now() < deadline) {
+    const live = cluster.replicas.filter((r) => r.proc.running);
+    const sts = await Promise.all(
+      live.map((r) => cluster.client.status(r.url, { timeoutMs: 1000 })),
+    );
+    const leaders = live.filter((_, i) => sts[i]?.state === "leader")
+      .sort((a, b) => sts[live.indexOf(b)]!.term - sts[live.indexOf(a)]!.term);
+    if (leaders.length > 0) {
+      const res = await fetch(leaders[0].url + path, {
+        method,
+        headers: cluster.headers(),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      }).catch((e) => e as Error);
+      if (res instanceof Response) {
+        const text = await res.text();
+        if (res.ok) return JSON.parse(text);
+        last = `${res.status} ${text}`;
+        if (res.status !== 421 && res.status !== 503) throw new Error(`${method} ${path}: ${last}`);
+      } else last = String(res);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${method} ${path} did not succeed: ${last}`);
 }
 
 /** A membership change's answer, or 502 with what the cluster said. */
