@@ -31,7 +31,7 @@ export const ENTRY_POINTS = [
 const ROOT = new URL("..", import.meta.url).pathname;
 
 /** The shared libraries `ldd` lists for a binary (resolved paths, loader included). */
-async function sharedLibraries(binary: string): Promise<string[]> {
+export async function sharedLibraries(binary: string): Promise<string[]> {
   const libs: string[] = [];
   for (const line of (await sh("ldd", [binary])).split("\n")) {
     const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
@@ -41,7 +41,8 @@ async function sharedLibraries(binary: string): Promise<string[]> {
   return libs;
 }
 
-async function copyInto(root: string, path: string, target = path): Promise<void> {
+/** Copies `path` into the rootfs at `root` (at `target`, by default the same path). */
+export async function copyInto(root: string, path: string, target = path): Promise<void> {
   const dest = `${root}${target}`;
   await Deno.mkdir(dest.slice(0, dest.lastIndexOf("/")), { recursive: true });
   await Deno.copyFile(path, dest); // follows symlinks: the soname path gets the real file
