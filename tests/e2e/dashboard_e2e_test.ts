@@ -4,7 +4,8 @@
  * (scripts/control.ts, as `deno task start --controls` serves it). The page must show a leader
  * and its term; the operator unlocks the controls with the token and presses kill on the leader;
  * the page must then show another leader in a higher term, and the timeline must list it. The
- * killed process really is gone (the test asks the supervisor's objects, not the page).
+ * killed process really is gone (the test asks the supervisor's objects, not the page). Then
+ * "Add member" starts a fourth replica, which must show up as a voter.
  * Screenshot: /tmp/dashboard.png.
  */
 import assert from "node:assert/strict";
@@ -95,6 +96,19 @@ Deno.test({
       // The page agrees with the cluster itself.
       const actual = await cluster.waitForLeader(TIMEOUT_MS, [oldLeader]);
       assert.equal(actual.id, next.leader);
+
+      // Add a member from the page: a fourth replica joins, catches up and becomes a voter.
+      await page.click('[data-testid="add-member"]');
+      await page.locator('[data-testid="control-message"]', { hasText: "add member: done" })
+        .waitFor({ timeout: 150_000 });
+      const added = page.locator('[data-testid="replica-replica4"]');
+      await added.locator('[data-testid="member"]', { hasText: "voter" }).waitFor({
+        timeout: TIMEOUT_MS,
+      });
+      await added.locator('[data-testid="role"]', { hasText: "follower" }).waitFor({
+        timeout: TIMEOUT_MS,
+      });
+      console.log("replica4 added from the dashboard, shown as a voter");
       await page.screenshot({ path: "/tmp/dashboard.png" });
     } finally {
       await browser.close().catch(() => {});

@@ -78,7 +78,7 @@ export function ReplicaTable() {
               <td>{r.commitIndex ?? "–"}</td>
               <td>{r.logLength ?? "–"}</td>
               <td>{r.snapshotIndex ?? "–"}</td>
-              <td>{r.voter === false ? "learner" : "voter"}</td>
+              <td data-testid="member">{r.voter === false ? "learner" : "voter"}</td>
               <td>{contact(r, s.at)}</td>
               <td>{mib(r.rssBytes)}</td>
               {controls && <Actions name={name} />}
