@@ -94,6 +94,8 @@ export class ClusterEvents {
   readonly #unwatch: () => void;
   #timer: ReturnType<typeof setInterval> | undefined;
   #last: { at: number; entries: number } | null = null;
+  /** The newest sample broadcast: what a stream opened meanwhile gets first (no extra window). */
+  #lastSample: DashboardSample | null = null;
   #closed = false;
 
   constructor(deps: ClusterEventsDeps) {
@@ -132,7 +134,9 @@ export class ClusterEvents {
       start: (controller) => {
         stream = { controller, skipped: 0 };
         this.#streams.add(stream);
-        controller.enqueue(encoder.encode(`retry: 1000\n\n${this.#event(this.sample())}`));
+        controller.enqueue(
+          encoder.encode(`retry: 1000\n\n${this.#event(this.#lastSample ?? this.sample())}`),
+        );
         this.#startSampling();
       },
       cancel: () => this.#drop(stream),
@@ -201,9 +205,11 @@ export class ClusterEvents {
       clearInterval(this.#timer);
       this.#timer = undefined;
       this.#last = null;
+      this.#lastSample = null;
       return;
     }
-    const chunk = encoder.encode(this.#event(this.sample()));
+    this.#lastSample = this.sample();
+    const chunk = encoder.encode(this.#event(this.#lastSample));
     for (const s of [...this.#streams]) {
       // A reader that keeps up has room; one that does not loses samples (only the newest
       // matters), and one that reads nothing for a long while is let go.

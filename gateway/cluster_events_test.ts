@@ -135,3 +135,24 @@ Deno.test("ack times: percentiles of one window, then a fresh one", async () => 
   );
   assert.equal(acks.take().count, 0, "a refused stroke is not an ack");
 });
+
+Deno.test("a real gateway closes its event streams when it shuts down", async () => {
+  const { startGateway } = await import("./gateway.ts");
+  const { createLogger } = await import("../common/log.ts");
+  const gateway = startGateway({
+    replicaUrls: ["http://127.0.0.1:9"], // nobody there: the stream still samples the gateway's view
+    port: 0,
+    hostname: "127.0.0.1",
+    log: createLogger("gateway", "error"),
+  });
+  const res = await fetch(`http://127.0.0.1:${gateway.port}/cluster/events`);
+  assert.equal(res.headers.get("access-control-allow-origin"), "*");
+  const [first] = await readEvents(res.clone(), 1);
+  assert.equal(first.status.leaderId, null);
+  await res.body?.cancel();
+  const again = await fetch(`http://127.0.0.1:${gateway.port}/cluster/events`);
+  const reader = again.body!.getReader();
+  await reader.read(); // the first sample
+  await gateway.close(); // would hang on a stream left open
+  for (;;) if ((await reader.read()).done) break;
+});

@@ -18,9 +18,7 @@ export async function proxyControl(req: Request, controlUrl: string | null): Pro
   }
   const url = new URL(req.url);
   const origin = req.headers.get("origin");
-  if (
-    origin !== null && origin !== url.origin && new URL(origin).host !== req.headers.get("host")
-  ) {
+  if (origin !== null && !sameOrigin(origin, url, req.headers.get("host"))) {
     return json("control requests must come from the dashboard's own origin", 403);
   }
   if (!METHODS.has(req.method)) return json("method not allowed", 405);
@@ -40,5 +38,15 @@ export async function proxyControl(req: Request, controlUrl: string | null): Pro
     });
   } catch (e) {
     return json(`control endpoint unreachable: ${(e as Error).message}`, 502);
+  }
+}
+
+/** Whether a request's `Origin` is the page's own (`null` and other odd values are not). */
+function sameOrigin(origin: string, url: URL, host: string | null): boolean {
+  try {
+    const o = new URL(origin);
+    return o.origin === url.origin || (host !== null && o.host === host);
+  } catch {
+    return false;
   }
 }

@@ -28,6 +28,12 @@ Deno.test("control proxy: off unless configured, own origin only, passes the tok
     assert.equal(foreign.status, 403);
     await foreign.body?.cancel();
     assert.equal((await proxyControl(req("/control/x", { method: "PUT" }), control)).status, 405);
+    const opaque = await proxyControl(
+      req("/control/replicas", { headers: { origin: "null" } }),
+      control,
+    );
+    assert.equal(opaque.status, 403, "a sandboxed page's null origin is foreign");
+    await opaque.body?.cancel();
     assert.deepEqual(seen, [], "refused requests never reach the endpoint");
     const ok = await proxyControl(
       req("/control/kill?target=replica1", {
