@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { controlHandler } from "../../scripts/control.ts";
+import { GatewayClient, makeStroke } from "../../gateway/client.ts";
 import { freePorts, LocalCluster, startGateway, waitForHttp } from "../testing/local_cluster.ts";
 import { buildUi, launchChromium, startUiServer } from "../testing/ui_processes.ts";
 
@@ -36,6 +37,8 @@ Deno.test({
       CONTROL_URL: `http://127.0.0.1:${controlPort}`,
     });
     const browser = await launchChromium();
+    let drawing = true;
+    let drawer: Promise<number> = Promise.resolve(0);
     try {
       await waitForHttp(`http://127.0.0.1:${gwPort}/status`, TIMEOUT_MS);
       await cluster.waitForLeader(TIMEOUT_MS);
@@ -53,6 +56,34 @@ Deno.test({
         },
         undefined,
         { timeout: TIMEOUT_MS },
+      );
+      // One client drawing on board "dash" the whole time: the charts and the board list move.
+      const client = await GatewayClient.connect(`ws://127.0.0.1:${gwPort}/ws`, {
+        board: "dash",
+        record: false,
+      });
+      drawer = (async () => {
+        let n = 0;
+        while (drawing) {
+          await client.draw(makeStroke("dash")).catch(() => {}); // retried by the gateway
+          n++;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await client.close();
+        return n;
+      })();
+      await page.waitForFunction(
+        () => {
+          const rate = Number(document.querySelector('[data-testid="rate"]')?.textContent);
+          const p50 = document.querySelector('[data-testid="ack-p50"]')?.textContent ?? "–";
+          const board = document.querySelector('[data-testid="board-dash"]')?.textContent ?? "";
+          return rate > 0 && p50 !== "–" && /dash\s*\d+\s*1$/.test(board.trim());
+        },
+        undefined,
+        { timeout: TIMEOUT_MS },
+      );
+      console.log(
+        `charts live: ${await text("rate")} entries/s, ack p50 ${await text("ack-p50")} ms`,
       );
       const oldLeader = await text("leader");
       const oldTerm = Number(await text("term"));
@@ -110,7 +141,11 @@ Deno.test({
       });
       console.log("replica4 added from the dashboard, shown as a voter");
       await page.screenshot({ path: "/tmp/dashboard.png" });
+      drawing = false;
+      console.log(`${await drawer} strokes sent through the gateway meanwhile`);
     } finally {
+      drawing = false;
+      await drawer.catch(() => {});
       await browser.close().catch(() => {});
       await ui.stop();
       await control.shutdown();

@@ -54,7 +54,7 @@ function Charts() {
       </figure>
       <figure>
         <figcaption>
-          ack latency p50 <strong>{last?.ack.p50Ms ?? "–"}</strong> / p99{" "}
+          ack latency p50 <strong data-testid="ack-p50">{last?.ack.p50Ms ?? "–"}</strong> / p99{" "}
           <strong>{last?.ack.p99Ms ?? "–"}</strong> ms
         </figcaption>
         <Sparkline
@@ -88,7 +88,7 @@ function Boards() {
             </thead>
             <tbody>
               {boards.map((b) => (
-                <tr key={b.name}>
+                <tr key={b.name} data-testid={`board-${b.name}`}>
                   <td>
                     <a href={`/?board=${encodeURIComponent(b.name)}`}>{b.name}</a>
                   </td>
