@@ -1,14 +1,15 @@
 /**
  * The one client of the gateway's WebSocket, for tests, scripts and the
- * bench: connects with `board`/`since`/`name`, checks every server message
- * with the protocol decoder (as the page does) and the stream's promises
- * (index order, each stroke once), records what arrived, and draws strokes
- * that resolve with their acked index.
+ * bench: connects with `board` (or a view-only `view` token), `since` and
+ * `name`, checks every server message with the protocol decoder (as the page
+ * does) and the stream's promises (index order, each entry once), records
+ * what arrived, and draws strokes, erases, restores and clears that resolve
+ * with their acked index, and moves its cursor.
  */
 import {
   type BoardEntry,
-  type CommittedStroke,
   type ClientMessage,
+  type CommittedStroke,
   decodeServerMessage,
   entryId,
   parseJson,
@@ -25,6 +26,8 @@ export interface CloseInfo {
 /** Where and how to connect. */
 export interface GatewayClientOptions {
   board?: string;
+  /** A view-only token (`GET /boards/NAME/view-link`), instead of `board`. */
+  view?: string;
   /** Resume after this committed index. */
   since?: number;
   /** Display name for presence. */
@@ -40,6 +43,7 @@ export interface GatewayClientOptions {
 
 type Hello = Extract<ServerMessage, { type: "hello" }>;
 type ErrorMessage = Extract<ServerMessage, { type: "error" }>;
+type Presence = Extract<ServerMessage, { type: "presence" }>;
 type Outcome = { index: number } | { error: string };
 
 /** One connection; `connect` resolves once the socket is open. */
@@ -83,6 +87,7 @@ export class GatewayClient {
   static connect(url: string, opts: GatewayClientOptions = {}): Promise<GatewayClient> {
     const u = new URL(url);
     if (opts.board !== undefined) u.searchParams.set("board", opts.board);
+    if (opts.view !== undefined) u.searchParams.set("view", opts.view);
     if (opts.since !== undefined) u.searchParams.set("since", String(opts.since));
     if (opts.name !== undefined) u.searchParams.set("name", opts.name);
     const ws = new WebSocket(u);
@@ -115,13 +120,62 @@ export class GatewayClient {
 
   /** Sends a stroke; resolves with its committed index once acked, rejects on its error. */
   draw(stroke: Stroke): Promise<number> {
+    return this.#acked(stroke.id, () => this.sendStroke(stroke));
+  }
+
+  /** Sends an erase of these stroke or group ids without waiting. */
+  sendErase(id: string, targets: string[]): void {
+    this.send({ type: "erase", id, targets } satisfies ClientMessage);
+  }
+
+  /** Sends a restore of these stroke, group or clear ids without waiting. */
+  sendRestore(id: string, targets: string[]): void {
+    this.send({ type: "restore", id, targets } satisfies ClientMessage);
+  }
+
+  /** Sends a clear of the board without waiting. */
+  sendClear(id: string): void {
+    this.send({ type: "clear", id } satisfies ClientMessage);
+  }
+
+  /** Erases; resolves with the op's committed index once acked, rejects on its error. */
+  erase(id: string, targets: string[]): Promise<number> {
+    return this.#acked(id, () => this.sendErase(id, targets));
+  }
+
+  /** Restores; resolves with the op's committed index once acked. */
+  restore(id: string, targets: string[]): Promise<number> {
+    return this.#acked(id, () => this.sendRestore(id, targets));
+  }
+
+  /** Clears the board; resolves with the op's committed index once acked. */
+  clear(id: string): Promise<number> {
+    return this.#acked(id, () => this.sendClear(id));
+  }
+
+  /** Moves this client's cursor (board coordinates); never acked, never in the log. */
+  sendCursor(x: number, y: number): void {
+    this.send({ type: "cursor", x, y } satisfies ClientMessage);
+  }
+
+  /** `presence` messages received, in order (needs `record`). */
+  presences(): Presence[] {
+    return this.messages.flatMap((m) => m.type === "presence" ? [m] : []);
+  }
+
+  /** Client ids of the `left` messages received (needs `record`). */
+  lefts(): string[] {
+    return this.messages.flatMap((m) => m.type === "left" ? [m.clientId] : []);
+  }
+
+  #acked(id: string, send: () => void): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#pending.set(stroke.id, (outcome) => {
-        this.#pending.delete(stroke.id);
+      this.#pending.set(id, (outcome) => {
+        this.#pending.delete(id);
         if ("index" in outcome) resolve(outcome.index);
-        else reject(new Error(`stroke ${stroke.id}: ${outcome.error}`));
+        else reject(new Error(`${id}: ${outcome.error}`));
       });
-      this.sendStroke(stroke);
+      send();
     });
   }
 

@@ -1,10 +1,11 @@
 /**
  * `GET /cluster/events`: the cluster as the dashboard shows it, pushed as server-sent events
- * (text/event-stream) a few times a second. Nothing here asks the replicas anything: a sample is
- * read from the gateway's own view (the `Cluster` poller behind `/status`), its commit stream
- * counters and its sessions, so any number of dashboards cost no replica a single request.
+ * (text/event-stream) a few times a second. A sample is read from the gateway's own view: the
+ * `Cluster` poller behind `/status`, the commit stream's index, its sessions, and the board list
+ * of `GET /boards` (its `BoardDirectory`, cached and shared with that route), so any number of
+ * dashboards add no `/status` poll and at most the one cached `/boards` call a sample period.
  */
-import type { ClusterStatus, Stroke } from "../protocol/mod.ts";
+import type { ClusterStatus, ProposalItem } from "../protocol/mod.ts";
 import type {
   AckSummary,
   BoardInfo,
@@ -25,14 +26,14 @@ export class AckTimes {
   #samples: number[] = [];
   #seen = 0;
 
-  /** A proposer with the same `submit`, timed. */
-  timed<P extends { submit(stroke: Stroke): Promise<number> }>(
+  /** A proposer with the same `submitItem` (what sessions call for strokes and ops), timed. */
+  timed<P extends { submitItem(item: ProposalItem): Promise<number> }>(
     proposer: P,
-  ): { submit(stroke: Stroke): Promise<number> } {
+  ): { submitItem(item: ProposalItem): Promise<number> } {
     return {
-      submit: (stroke) => {
+      submitItem: (item) => {
         const t0 = performance.now();
-        const acked = proposer.submit(stroke);
+        const acked = proposer.submitItem(item);
         acked.then(() => this.record(performance.now() - t0), () => {});
         return acked;
       },
@@ -66,7 +67,10 @@ export class AckTimes {
 /** What the events read from. */
 export interface ClusterEventsDeps {
   status: () => ClusterStatus;
-  boards: () => BoardInfo[];
+  /** The last log index the gateway has taken in (its commit stream). */
+  committedIndex: () => number;
+  /** The board list; null when no replica answered (the last one known is kept). */
+  boards: () => Promise<BoardInfo[] | null>;
   watchLeader: (fn: (leader: LeaderInfo | null) => void) => () => void;
   acks: AckTimes;
   /** Between samples (default 500: at most two updates a second). */
@@ -93,7 +97,9 @@ export class ClusterEvents {
   readonly #elections: ElectionEvent[] = [];
   readonly #unwatch: () => void;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #last: { at: number; entries: number } | null = null;
+  #last: { at: number; index: number } | null = null;
+  #boards: BoardInfo[] = [];
+  #boardsAsked = false;
   /** The newest sample broadcast: what a stream opened meanwhile gets first (no extra window). */
   #lastSample: DashboardSample | null = null;
   #closed = false;
@@ -150,18 +156,18 @@ export class ClusterEvents {
   /** One sample now (also what each stream gets first). */
   sample(): DashboardSample {
     const at = Date.now();
-    const boards = this.#d.boards();
-    const entries = boards.reduce((n, b) => n + b.entries, 0);
+    const index = this.#d.committedIndex();
     const last = this.#last;
     const seconds = last ? (at - last.at) / 1000 : 0;
     const committedPerSec = last && seconds > 0
-      ? round(Math.max(0, entries - last.entries) / seconds)
+      ? round(Math.max(0, index - last.index) / seconds)
       : 0;
-    this.#last = { at, entries };
+    this.#last = { at, index };
+    this.#askBoards();
     return {
       at,
       status: this.#d.status(),
-      boards,
+      boards: this.#boards,
       committedPerSec,
       ack: this.#d.acks.take(),
       elections: [...this.#elections],
@@ -175,6 +181,15 @@ export class ClusterEvents {
     this.#unwatch();
     for (const s of [...this.#streams]) this.#drop(s, true);
     clearInterval(this.#timer);
+  }
+
+  /** Refreshes the board list in the background; a sample shows the last one known. */
+  #askBoards(): void {
+    if (this.#boardsAsked) return;
+    this.#boardsAsked = true;
+    this.#d.boards().then((b) => {
+      if (b !== null) this.#boards = b;
+    }, () => {}).finally(() => (this.#boardsAsked = false));
   }
 
   #noteLeader(leader: LeaderInfo | null): void {

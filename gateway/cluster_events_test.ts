@@ -17,7 +17,8 @@ function fixture(opts: { intervalMs?: number; maxStreams?: number; maxSkipped?: 
   const acks = new AckTimes();
   const events = new ClusterEvents({
     status,
-    boards: () => [{ name: "default", entries, clients: 1 }],
+    committedIndex: () => entries,
+    boards: () => Promise.resolve([{ name: "default", entries, clients: 1 }]),
     watchLeader: (fn) => {
       watcher = fn;
       return () => (watcher = () => {});
@@ -76,6 +77,7 @@ Deno.test("events stream samples of the cluster, with the commit rate and the el
     [["replica1", 1], [null, null], ["replica2", 2]],
   );
   assert.equal(samples[0].status.leaderId, "replica1");
+  assert.ok(samples.some((s) => s.boards[0]?.name === "default"), "the board list arrives");
   assert.ok(samples.some((s) => s.committedPerSec > 0), "50 entries committed show as a rate");
   assert.equal(samples.reduce((n, s) => n + s.ack.count, 0), 2);
   assert.ok(samples.some((s) => s.ack.p50Ms !== null));
@@ -122,16 +124,14 @@ Deno.test("ack times: percentiles of one window, then a fresh one", async () => 
   for (let i = 1; i <= 100; i++) acks.record(i);
   assert.deepEqual(acks.take(), { count: 100, p50Ms: 51, p99Ms: 100 });
   assert.deepEqual(acks.take(), { count: 0, p50Ms: null, p99Ms: null });
-  const timed = acks.timed({ submit: () => Promise.resolve(7) });
-  assert.equal(
-    await timed.submit({ id: "a", x0: 0, y0: 0, x1: 1, y1: 1, color: "#000000", width: 1 }),
-    7,
-  );
+  const timed = acks.timed({ submitItem: () => Promise.resolve(7) });
+  const stroke = { id: "a", x0: 0, y0: 0, x1: 1, y1: 1, color: "#000000", width: 1 };
+  assert.equal(await timed.submitItem({ stroke }), 7);
   await Promise.resolve();
   assert.equal(acks.take().count, 1);
-  const refused = acks.timed({ submit: () => Promise.reject(new Error("no")) });
+  const refused = acks.timed({ submitItem: () => Promise.reject(new Error("no")) });
   await assert.rejects(
-    refused.submit({ id: "b", x0: 0, y0: 0, x1: 1, y1: 1, color: "#000000", width: 1 }),
+    refused.submitItem({ stroke: { ...stroke, id: "b" } }),
   );
   assert.equal(acks.take().count, 0, "a refused stroke is not an ack");
 });

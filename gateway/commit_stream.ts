@@ -1,14 +1,14 @@
 /**
  * The gateway's one follower of the committed log: long-polls `/entries` from its last index
- * (on the leader when known, else any reachable replica), keeps the strokes of the recent
- * entries in a bounded cache for the sessions that are in step, and counts each board's
- * strokes. Older history stays on the replicas (`HistoryReader`).
+ * (on the leader when known, else any reachable replica) and keeps the strokes and board ops
+ * of the recent entries in a bounded cache for the sessions that are in step. Older history
+ * stays on the replicas (`HistoryReader`), and so do the board counts (`GET /boards`).
  */
 import type { EntriesResponse } from "../protocol/mod.ts";
 import type { ReplicaClient } from "../replica/client.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Logger } from "../common/log.ts";
-import { RecentCache, strokeBoard } from "./recent_cache.ts";
+import { boardEntryOf, RecentCache } from "./recent_cache.ts";
 import { backoffMs, sleep } from "./retry.ts";
 
 /** Tuning; times in milliseconds. */
@@ -16,7 +16,7 @@ export interface CommitStreamOptions {
   cluster: Cluster;
   client: ReplicaClient;
   log: Logger;
-  /** Called once per page taken in, with the boards that got new strokes (maybe none). */
+  /** Called once per page taken in, with the boards that got new entries (maybe none). */
   onCommitted: (boards: Set<string>) => void;
   pollWaitMs?: number;
   batchLimit?: number;
@@ -36,8 +36,6 @@ export const DEFAULT_CACHE_ENTRIES = 65_536;
 /** One per gateway. */
 export class CommitStream {
   readonly #o: Required<CommitStreamOptions>;
-  /** Strokes committed per board since index 1 (counters, not histories). */
-  readonly #counts = new Map<string, number>();
   readonly #stop = new AbortController();
   readonly cache: RecentCache;
   #lastIndex = 0;
@@ -63,11 +61,6 @@ export class CommitStream {
   /** True once a replica's answer showed nothing committed beyond `lastIndex` (it may lag since). */
   get caughtUp(): boolean {
     return this.#caughtUp;
-  }
-
-  /** Committed strokes of each board that has any. */
-  boardCounts(): ReadonlyMap<string, number> {
-    return this.#counts;
   }
 
   /** Starts following the log. */
@@ -155,8 +148,8 @@ export class CommitStream {
   #take(page: EntriesResponse, from: number): void {
     const boards = new Set<string>();
     for (const e of page.entries) {
-      const board = strokeBoard(e);
-      if (board === null) {
+      const filed = boardEntryOf(e);
+      if (filed === null) {
         // No-ops, and entry kinds this gateway does not know yet, advance the index only. A
         // stroke without an id is skipped: every replica holds it, refusing would stall forever.
         if ("stroke" in e) {
@@ -164,9 +157,8 @@ export class CommitStream {
         }
         continue;
       }
-      if ("stroke" in e) this.cache.add(board, { index: e.index, stroke: e.stroke });
-      this.#counts.set(board, (this.#counts.get(board) ?? 0) + 1);
-      boards.add(board);
+      this.cache.add(filed.board, filed.entry);
+      boards.add(filed.board);
     }
     this.#lastIndex = from - 1 + page.entries.length;
     this.cache.advance(this.#lastIndex);

@@ -9,8 +9,8 @@
  * serves the page: committed entries are the same on all of them. A session never holds more
  * than one page; a socket that stops draining is closed and resumes with `since`.
  */
-import type { CommittedStroke, LogEntry, ServerMessage } from "../protocol/mod.ts";
-import { strokeBoard } from "./recent_cache.ts";
+import type { BoardEntry, LogEntry, ServerMessage } from "../protocol/mod.ts";
+import { boardEntryOf } from "./recent_cache.ts";
 import { backoffMs } from "./retry.ts";
 import { CloseCode } from "./session_limits.ts";
 import type { Session } from "./sessions.ts";
@@ -94,11 +94,10 @@ export class StrokeFeed {
   #sendPage(from: number, page: LogEntry[]): void {
     const { ws, board } = this.session;
     const { limits } = this.session.hub.deps;
-    const mine: CommittedStroke[] = [];
+    const mine: BoardEntry[] = [];
     for (const e of page) {
-      if ("stroke" in e && strokeBoard(e) === board) {
-        mine.push({ index: e.index, stroke: e.stroke });
-      }
+      const filed = boardEntryOf(e);
+      if (filed?.board === board) mine.push(filed.entry);
     }
     for (let sent = 0; sent < mine.length; sent += limits.maxEntriesPerMessage) {
       if (sent > 0 && ws.bufferedAmount >= limits.sendHighWaterBytes) return;

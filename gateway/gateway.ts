@@ -1,6 +1,6 @@
 /** Wires cluster discovery, proposer, commit stream, sessions and routes into one server. */
 import { ReplicaClient } from "../replica/client.ts";
-import { boardList, createApp } from "./app.ts";
+import { createApp } from "./app.ts";
 import { AckTimes, ClusterEvents } from "./cluster_events.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { CommitStream, type CommitStreamOptions } from "./commit_stream.ts";
@@ -9,6 +9,8 @@ import type { Logger } from "../common/log.ts";
 import { HistoryReader, type HistoryReaderOptions } from "./history_reader.ts";
 import { Hub, type HubDeps } from "./hub.ts";
 import { Proposer, type ProposerOptions } from "./proposer.ts";
+import { BoardDirectory } from "./boards.ts";
+import { ViewTokens } from "./view_token.ts";
 import { CloseCode, DEFAULT_LIMITS, type SessionLimits } from "./session_limits.ts";
 
 /** Everything a gateway needs; the tuning fields exist for tests. */
@@ -76,13 +78,23 @@ export function startGateway(opts: GatewayOptions): Gateway {
     clusterStatus: () => status(),
   });
   const status = () => cluster.status(hub.clientCount, stream.lastIndex);
+  const boards = new BoardDirectory(cluster, client);
   const events = new ClusterEvents({
     status,
-    boards: () => boardList({ hub, cluster, stream, log }),
+    committedIndex: () => stream.lastIndex,
+    boards: () => boards.list(hub.clientsByBoard()),
     watchLeader: (fn) => cluster.watchLeader(fn),
     acks,
   });
-  const app = createApp({ hub, cluster, stream, log, events });
+  const app = createApp({
+    hub,
+    cluster,
+    stream,
+    log,
+    boards,
+    viewTokens: new ViewTokens(opts.clusterToken),
+    events,
+  });
   const server = Deno.serve({
     port: opts.port,
     hostname: opts.hostname ?? "0.0.0.0",

@@ -1,20 +1,22 @@
 /**
  * All sessions of the gateway, grouped by board: opens and forgets them, wakes them when
- * strokes commit, and encodes each batch once for every session in step.
+ * entries commit, encodes each batch once for every session in step, and relays presence
+ * (each client's last cursor) between the clients of a board, outside the log.
  */
-import type { ClusterStatus, CommittedStroke, ServerMessage, Stroke } from "../protocol/mod.ts";
+import type { BoardEntry, ClusterStatus, ProposalItem, ServerMessage } from "../protocol/mod.ts";
 import type { CommitStream } from "./commit_stream.ts";
 import type { HistoryReader } from "./history_reader.ts";
 import type { Logger } from "../common/log.ts";
 import type { SessionLimits } from "./session_limits.ts";
-import { Session } from "./sessions.ts";
+import { Session, type SessionIdentity } from "./sessions.ts";
+import { colorFor, displayName } from "./presence.ts";
 
 /** What sessions need from the rest of the gateway. */
 export interface HubDeps {
   stream: Pick<CommitStream, "cache" | "lastIndex" | "caughtUp">;
   /** Where sessions behind the recent cache read the history from. */
   history: Pick<HistoryReader, "page">;
-  proposer: { submit(stroke: Stroke): Promise<number> };
+  proposer: { submitItem(item: ProposalItem): Promise<number> };
   log: Logger;
   limits: SessionLimits;
   /** Sent to each client after its hello, then on every leader change. */
@@ -34,6 +36,8 @@ export class Hub {
   readonly #boards = new Map<string, Set<Session>>();
   /** Board to `after:last` (the batch of its strokes in that range) to its `strokes` message. */
   readonly #encoded = new Map<string, Map<string, string>>();
+  /** Per board, each session's last cursor as its encoded `presence` message. */
+  readonly #cursors = new Map<string, Map<Session, string>>();
   /** Sessions still waiting for the gateway to reach their `since` before their hello. */
   readonly #waiting = new Set<Session>();
   readonly #prefix = crypto.randomUUID().slice(0, 8);
@@ -63,9 +67,24 @@ export class Hub {
     return [...this.#boards.get(board) ?? []];
   }
 
-  /** Registers an open socket; the session sends `hello` and the replay after `since`. */
-  open(ws: WebSocket, board: string, since: number): Session {
-    const session = new Session(this, ws, `${this.#prefix}-${this.#nextId++}`, board, since);
+  /**
+   * Registers an open socket; the session sends `hello` and the replay after `since`. `name`
+   * is the raw `name=` (cleaned here); a view session passes its token as `helloBoard`.
+   */
+  open(
+    ws: WebSocket,
+    board: string,
+    since: number,
+    who: { name?: string; readOnly?: boolean; helloBoard?: string } = {},
+  ): Session {
+    const id = `${this.#prefix}-${this.#nextId++}`;
+    const identity: SessionIdentity = {
+      name: displayName(who.name, id),
+      color: colorFor(id),
+      readOnly: who.readOnly ?? false,
+      helloBoard: who.helloBoard ?? board,
+    };
+    const session = new Session(this, ws, id, board, since, identity);
     let set = this.#boards.get(board);
     if (!set) this.#boards.set(board, set = new Set());
     set.add(session);
@@ -80,10 +99,35 @@ export class Hub {
     const set = this.#boards.get(session.board);
     if (!set?.delete(session)) return;
     this.#count--;
+    const cursors = this.#cursors.get(session.board);
+    cursors?.delete(session);
+    if (cursors?.size === 0) this.#cursors.delete(session.board);
     if (set.size === 0) {
       this.#boards.delete(session.board);
       this.#encoded.delete(session.board);
+      return;
     }
+    const left: ServerMessage = { type: "left", clientId: session.id };
+    for (const other of set) if (other.greeted) other.sendControl(left);
+  }
+
+  /** A client's cursor moved: every other greeted client of the board is told (or misses it if slow). */
+  moveCursor(session: Session, x: number, y: number): void {
+    const { name, color } = session.identity;
+    const msg: ServerMessage = { type: "presence", clientId: session.id, name, color, x, y };
+    const text = JSON.stringify(msg);
+    let cursors = this.#cursors.get(session.board);
+    if (!cursors) this.#cursors.set(session.board, cursors = new Map());
+    cursors.set(session, text);
+    for (const other of this.#boards.get(session.board) ?? []) {
+      if (other !== session) other.sendPresence(text);
+    }
+  }
+
+  /** The last cursor of every other client of the session's board, for a newcomer. */
+  cursorsSeenBy(session: Session): string[] {
+    const cursors = this.#cursors.get(session.board);
+    return cursors ? [...cursors].filter(([s]) => s !== session).map(([, text]) => text) : [];
   }
 
   /** The session waits for the gateway to take in more of the log before its hello. */
@@ -93,10 +137,10 @@ export class Hub {
   }
 
   /**
-   * The `strokes` message of a board's strokes after index `after`, encoded once for every
-   * session that sends the same batch (a board's strokes in a range of the log never change).
+   * The `strokes` message of a board's entries after index `after`, encoded once for every
+   * session that sends the same batch (a board's entries in a range of the log never change).
    */
-  encodedBatch(board: string, after: number, entries: readonly CommittedStroke[]): string {
+  encodedBatch(board: string, after: number, entries: readonly BoardEntry[]): string {
     let cache = this.#encoded.get(board);
     if (!cache) this.#encoded.set(board, cache = new Map());
     const key = `${after}:${entries[entries.length - 1].index}`;

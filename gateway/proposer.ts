@@ -1,8 +1,16 @@
 /**
- * Batches strokes from all clients into few `POST /propose` calls on the leader and retries
- * each batch (same ids) until it commits: the replica's id dedup makes every retry safe.
+ * Batches strokes and board ops from all clients into few `POST /propose` calls on the leader
+ * and retries each batch (same ids) until it commits: the replica's id dedup makes every retry
+ * safe. Batches may commit in any order; a client whose items must commit in order (an undo
+ * after its stroke) waits for one before submitting the next (`Session`).
  */
-import { decodeNotLeader, type Stroke, strokeKey } from "../protocol/mod.ts";
+import {
+  decodeNotLeader,
+  itemKey,
+  type ProposalItem,
+  type Stroke,
+  strokeKey,
+} from "../protocol/mod.ts";
 import type { ReplicaClient } from "../replica/client.ts";
 import type { Cluster, LeaderInfo } from "./cluster.ts";
 import type { Logger } from "../common/log.ts";
@@ -17,7 +25,7 @@ import { backoffMs, sleep } from "./retry.ts";
 const RETRY_MAX_MS = 50;
 
 export class ProposeRefused extends Error {
-  constructor(readonly code: "bad_stroke" | "unavailable", message: string) {
+  constructor(readonly code: "bad_stroke" | "bad_message" | "unavailable", message: string) {
     super(message);
   }
 }
@@ -41,7 +49,7 @@ export interface ProposerOptions {
 }
 
 interface Pending {
-  stroke: Stroke;
+  item: ProposalItem;
   waiters: { resolve: (index: number) => void; reject: (e: ProposeRefused) => void }[];
 }
 
@@ -98,12 +106,17 @@ export class Proposer {
 
   /** Resolves with the stroke's log index once committed; a repeated id shares the first's fate. */
   submit(stroke: Stroke): Promise<number> {
+    return this.submitItem({ stroke });
+  }
+
+  /** Resolves with the stroke's or op's log index once committed; as `submit`. */
+  submitItem(item: ProposalItem): Promise<number> {
     return new Promise((resolve, reject) => {
       if (this.#stop.signal.aborted) {
         return reject(new ProposeRefused("unavailable", "gateway is shutting down"));
       }
-      // A stroke is its id on its board: the same id on two boards is two strokes.
-      const key = strokeKey(stroke);
+      // A stroke or op is its id on its board: the same id on two boards is two of them.
+      const key = strokeKey(itemKey(item));
       const known = this.#pending.get(key);
       if (known) return known.waiters.push({ resolve, reject });
       if (this.#pending.size >= this.#o.maxPending) {
@@ -111,7 +124,7 @@ export class Proposer {
           new ProposeRefused("unavailable", "too many strokes waiting for the cluster"),
         );
       }
-      this.#pending.set(key, { stroke, waiters: [{ resolve, reject }] });
+      this.#pending.set(key, { item, waiters: [{ resolve, reject }] });
       this.#queue.push(key);
       this.#schedule();
     });
@@ -161,20 +174,22 @@ export class Proposer {
 
   /** Retries until committed; a batch the replica calls invalid is split to find the culprit. */
   async #commit(keys: string[]): Promise<void> {
-    const strokes = keys.map((k) => this.#pending.get(k)?.stroke).filter((s) => s !== undefined);
+    const items = keys.map((k) => this.#pending.get(k)?.item).filter((s) => s !== undefined);
+    const keyOf = (item: ProposalItem) => strokeKey(itemKey(item));
     for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
       const leader = await this.#o.cluster.waitForLeader(this.#stop.signal);
       if (!leader) return;
-      const outcome = await this.#proposeOnce(leader, strokes);
+      const outcome = await this.#proposeOnce(leader, items);
       if (outcome.kind === "committed") {
-        strokes.forEach((s, i) => this.#settle(strokeKey(s), (w) => w.resolve(outcome.indexes[i])));
+        items.forEach((s, i) => this.#settle(keyOf(s), (w) => w.resolve(outcome.indexes[i])));
         this.#noteRecovered();
         return;
       }
       if (outcome.kind === "rejected") {
-        if (strokes.length === 1) {
-          const refused = new ProposeRefused("bad_stroke", outcome.error);
-          return this.#settle(strokeKey(strokes[0]), (w) => w.reject(refused));
+        if (items.length === 1) {
+          const code = "stroke" in items[0] ? "bad_stroke" : "bad_message";
+          const refused = new ProposeRefused(code, outcome.error);
+          return this.#settle(keyOf(items[0]), (w) => w.reject(refused));
         }
         const half = Math.ceil(keys.length / 2);
         await Promise.all([this.#commit(keys.slice(0, half)), this.#commit(keys.slice(half))]);
@@ -191,13 +206,13 @@ export class Proposer {
     }
   }
 
-  async #proposeOnce(leader: LeaderInfo, strokes: Stroke[]): Promise<Outcome> {
+  async #proposeOnce(leader: LeaderInfo, items: ProposalItem[]): Promise<Outcome> {
     let reply;
     const url = leader.url;
     const attempt = { leader, abort: new AbortController() };
     this.#attempts.add(attempt);
     try {
-      reply = await this.#o.client.propose(url, strokes, {
+      reply = await this.#o.client.proposeItems(url, items, {
         timeoutMs: this.#o.attemptTimeoutMs,
         signal: AbortSignal.any([this.#stop.signal, attempt.abort.signal]),
       });

@@ -1,15 +1,16 @@
 /**
- * The gateway's bounded memory of the committed log: the strokes of the most recent entries,
- * filed by board. Every stroke of a board above that board's floor (the last of its strokes
- * evicted) is here; older ones are read back from a replica. The floor is per board so that a
+ * The gateway's bounded memory of the committed log: the strokes and board ops of the most
+ * recent entries, filed by board. Every entry of a board above that board's floor (the last of
+ * its entries evicted) is here; older ones are read back from a replica. The floor is per board so that a
  * session on a quiet board stays in step however busy the others are. The bound is a number
  * of strokes over all boards, so the gateway's memory does not grow with the history (a stroke
  * is at most ~1 KiB: its id and board are bounded, the rest are numbers and a colour).
  */
 import {
-  type CommittedStroke,
+  type BoardEntry,
   DEFAULT_BOARD,
   hasStrokeShape,
+  isObject,
   type LogEntry,
 } from "../protocol/mod.ts";
 
@@ -53,21 +54,35 @@ class Fifo<T> {
   }
 }
 
-/** What `read` answers: the board's strokes after `after`, complete through index `through`. */
+/** What `read` answers: the board's entries after `after`, complete through index `through`. */
 export interface CacheRead {
-  entries: CommittedStroke[];
+  entries: BoardEntry[];
   through: number;
 }
 
-/** The board a committed entry draws on, or null for no-ops and entries that are not strokes. */
-export function strokeBoard(e: LogEntry): string | null {
-  if (!("stroke" in e) || !hasStrokeShape(e.stroke)) return null;
-  return e.stroke.board ?? DEFAULT_BOARD;
+/**
+ * The board a committed entry belongs to and the entry as clients get it; null for no-ops,
+ * configurations and kinds this gateway does not know. The payloads passed a replica's
+ * `/propose`, so only what filing needs is checked (an op's id, targets and board).
+ */
+export function boardEntryOf(e: LogEntry): { board: string; entry: BoardEntry } | null {
+  if ("stroke" in e) {
+    if (!hasStrokeShape(e.stroke)) return null;
+    return { board: e.stroke.board ?? DEFAULT_BOARD, entry: { index: e.index, stroke: e.stroke } };
+  }
+  const kind = "erase" in e ? "erase" : "restore" in e ? "restore" : "clear" in e ? "clear" : null;
+  if (kind === null) return null;
+  const op = (e as unknown as Record<string, unknown>)[kind];
+  if (!isObject(op) || typeof op.id !== "string") return null;
+  if (op.board !== undefined && typeof op.board !== "string") return null;
+  if (kind !== "clear" && !Array.isArray(op.targets)) return null;
+  const board = (op.board as string | undefined) ?? DEFAULT_BOARD;
+  return { board, entry: { index: e.index, [kind]: op } as unknown as BoardEntry };
 }
 
-/** Recent committed strokes of every board, at most `maxEntries` of them. */
+/** Recent committed entries of every board, at most `maxEntries` of them. */
 export class RecentCache {
-  readonly #boards = new Map<string, Fifo<CommittedStroke>>();
+  readonly #boards = new Map<string, Fifo<BoardEntry>>();
   /** The board of each cached stroke, oldest first: eviction takes the oldest of all boards. */
   readonly #order = new Fifo<string>();
   /** Per board, the index of its last evicted stroke (one number per board, not a history). */
@@ -95,8 +110,8 @@ export class RecentCache {
     return this.#order.length;
   }
 
-  /** Takes in a committed stroke of `board`; indexes must ascend. */
-  add(board: string, entry: CommittedStroke): void {
+  /** Takes in a committed entry of `board`; indexes must ascend. */
+  add(board: string, entry: BoardEntry): void {
     if (entry.index <= this.#last) {
       throw new Error(`cache: index ${entry.index} after ${this.#last}`);
     }
@@ -120,7 +135,7 @@ export class RecentCache {
   read(board: string, after: number, limit: number): CacheRead | null {
     if (after < this.floor(board)) return null;
     const list = this.#boards.get(board);
-    const entries: CommittedStroke[] = [];
+    const entries: BoardEntry[] = [];
     if (list) {
       const start = list.firstWhere((e) => e.index > after);
       for (let i = start; i < list.length && entries.length < limit; i++) entries.push(list.at(i));

@@ -213,7 +213,7 @@ Deno.test("hello waits until the gateway reaches since; a since past the history
   }
 });
 
-Deno.test("GET /boards counts each board's strokes and clients without keeping them", async () => {
+Deno.test("GET /boards joins the replicas' counts with this gateway's clients", async () => {
   const h = setup(SMALL);
   try {
     const rng = new Prng(7);
@@ -224,13 +224,19 @@ Deno.test("GET /boards counts each board's strokes and clients without keeping t
     const res = await fetch(`http://127.0.0.1:${h.gateway.port}/boards`);
     const count = (b: string) =>
       h.fake.committedStrokes().filter((e) => e.stroke.board === b).length;
-    assert.deepEqual(await res.json(), {
-      boards: [
+    const { boards } = await res.json();
+    assert.deepEqual(boards[0], { name: "two", entries: 0, clients: 1 }, "boards in use first");
+    const last = h.fake.committedStrokes().at(-1)!.stroke.board;
+    assert.equal(boards[1].name, last, "then the most recently drawn on");
+    assert.deepEqual(
+      boards.slice(1).sort((a: { name: string }, b: { name: string }) =>
+        a.name.localeCompare(b.name)
+      ),
+      [
         { name: "noise", entries: count("noise"), clients: 0 },
         { name: "one", entries: count("one"), clients: 0 },
-        { name: "two", entries: 0, clients: 1 },
       ],
-    });
+    );
     await two.close();
   } finally {
     await h.close();

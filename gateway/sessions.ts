@@ -1,17 +1,18 @@
 /**
  * One client's WebSocket: its hello (once the gateway has reached its `since`), its messages
- * in (validated, rate limited, strokes to the proposer) and its acks and errors out. The
- * committed strokes go out through its `StrokeFeed`. Nothing here throws out of a socket
- * handler; a failing session is closed alone.
+ * in (validated, rate limited, strokes and board ops to the proposer, cursors to the hub) and
+ * its acks and errors out. The committed entries go out through its `StrokeFeed`. Nothing
+ * here throws out of a socket handler; a failing session is closed alone.
  */
 import {
+  type ClientMessage,
   decodeClientMessage,
   ErrorCode,
   parseJson,
+  type ProposalItem,
   PROTOCOL_VERSION,
   refusalCode,
   type ServerMessage,
-  type Stroke,
   strokeIdOf,
 } from "../protocol/mod.ts";
 import { StrokeFeed } from "./feed.ts";
@@ -25,6 +26,17 @@ const MAX_HELD_MESSAGES = 1000;
 /** Default of `HubDeps.helloGraceMs`. */
 const HELLO_GRACE_MS = 3000;
 
+/** Who the client is and what it may do. */
+export interface SessionIdentity {
+  /** The name and colour others see with its cursor. */
+  name: string;
+  color: string;
+  /** A view-only session: edits are refused, presence flows. */
+  readOnly: boolean;
+  /** What `hello.board` says (a view session is told its token, never the board name). */
+  helloBoard: string;
+}
+
 /** One connected client. */
 export class Session {
   readonly #feed: StrokeFeed;
@@ -36,6 +48,12 @@ export class Session {
   #closed = false;
   readonly #messages: TokenBucket;
   readonly #refusals: TokenBucket;
+  readonly #cursors: TokenBucket;
+  readonly #droppedCursors: TokenBucket;
+  /** The last op submitted and not settled: later items wait for it (they must commit after). */
+  #barrier: Promise<unknown> | null = null;
+  /** Strokes submitted since that op: the next op waits for them (it may undo them). */
+  readonly #sinceBarrier = new Set<Promise<unknown>>();
 
   constructor(
     readonly hub: Hub,
@@ -43,11 +61,19 @@ export class Session {
     readonly id: string,
     readonly board: string,
     readonly since: number,
+    readonly identity: SessionIdentity,
   ) {
     const l = hub.deps.limits;
     this.#feed = new StrokeFeed(this, since);
     this.#messages = new TokenBucket(l.messagesPerSec, l.messageBurst);
     this.#refusals = new TokenBucket(l.refusalsPerSec, l.refusalBurst);
+    this.#cursors = new TokenBucket(l.cursorsPerSec, l.cursorBurst);
+    this.#droppedCursors = new TokenBucket(l.droppedCursorsPerSec, l.droppedCursorBurst);
+  }
+
+  /** True once `hello` was sent (presence goes only to greeted clients). */
+  get greeted(): boolean {
+    return this.#greeted;
   }
 
   /** Its stream of committed strokes (tests read its cursor). */
@@ -94,17 +120,22 @@ export class Session {
     this.hub.waitToGreet(this, false);
     clearTimeout(this.#graceTimer);
     this.#greeted = true;
+    const { name, color, readOnly, helloBoard } = this.identity;
     this.#send({
       type: "hello",
       clientId: this.id,
-      board: this.board,
+      board: helloBoard,
       commitIndex: stream.lastIndex,
       protocolVersion: PROTOCOL_VERSION,
+      name,
+      color,
+      ...(readOnly ? { readOnly } : {}),
     });
     this.#feed.pump();
     for (const msg of this.#held) this.#send(msg);
     this.#held = [];
     this.#send({ type: "cluster", status: clusterStatus() });
+    for (const text of this.hub.cursorsSeenBy(this)) this.sendPresence(text);
   }
 
   /** Sends a small message that does not wait for the stroke stream (ack, error, cluster). */
@@ -171,23 +202,76 @@ export class Session {
     }
     const msg = decodeClientMessage(raw);
     if (!msg.ok) return this.#error(refusalCode(raw), msg.error, id);
-    if (msg.value.type === "stroke") this.#onStroke(msg.value.stroke);
+    const m = msg.value;
+    if (m.type === "cursor") return this.#onCursor(m.x, m.y);
+    if (m.type === "ping") return;
+    if (this.identity.readOnly) {
+      return this.#error(ErrorCode.readOnly, "this is a view-only session", id);
+    }
+    this.#onEdit(m);
   }
 
-  #onStroke(checked: Stroke): void {
-    const stroke: Stroke = { ...checked, board: this.board };
-    this.hub.deps.proposer.submit(stroke).then(
-      (index) => this.sendControl({ type: "ack", id: stroke.id, index }),
+  /** Fans the cursor out at most at the allowed rate; a client flooding far beyond is closed. */
+  #onCursor(x: number, y: number): void {
+    if (this.#cursors.take()) return this.hub.moveCursor(this, x, y);
+    if (!this.#droppedCursors.take()) this.close(CloseCode.policy, "cursor flood");
+  }
+
+  /** A stroke or op, with the socket's board, to the proposer in the order this client sent them. */
+  #onEdit(m: Exclude<ClientMessage, { type: "cursor" | "ping" }>): void {
+    const board = this.board;
+    const item: ProposalItem = m.type === "stroke"
+      ? { stroke: { ...m.stroke, board } }
+      : m.type === "erase"
+      ? { erase: { id: m.id, targets: m.targets, board } }
+      : m.type === "restore"
+      ? { restore: { id: m.id, targets: m.targets, board } }
+      : { clear: { id: m.id, board } };
+    const id = m.type === "stroke" ? m.stroke.id : m.id;
+    this.#submitInOrder(item, m.type !== "stroke").then(
+      (index) => this.sendControl({ type: "ack", id, index }),
       (e: unknown) => {
         const code = e instanceof ProposeRefused ? e.code : ErrorCode.unavailable;
-        this.sendControl({
-          type: "error",
-          id: stroke.id,
-          code,
-          message: String((e as Error).message),
-        });
+        this.sendControl({ type: "error", id, code, message: String((e as Error).message) });
       },
     );
+  }
+
+  /**
+   * Batches commit in any order, so order is kept here: an op is submitted once everything
+   * this client sent before it has settled (a stroke then its undo never commit the other way
+   * round), and whatever comes after an op waits for the op. Strokes between ops still
+   * pipeline. A retry after a reconnect is a new session, but the client resends in order.
+   */
+  #submitInOrder(item: ProposalItem, isOp: boolean): Promise<number> {
+    const { proposer } = this.hub.deps;
+    const submit = () => proposer.submitItem(item);
+    if (!isOp) {
+      const p = this.#barrier ? this.#barrier.then(submit) : submit();
+      const settled = p.then(noop, noop);
+      this.#sinceBarrier.add(settled);
+      void settled.then(() => this.#sinceBarrier.delete(settled));
+      return p;
+    }
+    const before = [...this.#sinceBarrier, ...(this.#barrier ? [this.#barrier] : [])];
+    this.#sinceBarrier.clear();
+    const p = Promise.all(before).then(submit);
+    const barrier = p.then(noop, noop);
+    this.#barrier = barrier;
+    void barrier.then(() => {
+      if (this.#barrier === barrier) this.#barrier = null;
+    });
+    return p;
+  }
+
+  /**
+   * Sends a presence message (already encoded) if the client keeps up: one that buffers is
+   * dropped rather than queued, so presence never delays strokes. Nothing before the hello.
+   */
+  sendPresence(text: string): void {
+    if (!this.#greeted || this.#closed || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > this.hub.deps.limits.presenceHighWaterBytes) return;
+    this.guard(() => this.ws.send(text));
   }
 
   #error(code: string, message: string, id: string | undefined): void {
@@ -211,6 +295,8 @@ export class Session {
     return true;
   }
 }
+
+function noop(): void {}
 
 function isOversize(data: unknown, maxBytes: number): boolean {
   if (typeof data === "string") {

@@ -31,7 +31,7 @@ export interface DashboardSample {
   at: number;
   status: ClusterStatus;
   boards: BoardInfo[];
-  /** Board entries (strokes and operations) committed per second since the previous sample. */
+  /** Log entries the gateway took in per second since the previous sample (all boards). */
   committedPerSec: number;
   ack: AckSummary;
   /** Newest last, at most `MAX_ELECTIONS`. */

@@ -4,7 +4,8 @@
  * replicas, so the decoders check only the shape their readers rely on;
  * the proposal itself is the door into the log and is validated fully.
  */
-import { checkStroke, type LogEntry, type Stroke } from "./stroke.ts";
+import { checkOpPayload, checkStroke, type LogEntry, type Stroke } from "./stroke.ts";
+import { type BoardOp, opOf } from "./board_ops.ts";
 import { badIndex, fail, isIndex, isObject, ok, type Result } from "./validate.ts";
 
 /** Replica role as the seed names it. */
@@ -41,12 +42,19 @@ export interface EntriesResponse {
   commitIndex: number;
 }
 
-/** `POST /propose`: strokes to append; answered once all are committed. */
+/** One thing a client wants committed: a stroke or a board operation. */
+export type ProposalItem = { stroke: Stroke } | BoardOp;
+
+/**
+ * `POST /propose`, decoded: what to append, in this order (an undo after its
+ * stroke stays after it); answered once all are committed. On the wire it is
+ * `{strokes: [...]}` (the seed's form) or `{items: [{stroke}|{erase}|{restore}|{clear}, ...]}`.
+ */
 export interface ProposeRequest {
-  strokes: Stroke[];
+  items: ProposalItem[];
 }
 export interface ProposeResponse {
-  /** One per stroke, in request order; a repeated id gets the index of its first commit. */
+  /** One per item, in request order; a repeated id gets the index of its first commit. */
   results: { id: string; index: number }[];
   commitIndex: number;
 }
@@ -115,20 +123,90 @@ export function decodeEntries(body: unknown, from: number): Result<EntriesRespon
   return ok({ entries: entries as LogEntry[], commitIndex: body.commitIndex });
 }
 
-/** A `/propose` body, every stroke validated fully (what is committed is replayed forever). */
+/**
+ * A `/propose` body, every stroke and op validated fully (what is committed is replayed
+ * forever): `{strokes}` or `{items}`, not both.
+ */
 export function decodeProposeRequest(body: unknown): Result<ProposeRequest> {
-  if (!isObject(body) || !Array.isArray(body.strokes)) return fail("body must be {strokes: [...]}");
-  if (body.strokes.length === 0) return fail("strokes must not be empty");
-  if (body.strokes.length > MAX_PROPOSE_STROKES) {
-    return fail(`at most ${MAX_PROPOSE_STROKES} strokes per proposal`);
+  const form = isObject(body)
+    ? Array.isArray(body.items) && body.strokes === undefined
+      ? "items"
+      : Array.isArray(body.strokes) && body.items === undefined
+      ? "strokes"
+      : null
+    : null;
+  if (form === null) return fail("body must be {strokes: [...]} or {items: [...]}");
+  const list = (body as Record<string, unknown[]>)[form];
+  if (list.length === 0) return fail(`${form} must not be empty`);
+  if (list.length > MAX_PROPOSE_STROKES) {
+    return fail(`at most ${MAX_PROPOSE_STROKES} ${form} per proposal`);
   }
-  const strokes: Stroke[] = [];
-  for (let i = 0; i < body.strokes.length; i++) {
-    const s = checkStroke(body.strokes[i]);
-    if (!s.ok) return fail(`strokes[${i}]: ${s.error}`);
-    strokes.push(s.value);
+  const items: ProposalItem[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const item = form === "strokes" ? checkStroke(list[i]) : checkItem(list[i]);
+    if (!item.ok) return fail(`${form}[${i}]: ${item.error}`);
+    items.push(form === "strokes" ? { stroke: item.value as Stroke } : item.value as ProposalItem);
   }
-  return ok({ strokes });
+  return ok({ items });
+}
+
+/** One element of `items`: exactly one of stroke, erase, restore, clear. */
+function checkItem(v: unknown): Result<ProposalItem> {
+  if (!isObject(v)) return fail("item must be an object");
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || !ITEM_KINDS.includes(keys[0])) {
+    return fail(`item must have exactly one of ${ITEM_KINDS.join(", ")}`);
+  }
+  if (keys[0] === "stroke") {
+    const s = checkStroke(v.stroke);
+    return s.ok ? ok({ stroke: s.value }) : s;
+  }
+  return checkOpPayload(v)!;
+}
+
+const ITEM_KINDS: readonly string[] = ["stroke", "erase", "restore", "clear"];
+
+/** The id and board of an item: what makes it unique (strokes and ops share one namespace). */
+export function itemKey(item: ProposalItem): { id: string; board?: string } {
+  return "stroke" in item ? item.stroke : opOf(item);
+}
+
+/** The `/propose` body for `items`: the seed's `{strokes}` when every item is one, so older replicas still understand it. */
+export function proposeBody(items: readonly ProposalItem[]): { strokes: Stroke[] } | {
+  items: ProposalItem[];
+} {
+  return items.every((i) => "stroke" in i)
+    ? { strokes: items.map((i) => (i as { stroke: Stroke }).stroke) }
+    : { items: [...items] };
+}
+
+/** `GET /boards` on a replica: boards with committed entries, most recently active first. */
+export interface BoardsResponse {
+  boards: BoardSummary[];
+}
+/** One board: its committed strokes and ops (retried duplicates not counted) and its last index. */
+export interface BoardSummary {
+  name: string;
+  entries: number;
+  lastIndex: number;
+}
+
+/** Most boards one `GET /boards` answers with. */
+export const MAX_BOARDS_LISTED = 500;
+
+/** A replica's `/boards` answer, shape-checked. */
+export function decodeBoards(body: unknown): Result<BoardsResponse> {
+  if (!isObject(body) || !Array.isArray(body.boards)) return fail("boards must be an array");
+  const boards: BoardSummary[] = [];
+  for (const b of body.boards) {
+    if (
+      !isObject(b) || typeof b.name !== "string" || !isIndex(b.entries) || !isIndex(b.lastIndex)
+    ) {
+      return fail("boards[]: expected {name, entries, lastIndex}");
+    }
+    boards.push({ name: b.name, entries: b.entries, lastIndex: b.lastIndex });
+  }
+  return ok({ boards });
 }
 
 /** A `/propose` answer for `ids`: one positive index per id, in request order, ids matching. */

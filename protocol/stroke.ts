@@ -160,11 +160,14 @@ export function checkEntry(v: unknown, trust: Trust = "full"): Result<LogEntry> 
 }
 
 /**
- * The erase/restore/clear payload of an entry, validated (with its board);
- * null when the entry carries none. Ops are small and rare next to strokes,
- * so they are checked fully from anyone.
+ * The erase/restore/clear payload of an entry or proposal item, validated
+ * (with its board); null when it carries none. Ops are small and rare next to
+ * strokes, so they are checked fully from anyone.
  */
-function checkOpPayload(v: Record<string, unknown>, _trust: Trust): Result<BoardOp> | null {
+export function checkOpPayload(
+  v: Record<string, unknown>,
+  _trust: Trust = "full",
+): Result<BoardOp> | null {
   const kind = v.erase !== undefined
     ? "erase"
     : v.restore !== undefined

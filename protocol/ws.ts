@@ -78,12 +78,12 @@ export type ServerMessage =
   | { type: "error"; id?: string; code: string; message: string }
   | { type: "cluster"; status: ClusterStatus };
 
-/** Client to server. */
+/** Client to server, as on the wire (CONTRACT.md: an op's id and targets are top-level). */
 export type ClientMessage =
   | { type: "stroke"; stroke: Stroke }
-  | { type: "erase"; op: EraseOp }
-  | { type: "restore"; op: RestoreOp }
-  | { type: "clear"; op: ClearOp }
+  | ({ type: "erase" } & Omit<EraseOp, "board">)
+  | ({ type: "restore" } & Omit<RestoreOp, "board">)
+  | ({ type: "clear" } & Omit<ClearOp, "board">)
   | { type: "cursor"; x: number; y: number }
   | { type: "ping" };
 
@@ -116,11 +116,11 @@ export function decodeClientMessage(v: unknown): Result<ClientMessage> {
     case "erase":
     case "restore": {
       const op = checkTargetsOp(v, v.type);
-      return op.ok ? ok({ type: v.type, op: op.value }) : op;
+      return op.ok ? ok({ type: v.type, id: op.value.id, targets: op.value.targets }) : op;
     }
     case "clear": {
       const op = checkClearOp(v);
-      return op.ok ? ok({ type: "clear", op: op.value }) : op;
+      return op.ok ? ok({ type: "clear", id: op.value.id }) : op;
     }
     case "stroke":
       break;
@@ -162,6 +162,15 @@ export function decodeServerMessage(text: string): Result<ServerMessage> {
         return fail("hello.clientId and hello.board must be strings");
       }
       if (!isIndex(v.commitIndex)) return fail("hello.commitIndex");
+      if (v.name !== undefined && typeof v.name !== "string") return fail("hello.name");
+      if (
+        v.color !== undefined && !(typeof v.color === "string" && /^#[0-9a-f]{6}$/i.test(v.color))
+      ) {
+        return fail("hello.color must be #rrggbb");
+      }
+      if (v.readOnly !== undefined && typeof v.readOnly !== "boolean") {
+        return fail("hello.readOnly");
+      }
       return ok(v as ServerMessage);
     case "strokes":
       return decodeStrokes(v.entries);

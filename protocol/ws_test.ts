@@ -31,6 +31,8 @@ Deno.test("server messages", async (t) => {
       '{"type":"nope"}',
       '{"type":"hello","clientId":"c","board":"b","commitIndex":-1}',
       '{"type":"hello","commitIndex":1}',
+      '{"type":"hello","clientId":"c","board":"b","commitIndex":1,"color":"red"}',
+      '{"type":"hello","clientId":"c","board":"b","commitIndex":1,"readOnly":"yes"}',
       '{"type":"ack","id":"a","index":1.5}',
       '{"type":"cluster","status":{"leaderId":3,"term":1}}',
       JSON.stringify({ type: "strokes", entries: [{ index: 2, stroke: { ...stroke, width: 0 } }] }),
@@ -70,5 +72,19 @@ Deno.test("client messages", async (t) => {
     }
     assert.equal(strokeIdOf({ type: "stroke", stroke: { ...stroke, x0: 1e12 } }), "a:1");
     assert.equal(strokeIdOf({ type: "stroke", stroke: { id: "has space" } }), undefined);
+  });
+
+  await t.step("ops decode in their wire form (id and targets top-level), extras dropped", () => {
+    const erase = decodeClientMessage({ type: "erase", id: "e1", targets: ["g1"], board: "x" });
+    assert.deepEqual(erase, { ok: true, value: { type: "erase", id: "e1", targets: ["g1"] } });
+    const clear = decodeClientMessage({ type: "clear", id: "c1", targets: ["ignored"] });
+    assert.deepEqual(clear, { ok: true, value: { type: "clear", id: "c1" } });
+    assert.ok(!decodeClientMessage({ type: "restore", op: { id: "r", targets: ["s"] } }).ok);
+    assert.equal(strokeIdOf({ type: "restore", id: "r1", targets: [] }), "r1");
+    assert.deepEqual(decodeClientMessage({ type: "cursor", x: 1, y: -2 }), {
+      ok: true,
+      value: { type: "cursor", x: 1, y: -2 },
+    });
+    assert.ok(!decodeClientMessage({ type: "cursor", x: 1, y: Infinity }).ok);
   });
 });

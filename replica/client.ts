@@ -5,12 +5,17 @@
  * decodes every answer with the protocol's decoders.
  */
 import {
+  type BoardsResponse,
+  decodeBoards,
   decodeEntries,
   decodeProposeResponse,
   decodeStatus,
   type EntriesResponse,
   errorOf,
+  itemKey,
   type LogEntry,
+  type ProposalItem,
+  proposeBody,
   type Result,
   type StatusResponse,
   type Stroke,
@@ -134,11 +139,25 @@ export class ReplicaClient {
    * leader is), a bad stroke 400, an unknown outcome 503.
    */
   propose(url: string, strokes: Stroke[], opts: CallOptions = {}): Promise<Reply<number[]>> {
-    const ids = strokes.map((s) => s.id);
+    return this.proposeItems(url, strokes.map((stroke) => ({ stroke })), opts);
+  }
+
+  /** `POST /propose` of strokes and board ops, committed in this order; answers as `propose`. */
+  proposeItems(
+    url: string,
+    items: ProposalItem[],
+    opts: CallOptions = {},
+  ): Promise<Reply<number[]>> {
+    const ids = items.map((i) => itemKey(i).id);
     return this.call(url, "/propose", (b) => decodeProposeResponse(b, ids), {
       ...opts,
-      body: { strokes },
+      body: proposeBody(items),
     });
+  }
+
+  /** `GET /boards`: boards with committed entries, most recently active first. */
+  boards(url: string, opts: CallOptions = {}): Promise<Reply<BoardsResponse>> {
+    return this.call(url, "/boards", decodeBoards, opts);
   }
 }
 

@@ -9,7 +9,13 @@
  * the replica plugs in its durable log, HTTP and timers, the simulator its
  * simulated disk, network and time.
  */
-import { type LogEntry, type Stroke, strokeKey } from "../protocol/mod.ts";
+import {
+  itemKey,
+  type LogEntry,
+  type ProposalItem,
+  type Stroke,
+  strokeKey,
+} from "../protocol/mod.ts";
 import type { RaftNode } from "./raft/node.ts";
 import {
   type HardState,
@@ -57,7 +63,7 @@ export interface Transport {
 export interface StateMachine<Staged = unknown> {
   /** Applies committed entries in order; returns them as applied. */
   apply(entries: LogEntry[]): LogEntry[];
-  /** Index where the stroke (its id on its board) was first committed, if it was. */
+  /** Index where the stroke or op (its id on its board) was first committed, if it was. */
   indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined;
   /** Makes everything applied durable: the log's copy is about to be dropped. */
   makeDurable(): Promise<void> | void;
@@ -117,7 +123,8 @@ export interface DriverIo<S extends StateMachine> {
 export class ProposalLostError extends Error {}
 
 interface Waiter {
-  stroke: Stroke;
+  /** The id and board of the stroke or op. */
+  key: Pick<Stroke, "id" | "board">;
   term: number;
   resolve: (index: number) => void;
   reject: (e: Error) => void;
@@ -222,29 +229,35 @@ export class Driver<S extends StateMachine = StateDb> {
     });
   }
 
-  /**
-   * Proposes strokes and resolves with the index each one is committed at.
-   * An id already committed or in flight is not proposed again.
-   */
+  /** Proposes strokes (see `proposeItems`). */
   propose(strokes: Stroke[], timeoutMs: number): Promise<number[]> {
-    const fresh: Stroke[] = [];
-    const results = strokes.map((s) => {
-      const committed = this.store.indexOf(s);
+    return this.proposeItems(strokes.map((stroke) => ({ stroke })), timeoutMs);
+  }
+
+  /**
+   * Proposes strokes and board ops, appended in this order, and resolves with the index each
+   * one is committed at. An id (on its board) already committed or in flight is not proposed
+   * again.
+   */
+  proposeItems(items: ProposalItem[], timeoutMs: number): Promise<number[]> {
+    const fresh: ProposalItem[] = [];
+    const results = items.map((item) => {
+      const key = itemKey(item);
+      const committed = this.store.indexOf(key);
       if (committed !== undefined) return Promise.resolve(committed);
-      const inFlight = this.proposedIds.get(strokeKey(s));
+      const inFlight = this.proposedIds.get(strokeKey(key));
       if (inFlight) return inFlight;
-      fresh.push(s);
+      fresh.push(item);
       return null;
     });
-    const placed = this.node.propose(fresh.map((stroke) => ({ stroke })));
+    const placed = this.node.propose(fresh);
     const promises = placed.map(({ index, term }, i) => {
-      const stroke = fresh[i];
-      const key = strokeKey(stroke);
+      const key = itemKey(fresh[i]);
       const p = new Promise<number>((resolve, reject) =>
-        this.waiters.set(index, { stroke, term, resolve, reject })
+        this.waiters.set(index, { key, term, resolve, reject })
       );
-      this.proposedIds.set(key, p);
-      p.catch(() => {}).finally(() => this.proposedIds.delete(key));
+      this.proposedIds.set(strokeKey(key), p);
+      p.catch(() => {}).finally(() => this.proposedIds.delete(strokeKey(key)));
       return p;
     });
     let k = 0;
@@ -386,7 +399,7 @@ export class Driver<S extends StateMachine = StateDb> {
       const w = this.waiters.get(e.index);
       if (!w) continue;
       this.waiters.delete(e.index);
-      if (e.term === w.term) w.resolve(this.store.indexOf(w.stroke)!);
+      if (e.term === w.term) w.resolve(this.store.indexOf(w.key)!);
       else w.reject(new ProposalLostError(`entry ${e.index} was replaced by term ${e.term}`));
     }
   }

@@ -4,7 +4,7 @@
  * leader (a cut link, no election since the leader keeps its followers) still
  * gets its strokes committed instead of a 421 pointing where it cannot go.
  */
-import type { Stroke } from "../protocol/mod.ts";
+import { type ProposalItem, proposeBody } from "../protocol/mod.ts";
 
 /** Set on a relayed proposal: the receiver answers it itself and never relays it again (no loops). */
 export const FORWARDED_BY_HEADER = "x-forwarded-by";
@@ -21,10 +21,13 @@ export interface ForwardOptions {
 }
 
 /**
- * The leader's answer (status and JSON body) to `strokes`, or a 503 naming the
+ * The leader's answer (status and JSON body) to `items`, or a 503 naming the
  * leader when it cannot be reached in time: the caller then looks elsewhere.
  */
-export async function forwardProposal(strokes: Stroke[], o: ForwardOptions): Promise<Response> {
+export async function forwardProposal(
+  items: ProposalItem[],
+  o: ForwardOptions,
+): Promise<Response> {
   const timeout = AbortSignal.timeout(o.timeoutMs);
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -35,7 +38,7 @@ export async function forwardProposal(strokes: Stroke[], o: ForwardOptions): Pro
     const res = await fetch(`${o.leaderUrl}/propose`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ strokes }),
+      body: JSON.stringify(proposeBody(items)),
       signal: o.signal ? AbortSignal.any([timeout, o.signal]) : timeout,
     });
     const text = await res.text();

@@ -17,7 +17,7 @@ Deno.test("a relayed proposal carries the token and the relay mark; the answer c
     return Response.json({ error: "not the leader", leaderId: "replica3" }, { status: 421 });
   });
   try {
-    const res = await forwardProposal([stroke], {
+    const res = await forwardProposal([{ stroke }], {
       ...options,
       leaderUrl: `http://127.0.0.1:${server.addr.port}`,
     });
@@ -34,7 +34,7 @@ Deno.test("a relayed proposal carries the token and the relay mark; the answer c
 
 Deno.test("an unreachable or silent leader is a 503 naming it, within the time bound", async () => {
   const [closedPort] = freePorts(1);
-  const refused = await forwardProposal([stroke], {
+  const refused = await forwardProposal([{ stroke }], {
     ...options,
     leaderUrl: `http://127.0.0.1:${closedPort}`,
   });
@@ -44,7 +44,7 @@ Deno.test("an unreachable or silent leader is a 503 naming it, within the time b
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 }); // accepts, never answers
   try {
     const t0 = performance.now();
-    const silent = await forwardProposal([stroke], {
+    const silent = await forwardProposal([{ stroke }], {
       ...options,
       timeoutMs: 200,
       leaderUrl: `http://127.0.0.1:${listener.addr.port}`,

@@ -6,7 +6,10 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import {
+  type BoardsResponse,
   decodeProposeRequest,
+  itemKey,
+  MAX_BOARDS_LISTED,
   type NotLeaderResponse,
   type ProposeResponse,
   PROTOCOL_VERSION,
@@ -188,18 +191,25 @@ export function replicaApp(
     });
   });
 
+  // Boards with committed strokes or ops, from the counts the apply keeps (no history scan).
+  app.get("/boards", (c) => {
+    const limit = queryIndex(c, "limit", MAX_BOARDS_LISTED, MAX_BOARDS_LISTED);
+    if (limit === null) return c.json({ error: "limit must be a non-negative integer" }, 400);
+    return c.json({ boards: driver.store.boards(limit) } satisfies BoardsResponse);
+  });
+
   app.post("/propose", async (c) => {
     const body = await readJson(c.req.raw, MAX_BODY_BYTES);
     if (!body.ok) return c.json({ error: body.error }, body.status);
     // Full validation even from the gateway: what is committed is replayed to every page forever.
     const proposal = decodeProposeRequest(body.value);
     if (!proposal.ok) return c.json({ error: proposal.error }, 400);
-    const { strokes } = proposal.value;
+    const { items } = proposal.value;
     try {
-      const indexes = await driver.propose(strokes, PROPOSE_TIMEOUT_MS);
+      const indexes = await driver.proposeItems(items, PROPOSE_TIMEOUT_MS);
       return c.json(
         {
-          results: strokes.map((s, i) => ({ id: s.id, index: indexes[i] })),
+          results: items.map((item, i) => ({ id: itemKey(item).id, index: indexes[i] })),
           commitIndex: driver.node.status().commitIndex,
         } satisfies ProposeResponse,
       );
@@ -210,7 +220,7 @@ export function replicaApp(
           e.leaderId && leaderUrl && e.leaderId !== cfg.replicaId &&
           !c.req.header(FORWARDED_BY_HEADER)
         ) {
-          return forwardProposal(strokes, {
+          return forwardProposal(items, {
             leaderId: e.leaderId,
             leaderUrl,
             replicaId: cfg.replicaId,

@@ -4,26 +4,54 @@
  * 1 on, forever), the board of each stroke, the de-duplication index
  * (board, id) -> first index, and the applied index, all written in one
  * transaction per applied batch, so a crash leaves the database at a batch
- * boundary. A stroke whose (board, id) was already committed (a retry that
- * reached a new leader before it learned of the first copy) is stored as a
- * no-op at its index, so every replica skips the same entries and
- * `/entries` never shows a stroke twice. Every value reaches SQL as a bound
- * parameter, never as text.
+ * boundary. Board operations (erase, restore, clear) are filed like strokes:
+ * strokes and ops share one id namespace per board. An entry whose (board,
+ * id) was already committed (a retry that reached a new leader before it
+ * learned of the first copy) is stored as a no-op at its index, so every
+ * replica skips the same entries and `/entries` never shows one twice. Every
+ * value reaches SQL as a bound parameter, never as text.
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { DEFAULT_BOARD, type LogEntry, type Member, type Stroke } from "../protocol/mod.ts";
+import {
+  type BoardSummary,
+  DEFAULT_BOARD,
+  type LogEntry,
+  type Member,
+  opOf,
+  type Stroke,
+} from "../protocol/mod.ts";
 import type { SnapshotPoint } from "./raft/types.ts";
 import { parentOf, removeIfPresent } from "./storage/fs.ts";
 
 /** The database file inside DATA_DIR (beside the Raft log). */
 export const STATE_DB_FILE_NAME = "state.sqlite";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+// Added in schema 2; a schema-1 database gets it filled from its entries.
+const BOARDS_SCHEMA = `
+  CREATE TABLE boards (
+    name     TEXT PRIMARY KEY,
+    entries  INTEGER NOT NULL,
+    last_idx INTEGER NOT NULL
+  ) STRICT;
+`;
+const FILL_BOARDS = `
+  INSERT INTO boards (name, entries, last_idx)
+    SELECT board, count(*), max(idx) FROM entries WHERE stroke_id IS NOT NULL GROUP BY board;
+`;
+
+/** The SQL that takes a database of schema N to N + 1 (a new database gets `SCHEMA` at once). */
+const MIGRATIONS: Record<number, string> = {
+  1: `${BOARDS_SCHEMA} ${FILL_BOARDS}`,
+};
 
 // `entries.body` is the payload as applied, in JSON (`{"stroke":{...}}`,
-// `{"noop":true}`); `board` and `stroke_id` are set for a stroke applied as
-// such, and their unique index is the de-duplication index: (board, id) ->
-// the first index (one b-tree insert per stroke instead of a second table).
+// `{"erase":{...}}`, `{"noop":true}`); `board` and `stroke_id` are set for a
+// stroke or op applied as such, and their unique index is the de-duplication
+// index: (board, id) -> the first index (one b-tree insert per stroke instead
+// of a second table). `boards` counts what each board holds, updated in the
+// same transaction, so listing boards never scans the history.
 // `members` is the configuration of the last configuration entry applied
 // (empty while none was: the bootstrap one, PEERS, is in force); a snapshot
 // carries it to a follower with the rest.
@@ -48,6 +76,7 @@ const SCHEMA = `
     url   TEXT NOT NULL,
     voter INTEGER NOT NULL
   ) STRICT;
+  ${BOARDS_SCHEMA}
 `;
 
 /** A state database that cannot be used (newer schema, inconsistent content). */
@@ -63,6 +92,8 @@ export class StateDb {
   #termAt!: StatementSync;
   #setApplied!: StatementSync;
   #insertMember!: StatementSync;
+  #countBoard!: StatementSync;
+  #listBoards!: StatementSync;
   #begin!: StatementSync;
   #commit!: StatementSync;
   #applied = 0;
@@ -109,6 +140,13 @@ export class StateDb {
     this.#termAt = this.#db.prepare("SELECT term FROM entries WHERE idx = ?");
     this.#setApplied = this.#db.prepare("UPDATE applied SET idx = ?, term = ? WHERE one = 1");
     this.#insertMember = this.#db.prepare("INSERT INTO members (id, url, voter) VALUES (?, ?, ?)");
+    this.#countBoard = this.#db.prepare(
+      "INSERT INTO boards (name, entries, last_idx) VALUES (?, 1, ?) " +
+        "ON CONFLICT (name) DO UPDATE SET entries = entries + 1, last_idx = excluded.last_idx",
+    );
+    this.#listBoards = this.#db.prepare(
+      "SELECT name, entries, last_idx FROM boards ORDER BY last_idx DESC LIMIT ?",
+    );
     this.#begin = this.#db.prepare("BEGIN IMMEDIATE");
     this.#commit = this.#db.prepare("COMMIT");
     this.#applied = this.#readApplied();
@@ -125,7 +163,7 @@ export class StateDb {
     return row?.term;
   }
 
-  /** Index where the stroke (its id on its board) was first committed, if it was. */
+  /** Index where the stroke or op (its id on its board) was first committed, if it was. */
   indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined {
     const row = this.#findStroke.get(stroke.board ?? DEFAULT_BOARD, stroke.id) as
       | { idx: number }
@@ -158,6 +196,16 @@ export class StateDb {
     this.appliedSinceOpen += out.length;
     this.#wake();
     return out;
+  }
+
+  /** Boards with committed strokes or ops, most recently active first, at most `limit`. */
+  boards(limit: number): BoardSummary[] {
+    const rows = this.#listBoards.all(limit) as {
+      name: string;
+      entries: number;
+      last_idx: number;
+    }[];
+    return rows.map((r) => ({ name: r.name, entries: r.entries, lastIndex: r.last_idx }));
   }
 
   /** The configuration of the last configuration entry applied; undefined while none was. */
@@ -218,7 +266,7 @@ export class StateDb {
     }
     this.#begin.run();
     try {
-      this.#db.exec("DELETE FROM entries; DELETE FROM members");
+      this.#db.exec("DELETE FROM entries; DELETE FROM members; DELETE FROM boards");
       this.#setApplied.run(0, 0);
       this.#commit.run();
     } catch (e) {
@@ -322,13 +370,17 @@ export class StateDb {
       this.#db.exec("DELETE FROM members");
       for (const m of e.config.members) this.#insertMember.run(m.id, m.url, m.voter ? 1 : 0);
     }
-    if (!("stroke" in e)) {
+    const key = boardKeyOf(e);
+    if (key === null) {
       this.#insertEntry.run(index, term, null, JSON.stringify(payload));
       return e;
     }
-    const board = e.stroke.board ?? DEFAULT_BOARD;
+    const board = key.board ?? DEFAULT_BOARD;
     const body = JSON.stringify(payload);
-    if (this.#insertStroke.run(index, term, board, e.stroke.id, body).changes === 1) return e;
+    if (this.#insertStroke.run(index, term, board, key.id, body).changes === 1) {
+      this.#countBoard.run(board, index);
+      return e;
+    }
     // A (board, id) committed before: a no-op at this index, on every replica alike.
     this.#insertEntry.run(index, term, board, '{"noop":true}');
     return { index, term, noop: true };
@@ -343,10 +395,17 @@ export class StateDb {
       user_version: number;
     };
     if (version === SCHEMA_VERSION) return;
-    if (version !== 0) {
+    if (version < 0 || version > SCHEMA_VERSION) {
       throw new StateDbError(
         `state database has schema ${version}; this replica knows ${SCHEMA_VERSION}`,
       );
+    }
+    if (version > 0) {
+      // One step per version, each in its own transaction, so any older database comes up.
+      for (let v = version; v < SCHEMA_VERSION; v++) {
+        this.#db.exec(`BEGIN IMMEDIATE; ${MIGRATIONS[v]} PRAGMA user_version = ${v + 1}; COMMIT`);
+      }
+      return;
     }
     this.#db.exec(`BEGIN IMMEDIATE; ${SCHEMA} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT`);
   }
@@ -362,6 +421,13 @@ export class StateDb {
     }
     return row.idx;
   }
+}
+
+/** The board and id a stroke or op entry is filed under; null for every other kind. */
+function boardKeyOf(e: LogEntry): { id: string; board?: string } | null {
+  if ("stroke" in e) return e.stroke;
+  if ("erase" in e || "restore" in e || "clear" in e) return opOf(e);
+  return null;
 }
 
 function readMembers(db: DatabaseSync): Member[] | undefined {

@@ -7,8 +7,11 @@
 import { Hono } from "hono";
 import {
   decodeProposeRequest,
+  DEFAULT_BOARD,
+  itemKey,
   type LogEntry,
   type Member,
+  type ProposalItem,
   type StatusResponse,
   type Stroke,
   strokeKey,
@@ -157,7 +160,7 @@ export class FakeCluster {
 
   /** Appends and commits strokes directly (no HTTP), e.g. to build a long history. */
   appendCommitted(strokes: Stroke[]): number[] {
-    const indexes = this.#append(strokes);
+    const indexes = this.#append(strokes.map((stroke) => ({ stroke })));
     this.#advanceCommit(this.log.length);
     return indexes;
   }
@@ -181,6 +184,8 @@ export class FakeCluster {
     app.use("/propose", (c, next) => this.#guard(c.req.header("authorization"), next));
     app.use("/entries", (c, next) => this.#guard(c.req.header("authorization"), next));
     app.use("/members", (c, next) => this.#guard(c.req.header("authorization"), next));
+    app.use("/boards", (c, next) => this.#guard(c.req.header("authorization"), next));
+    app.get("/boards", (c) => c.json({ boards: this.#boards() }));
     app.get("/members", (c) => c.json({ members: this.#members(), configIndex: this.configIndex }));
     app.post("/propose", async (c) => {
       const body = await c.req.json().catch(() => null);
@@ -239,16 +244,16 @@ export class FakeCluster {
     }
     const proposal = decodeProposeRequest(body);
     if (!proposal.ok) return Response.json({ error: proposal.error }, { status: 400 });
-    const { strokes } = proposal.value;
-    this.stats.proposedStrokes += strokes.length;
-    const indexes = this.#append(strokes);
+    const { items } = proposal.value;
+    this.stats.proposedStrokes += items.length;
+    const indexes = this.#append(items);
     const outcome = await this.#waitCommit(i, Math.max(...indexes));
     if (outcome !== "committed") {
       // After a kill nobody receives this: the relay has already dropped the connection.
       if (outcome === "lost") this.stats.unavailable++;
       return Response.json({ error: "leadership lost" }, { status: 503 });
     }
-    const results = strokes.map((s, k) => ({ id: s.id, index: indexes[k] }));
+    const results = items.map((item, k) => ({ id: itemKey(item).id, index: indexes[k] }));
     return Response.json({ results, commitIndex: this.commitIndex });
   }
 
@@ -264,14 +269,27 @@ export class FakeCluster {
     return Response.json({ entries: this.log.slice(from - 1, end), commitIndex: this.commitIndex });
   }
 
-  /** A stroke (its id on its board) already in the log keeps the index of its first occurrence. */
-  #append(strokes: Stroke[]): number[] {
-    const indexes = strokes.map((stroke) => {
-      const known = this.#firstIndex.get(strokeKey(stroke));
+  /** Committed board entries (strokes and ops) by board, as the replicas' `GET /boards` counts them. */
+  #boards(): { name: string; entries: number; lastIndex: number }[] {
+    const boards = new Map<string, { name: string; entries: number; lastIndex: number }>();
+    for (const e of this.log.slice(0, this.commitIndex)) {
+      if ("noop" in e || "config" in e) continue;
+      const name = itemKey(e as ProposalItem).board ?? DEFAULT_BOARD;
+      const b = boards.get(name) ?? { name, entries: 0, lastIndex: 0 };
+      boards.set(name, { name, entries: b.entries + 1, lastIndex: e.index });
+    }
+    return [...boards.values()].sort((a, b) => b.lastIndex - a.lastIndex);
+  }
+
+  /** An item (its id on its board) already in the log keeps the index of its first occurrence. */
+  #append(items: ProposalItem[]): number[] {
+    const indexes = items.map((item) => {
+      const key = strokeKey(itemKey(item));
+      const known = this.#firstIndex.get(key);
       if (known !== undefined) return known;
       const index = this.log.length + 1;
-      this.log.push({ index, term: this.term, stroke });
-      this.#firstIndex.set(strokeKey(stroke), index);
+      this.log.push({ index, term: this.term, ...item });
+      this.#firstIndex.set(key, index);
       return index;
     });
     this.#scheduleCommit();
@@ -280,7 +298,9 @@ export class FakeCluster {
 
   #truncateUncommitted(): void {
     for (const e of this.log.splice(this.commitIndex)) {
-      if ("stroke" in e) this.#firstIndex.delete(strokeKey(e.stroke));
+      if (!("noop" in e) && !("config" in e)) {
+        this.#firstIndex.delete(strokeKey(itemKey(e as ProposalItem)));
+      }
     }
   }
 
