@@ -116,7 +116,9 @@ export function controlHandler(deps: ControlDeps): (req: Request) => Promise<Res
 /**
  * Calls the membership API on the leader: the running replica claiming leadership in the
  * highest term, asked again on 421/503 (leadership moved). Found afresh each try, so a
- * cluster with members down or joining is no obstacle.
+ * cluster with members down or joining is no obstacle: `LocalCluster.changeMembers` waits for
+ * a leader seen by a majority of every process it ever started, which a dashboard that killed
+ * one replica and is adding another never has.
  */
 async function onLeader(
   cluster: LocalCluster,
