@@ -1,6 +1,6 @@
 /**
  * HTTP routes of the gateway: `/ws` (WebSocket, `board=` or a view-only `view=` token),
- * `/status`, `/healthz`, `/boards` and `/boards/NAME/view-link`.
+ * `/status`, `/healthz`, `/boards`, `/boards/NAME/view-link` and `/cluster/events`.
  */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
@@ -15,6 +15,7 @@ import type { Session } from "./sessions.ts";
 import type { BoardDirectory, BoardListing } from "./boards.ts";
 import type { ViewTokens } from "./view_token.ts";
 import type { GatewayMetrics } from "./metrics.ts";
+import type { ClusterEvents } from "./cluster_events.ts";
 
 /** What the routes read from. */
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   boards: BoardDirectory;
   viewTokens: ViewTokens;
   metrics?: GatewayMetrics;
+  /** The dashboard's server-sent events (absent in tests that do not need them). */
+  events?: ClusterEvents;
 }
 
 /** What the `/ws` checks hand to the upgrade. */
@@ -59,6 +62,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use("/boards", cors());
   app.get("/healthz", (c) => c.json({ ok: true, leaderId: deps.cluster.leader?.id ?? null }));
   app.get("/status", (c) => c.json(clusterStatus(deps)));
+  app.get("/cluster/events", (c) => deps.events?.respond(c.req.raw) ?? c.notFound());
   app.use("/boards/*", cors());
   app.get("/boards", async (c) => {
     const boards = await boardList(deps);

@@ -357,6 +357,11 @@ export class Cluster {
       commitIndex: s.commitIndex,
       logLength: s.logLength,
       reachable: true,
+      // Extensions the dashboard shows (`/cluster/events`); undefined when the replica is older.
+      snapshotIndex: s.snapshotIndex,
+      voter: s.voter,
+      lastContactMs: s.lastContactMs,
+      rssBytes: s.rssBytes,
     });
     this.#namedLeader.set(view, s.leaderId);
   }

@@ -1,6 +1,7 @@
 /** Wires cluster discovery, proposer, commit stream, sessions and routes into one server. */
 import { ReplicaClient } from "../replica/client.ts";
 import { createApp } from "./app.ts";
+import { AckTimes, ClusterEvents } from "./cluster_events.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
 import { CommitStream, type CommitStreamOptions } from "./commit_stream.ts";
 import type { TlsFiles } from "../common/config.ts";
@@ -78,10 +79,14 @@ export function startGateway(opts: GatewayOptions): Gateway {
     },
   });
   const history = new HistoryReader({ cluster, client, log, ...opts.history });
+  const acks = new AckTimes();
   const hub: Hub = new Hub({
     stream,
     history: { page: metrics.countReads((from, signal) => history.page(from, signal)) },
-    proposer: { submitItem: metrics.timeSubmit((item) => proposer.submitItem(item)) },
+    // One timing per ack feeds both the Prometheus histogram and the dashboard's window.
+    proposer: {
+      submitItem: metrics.timeSubmit((item) => proposer.submitItem(item), (ms) => acks.record(ms)),
+    },
     metrics,
     helloGraceMs: opts.helloGraceMs,
     log,
@@ -89,14 +94,23 @@ export function startGateway(opts: GatewayOptions): Gateway {
     clusterStatus: () => status(),
   });
   const status = () => cluster.status(hub.clientCount, stream.lastIndex);
+  const boards = new BoardDirectory(cluster, client);
+  const events = new ClusterEvents({
+    status,
+    committedIndex: () => stream.lastIndex,
+    boards: () => boards.list(hub.clientsByBoard()),
+    watchLeader: (fn) => cluster.watchLeader(fn),
+    acks,
+  });
   const app = createApp({
     hub,
     cluster,
     stream,
     log,
-    boards: new BoardDirectory(cluster, client),
+    boards,
     viewTokens: new ViewTokens(opts.clusterToken),
     metrics,
+    events,
   });
   const server = Deno.serve({
     port: opts.port,
@@ -117,6 +131,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
     metrics,
     async close() {
       hub.closeAll(CloseCode.goingAway, "gateway shutting down");
+      events.close();
       cluster.stop();
       stream.stop();
       proposer.stop();

@@ -124,13 +124,16 @@ export class GatewayMetrics {
   /** Counts and times every submission to the proposer. */
   timeSubmit<A extends unknown[]>(
     submit: (...a: A) => Promise<number>,
+    onAcked: (ms: number) => void = () => {},
   ): (...a: A) => Promise<number> {
     return (...a) => {
       this.proposed.inc();
       const started = performance.now();
       return submit(...a).then((index) => {
+        const ms = performance.now() - started;
         this.acked.inc();
-        this.ackLatency.observe((performance.now() - started) / 1000);
+        this.ackLatency.observe(ms / 1000);
+        onAcked(ms);
         return index;
       }, (e) => {
         this.failed.inc();

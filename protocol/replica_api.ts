@@ -30,6 +30,10 @@ export interface StatusResponse {
   /** False while a replica that joined is not yet a voter (absent: a voter). */
   voter?: boolean;
   protocolVersion?: number;
+  /** Milliseconds since a leader of the current term last reached this follower (absent: leader, or never). */
+  lastContactMs?: number;
+  /** Resident set size of the replica process, in bytes. */
+  rssBytes?: number;
 }
 
 /** `GET /entries?from=N&limit=M[&waitMs=W]`: committed entries from index N. */
@@ -95,6 +99,8 @@ export function decodeStatus(body: unknown): Result<StatusResponse> {
   if (isIndex(body.snapshotIndex)) s.snapshotIndex = body.snapshotIndex;
   if (typeof body.voter === "boolean") s.voter = body.voter;
   if (isIndex(body.protocolVersion)) s.protocolVersion = body.protocolVersion;
+  if (isIndex(body.lastContactMs)) s.lastContactMs = body.lastContactMs;
+  if (isIndex(body.rssBytes)) s.rssBytes = body.rssBytes;
   return ok(s);
 }
 

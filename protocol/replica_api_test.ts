@@ -87,4 +87,8 @@ Deno.test("a status needs the seed's fields well-typed; extensions are kept when
   assert.deepEqual(ok.value, { ...s, leaderId: null, leaderUrl: null, recovering: true });
   assert.ok(!decodeStatus({ ...s, state: "pre-candidate" }).ok);
   assert.ok(!decodeStatus({ ...s, commitIndex: 1.5 }).ok);
+  const extra = decodeStatus({ ...s, lastContactMs: 42, rssBytes: 1 << 20 });
+  assert.ok(extra.ok && extra.value.lastContactMs === 42 && extra.value.rssBytes === 1 << 20);
+  const bad = decodeStatus({ ...s, lastContactMs: -1, rssBytes: "big" });
+  assert.ok(bad.ok && !("lastContactMs" in bad.value) && !("rssBytes" in bad.value));
 });

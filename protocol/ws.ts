@@ -38,6 +38,11 @@ export interface ReplicaView {
   commitIndex: number | null;
   logLength: number | null;
   reachable: boolean;
+  /** Extensions from the replica's last `/status` (absent when it did not say). */
+  snapshotIndex?: number;
+  voter?: boolean;
+  lastContactMs?: number;
+  rssBytes?: number;
 }
 
 /** Gateway `GET /status`. */

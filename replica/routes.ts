@@ -74,6 +74,8 @@ export function replicaApp(
   const app = new Hono();
   app.use("*", metrics.refusals());
   const urlOf = (id: string | null) => id === null ? null : peers.urlOf(id) ?? null;
+  /** When a leader of the current term last reached this replica (for `/status`, the dashboard). */
+  let leaderContactAt: number | null = null;
 
   app.use("*", async (c, next) => {
     // `/status` and `/metrics` stay open (CONTRACT.md): numbers about the cluster, no content.
@@ -112,6 +114,8 @@ export function replicaApp(
       // started: ask the unnamed URLs who they are before answering.
       if (!peers.isPeer(req.value.from)) await peers.learn();
       const answer = await driver.handleRpc(req.value);
+      const fromLeader = req.value.type === "appendEntries" || req.value.type === "heartbeat";
+      if (fromLeader && answer.term === req.value.term) leaderContactAt = Date.now();
       if (req.value.type === "appendEntries" && req.value.bulk) logSync(req.value, answer);
       return c.json(encodeResponse(path, answer));
     });
@@ -172,6 +176,10 @@ export function replicaApp(
         voter: st.voter,
         snapshotIndex: st.snapshotIndex,
         protocolVersion: PROTOCOL_VERSION,
+        lastContactMs: st.role === "leader" || leaderContactAt === null
+          ? undefined
+          : Date.now() - leaderContactAt,
+        rssBytes: Deno.memoryUsage().rss,
       } satisfies StatusResponse,
     );
   });

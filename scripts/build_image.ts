@@ -41,6 +41,7 @@ export async function sharedLibraries(binary: string): Promise<string[]> {
   return libs;
 }
 
+/** Copies `path` into the rootfs at `root` (at `target`, by default the same path). */
 export async function copyInto(root: string, path: string, target = path): Promise<void> {
   const dest = `${root}${target}`;
   await Deno.mkdir(dest.slice(0, dest.lastIndexOf("/")), { recursive: true });

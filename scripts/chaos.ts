@@ -31,6 +31,18 @@ const seed = Number(flag("--seed", String(Date.now() % 100000)));
 const steps = Number(flag("--steps", "10"));
 const intervalMs = Number(flag("--interval", "3000"));
 const CONTROL = `http://127.0.0.1:${Deno.env.get("CONTROL_PORT") ?? 9099}`;
+/** The supervisor's control token (scripts/control.ts): CLUSTER_TOKEN, else the file it wrote. */
+function controlAuth(): HeadersInit {
+  const token = Deno.env.get("CLUSTER_TOKEN") ||
+    (() => {
+      try {
+        return Deno.readTextFileSync(".data/control-token").trim();
+      } catch {
+        return "";
+      }
+    })();
+  return { authorization: `Bearer ${token}` };
+}
 const NETWORK = Deno.env.get("COMPOSE_NETWORK") ?? "whiteboard";
 const replicas = new ReplicaClient();
 
@@ -41,7 +53,7 @@ const replicas = new ReplicaClient();
  */
 async function roster(): Promise<Map<string, string>> {
   if (!COMPOSE) {
-    const res = await fetch(`${CONTROL}/replicas`).catch(() => null);
+    const res = await fetch(`${CONTROL}/replicas`, { headers: controlAuth() }).catch(() => null);
     if (!res?.ok) throw new Error(`no supervisor at ${CONTROL} (is \`deno task start\` running?)`);
     const list: { name: string; url: string }[] = await res.json();
     return new Map(list.map((r) => [r.name, r.url]));
@@ -110,7 +122,10 @@ async function act(action: string, target: string, forMs: number): Promise<void>
   } else {
     const local = action === "partition" ? "pause" : action === "heal" ? "resume" : action;
     if (local !== action) console.log("chaos: (local) a partition is approximated by SIGSTOP");
-    const res = await fetch(`${CONTROL}/${local}?target=${id}`, { method: "POST" });
+    const res = await fetch(`${CONTROL}/${local}?target=${id}`, {
+      method: "POST",
+      headers: controlAuth(),
+    });
     if (!res.ok) throw new Error(`control: ${(await res.json()).error}`);
     await res.body?.cancel();
   }

@@ -9,12 +9,21 @@
  * restarts them one at a time, followers first and the leader last (it hands
  * leadership over on SIGTERM), each waiting until the restarted replica has
  * caught up.
+ *
+ * Dashboard controls (kill, restart, pause, partition, add and remove members from
+ * http://localhost:3000/dashboard) are on with `--dev`, `--controls` or DASHBOARD_CONTROLS=1,
+ * off otherwise. They go through the control endpoint below (scripts/control.ts), which wants
+ * the control token: CLUSTER_TOKEN when set, else the random one in `.data/control-token`.
  */
 import { LocalCluster } from "../tests/testing/local_cluster.ts";
 import { rollingRestart } from "../tests/testing/rolling_restart.ts";
 import { Proc } from "../tests/testing/supervisor.ts";
+import { controlHandler, controlToken } from "./control.ts";
 
 const DEV = Deno.args.includes("--dev");
+const CONTROLS = DEV || Deno.args.includes("--controls") ||
+  Deno.env.get("DASHBOARD_CONTROLS") === "1";
+const CONTROL_PORT = Number(Deno.env.get("CONTROL_PORT") ?? 9099);
 const flag = Deno.args.indexOf("--replicas");
 const count = Number(flag >= 0 ? Deno.args[flag + 1] : Deno.env.get("REPLICAS") ?? 3);
 if (!Number.isInteger(count) || count < 1 || count > 9) {
@@ -38,8 +47,13 @@ const gateway = new Proc({
   env: { REPLICA_URLS: cluster.urls().join(",") },
   onLine: print("gateway"),
 });
-const ui = new Proc({ name: "ui", task: "ui", onLine: print("ui") });
-const all = [...cluster.replicas.map((r) => r.proc), gateway, ui];
+const ui = new Proc({
+  name: "ui",
+  task: "ui",
+  // The UI server proxies /control/ to the endpoint only when it is told where it is.
+  env: CONTROLS ? { CONTROL_URL: `http://127.0.0.1:${CONTROL_PORT}` } : {},
+  onLine: print("ui"),
+});
 
 /** Restarts replicas one by one, the leader last, each caught up before the next. */
 function rollReplicas(): Promise<void> {
@@ -99,50 +113,26 @@ async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
   console.log("[start] stopping…");
-  await Promise.all(all.map((c) => c.stop()));
+  // Replicas added from the dashboard are in `cluster.replicas` too.
+  await Promise.all([...cluster.replicas.map((r) => r.proc), gateway, ui].map((c) => c.stop()));
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGINT", shutdown);
 Deno.addSignalListener("SIGTERM", shutdown);
 
-/** What scripts/chaos.ts may ask the control endpoint to do to a process. */
-const ACTIONS: Record<string, (p: Proc) => unknown> = {
-  kill: (p) => p.kill(),
-  stop: (p) => p.stop(),
-  start: (p) => p.start(),
-  pause: (p) => p.signal("SIGSTOP"),
-  resume: (p) => p.signal("SIGCONT"),
-};
-
-/**
- * Control endpoint for scripts/chaos.ts, on loopback only: it lets chaos act
- * on the processes this supervisor owns.
- */
-const CONTROL_PORT = Number(Deno.env.get("CONTROL_PORT") ?? 9099);
-Deno.serve({ hostname: "127.0.0.1", port: CONTROL_PORT, onListen: () => {} }, async (req) => {
-  const url = new URL(req.url);
-  if (req.method === "GET" && url.pathname === "/replicas") {
-    return Response.json(cluster.replicas.map((r) => ({ name: r.id, url: r.url })));
-  }
-  const proc = all.find((c) => c.name === url.searchParams.get("target"));
-  const action = ACTIONS[url.pathname.slice(1)];
-  if (req.method !== "POST" || !proc || !action) {
-    return Response.json(
-      { error: "GET /replicas, POST /kill|stop|start|pause|resume?target=NAME" },
-      {
-        status: 400,
-      },
-    );
-  }
-  console.log(`[chaos] ${url.pathname.slice(1)} ${proc.name}`);
-  await action(proc);
-  return Response.json({
-    ok: true,
-    target: proc.name,
-    action: url.pathname.slice(1),
-    running: proc.running,
-  });
-});
+await Deno.mkdir(".data", { recursive: true });
+const TOKEN_FILE = ".data/control-token";
+const token = await controlToken(Deno.env.get("CLUSTER_TOKEN"), TOKEN_FILE);
+Deno.serve(
+  { hostname: "127.0.0.1", port: CONTROL_PORT, onListen: () => {} },
+  controlHandler({
+    cluster,
+    others: [gateway, ui],
+    token,
+    members: CONTROLS,
+    log: (line) => console.log(`[control] ${line}`),
+  }),
+);
 
 await cluster.start();
 gateway.start();
@@ -150,5 +140,12 @@ ui.start();
 console.log(
   `[start] ${count} replicas on ${cluster.urls().join(", ")}, gateway on 8080, ` +
     `UI on http://localhost:3000${DEV ? " (live reload)" : ""}`,
+);
+console.log(
+  CONTROLS
+    ? `[start] dashboard controls on: http://localhost:3000/dashboard, token ${
+      Deno.env.get("CLUSTER_TOKEN") ? "CLUSTER_TOKEN" : `in ${TOKEN_FILE}`
+    }`
+    : "[start] dashboard at http://localhost:3000/dashboard (controls off: --controls)",
 );
 if (DEV) watch();

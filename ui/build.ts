@@ -8,7 +8,11 @@ import * as esbuild from "esbuild";
 
 const UI_DIR = new URL(".", import.meta.url).pathname;
 const DIST = `${UI_DIR}dist`;
-const ENTRIES = { app: `${UI_DIR}src/main.tsx`, perf: `${UI_DIR}src/perf.ts` };
+const ENTRIES = {
+  app: `${UI_DIR}src/main.tsx`,
+  perf: `${UI_DIR}src/perf.ts`,
+  dashboard: `${UI_DIR}src/dashboard/main.tsx`,
+};
 
 /** `deno info --json` for the entry points: name -> folder of every npm package in the graph. */
 async function npmPackageDirs(): Promise<Map<string, string>> {

@@ -4,6 +4,7 @@
  */
 import { envFrom, startOrExit } from "../common/config.ts";
 import { loadUiConfig, type UiConfig } from "./server_config.ts";
+import { proxyControl } from "./control_proxy.ts";
 
 const ROOT = new URL(".", import.meta.url);
 
@@ -17,6 +18,10 @@ const FILES: Record<string, [string, string]> = {
   "/perf.js": ["dist/perf.js", "text/javascript; charset=utf-8"],
   "/app.js.map": ["dist/app.js.map", "application/json"],
   "/perf.js.map": ["dist/perf.js.map", "application/json"],
+  "/dashboard": ["dashboard.html", "text/html; charset=utf-8"],
+  "/dashboard.css": ["dashboard.css", "text/css; charset=utf-8"],
+  "/dashboard.js": ["dist/dashboard.js", "text/javascript; charset=utf-8"],
+  "/dashboard.js.map": ["dist/dashboard.js.map", "application/json"],
 };
 
 /** The page talks only to its own origin and to a gateway anywhere (ws, and http for /status). */
@@ -25,12 +30,15 @@ const CSP = "default-src 'self'; connect-src 'self' ws: wss: http: https:; img-s
 /** The request handler; files are read per request so a rebuild shows up on reload. */
 export function createHandler(config: UiConfig, root: URL = ROOT) {
   return async (req: Request): Promise<Response> => {
+    const pathname = new URL(req.url).pathname;
+    if (pathname.startsWith("/control/")) return proxyControl(req, config.controlUrl ?? null);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
     }
-    const path = new URL(req.url).pathname;
+    const path = pathname;
     if (path === "/config.json") {
-      return Response.json({ gatewayUrl: config.gatewayUrl }, {
+      const controls = config.controlUrl ? { controls: true } : {};
+      return Response.json({ gatewayUrl: config.gatewayUrl, ...controls }, {
         headers: { "cache-control": "no-store" },
       });
     }
