@@ -73,10 +73,10 @@ Deno.test("transfer: a connection cut mid-request costs only that chunk", async 
 Deno.test("transfer: a lost answer is recovered by a probe, from the staged offset", async () => {
   await withLeaderDir(async (dir) => {
     const f = await follower();
-    // Inside the sixth or seventh answer: the chunk is staged, its answer lost.
+    // Inside the third answer (of the second 4 MiB request): its frames are staged, its answer lost.
     const proxy = breakProxy(Number(new URL(f.url).port), {
       direction: "response",
-      after: 1000,
+      after: 350,
       refuse: 2,
     });
     try {
