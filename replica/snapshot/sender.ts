@@ -157,7 +157,7 @@ async function post(
   const signal = opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
   let at = from;
   const body = end === from ? new Uint8Array(0) : new ReadableStream<Uint8Array>({
-    async pull(controller) {
+    pull(controller) {
       touch();
       if (at >= end) return controller.close();
       try {
