@@ -9,8 +9,8 @@
  * of chunks (`application/x-snapshot-frames`): each frame is a 4-byte length
  * and a 4-byte CRC-32 (big-endian) and then that many bytes, the first at
  * `x-chunk-offset`, the next right after it. A stream keeps both sides busy
- * at once (the leader reading and sending while the follower writes and
- * hashes), where one chunk per request left each idle half the time. The
+ * at once (the follower writes and hashes a frame while the next arrives),
+ * where one chunk per request left each idle half the time. The
  * follower takes frame by frame and answers once: at the end of the body,
  * at the first frame it refuses, or with the install's answer. An empty
  * body at offset 0 is a probe: it asks where an interrupted transfer can
@@ -29,11 +29,11 @@ export const FRAME_HEADER_BYTES = 8;
 /** What a sender cuts a stream into by default (small: the follower buffers one frame). */
 export const SNAPSHOT_FRAME_BYTES = 1024 * 1024;
 /**
- * The most one request streams by default: the follower confirms its progress
- * once per request, and a request's idle timeout never has to cover a whole
- * snapshot of hundreds of MiB.
+ * What one request carries by default: the follower takes its frames as they
+ * arrive and confirms its progress once per request; the leader holds one
+ * request's body in memory.
  */
-export const SNAPSHOT_REQUEST_BYTES = 64 * 1024 * 1024;
+export const SNAPSHOT_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /** The header names of a chunk. */
 export const SNAPSHOT_HEADERS = {

@@ -16,7 +16,7 @@ import {
   withLeaderDir,
 } from "./testdata/follower.ts";
 
-Deno.test("transfer: 20 MiB in 1 MiB chunks arrives byte-identical", async () => {
+Deno.test("transfer: 20 MiB in 1 MiB frames arrives byte-identical", async () => {
   await withLeaderDir(async (dir) => {
     const f = await follower();
     try {
@@ -26,7 +26,9 @@ Deno.test("transfer: 20 MiB in 1 MiB chunks arrives byte-identical", async () =>
       const s = (performance.now() - started) / 1000;
       console.log(
         `sent ${(snap.meta.bytes / MiB).toFixed(1)} MiB in ${(s * 1000).toFixed(0)} ms: ` +
-          `${(snap.meta.bytes / MiB / s).toFixed(0)} MiB/s on localhost, 1 MiB chunks`,
+          `${
+            (snap.meta.bytes / MiB / s).toFixed(0)
+          } MiB/s on localhost, 1 MiB frames in 4 MiB requests`,
       );
       assert.deepEqual(r, {
         kind: "final",
