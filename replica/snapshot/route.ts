@@ -62,7 +62,7 @@ export function installSnapshotRoute(deps: InstallSnapshotDeps): (c: Context) =>
       await req.body?.cancel().catch(() => {});
       return refusal(409, "stale term");
     }
-    /** One chunk to the receiver and what to answer, or null to go on with the next. */
+    /** One chunk to the receiver: the answer to send, or where the next chunk goes. */
     const take = (chunk: ChunkHeader, bytes: Uint8Array) =>
       serially(async (): Promise<Response | { nextOffset: number }> => {
         // The term may have moved while the body arrived.
