@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { ConfigError, envFrom } from "../common/config.ts";
 import { loadConfig } from "./config.ts";
 import { FakeCluster } from "../tests/testing/fake_cluster.ts";
+import { taskCommand } from "../tests/testing/supervisor.ts";
 
 const envOf = (vars: Record<string, string>) => envFrom(vars);
 
@@ -55,14 +56,13 @@ Deno.test("bad configuration is a ConfigError naming the variable", () => {
 });
 
 /** `deno task gateway`'s own command line, so its permissions are what gets tested. */
-async function gatewayCommand(env: Record<string, string>): Promise<Deno.Command> {
-  const tasks = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).tasks;
-  const [deno, ...args] = (tasks.gateway as string).split(" ");
-  assert.equal(deno, "deno");
+function gatewayCommand(env: Record<string, string>): Deno.Command {
+  const task = taskCommand("gateway"); // its VAR=value prefix too (the malloc settings)
+  assert.equal(task.args[0], "run");
   return new Deno.Command(Deno.execPath(), {
-    args,
+    args: task.args,
     cwd: new URL("..", import.meta.url),
-    env,
+    env: { ...task.env, ...env },
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
@@ -79,7 +79,7 @@ Deno.test("the gateway process exits 1 with one line on bad configuration", asyn
     { TLS_CERT: "/nonexistent/cert.pem", TLS_KEY: "/nonexistent/key.pem" },
   ];
   for (const env of envs) {
-    const out = await (await gatewayCommand(env)).output();
+    const out = await gatewayCommand(env).output();
     const stderr = new TextDecoder().decode(out.stderr).trim().split("\n")
       .filter((l) => !/Permissions in the config file is an experimental/.test(l));
     assert.equal(out.code, 1, stderr.join("\n"));
@@ -96,11 +96,11 @@ Deno.test("the gateway process serves /healthz and /status and stops on SIGTERM"
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = probe.addr.port; // free a moment ago; the gateway takes it next
   probe.close();
-  const child = (await gatewayCommand({
+  const child = gatewayCommand({
     GATEWAY_PORT: String(port),
     REPLICA_URLS: fake.urls.join(","),
     CLUSTER_TOKEN: "t0k",
-  })).spawn();
+  }).spawn();
   try {
     let status;
     for (let i = 0; i < 200 && status?.leaderId !== "replica1"; i++) {

@@ -1,10 +1,20 @@
 /**
  * InstallSnapshot on the wire: a follower behind the leader's compacted log
- * receives the leader's state database in chunks. A chunk is
- * `POST /install-snapshot` with the raw bytes as body and everything else in
- * headers, so that 4 MiB of SQLite pages never pass through JSON or base64.
- * The answers are small JSON bodies. An empty chunk at offset 0 is a probe:
- * it asks where an interrupted transfer can resume.
+ * receives the leader's state database in chunks, as raw bytes with
+ * everything else in headers, so that SQLite pages never pass through JSON
+ * or base64. The answers are small JSON bodies.
+ *
+ * A `POST /install-snapshot` carries either one chunk (`application/octet-stream`,
+ * its CRC-32 in `x-chunk-crc32`) or, from this version's senders, a stream
+ * of chunks (`application/x-snapshot-frames`): each frame is a 4-byte length
+ * and a 4-byte CRC-32 (big-endian) and then that many bytes, the first at
+ * `x-chunk-offset`, the next right after it. A stream keeps both sides busy
+ * at once (the follower writes and hashes a frame while the next arrives),
+ * where one chunk per request left each idle half the time. The
+ * follower takes frame by frame and answers once: at the end of the body,
+ * at the first frame it refuses, or with the install's answer. An empty
+ * body at offset 0 is a probe: it asks where an interrupted transfer can
+ * resume.
  */
 import { fail, isIndex, isObject, ok, type Result } from "./validate.ts";
 
@@ -12,8 +22,18 @@ export const SNAPSHOT_PATH = "/install-snapshot";
 
 /** Largest chunk a receiver accepts (the route's body limit). */
 export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
-/** What a sender cuts by default: half the limit, so a chunk never reaches it. */
-export const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
+/** The content type of a stream of frames (see above); a chunk alone is `application/octet-stream`. */
+export const SNAPSHOT_FRAMES_TYPE = "application/x-snapshot-frames";
+/** A frame's header: length and CRC-32, 4 bytes each, big-endian. */
+export const FRAME_HEADER_BYTES = 8;
+/** What a sender cuts a stream into by default (small: the follower buffers one frame). */
+export const SNAPSHOT_FRAME_BYTES = 1024 * 1024;
+/**
+ * What one request carries by default: the follower takes its frames as they
+ * arrive and confirms its progress once per request; the leader holds one
+ * request's body in memory.
+ */
+export const SNAPSHOT_REQUEST_BYTES = 16 * 1024 * 1024;
 
 /** The header names of a chunk. */
 export const SNAPSHOT_HEADERS = {
@@ -80,9 +100,12 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 // Digits only: Number() would also take "0x10", "1e3", " 7" and "".
 const DECIMAL = /^\d{1,16}$/;
 
-/** The headers of a chunk (the body goes beside them). */
-export function encodeChunkHeaders(h: ChunkHeader): Record<string, string> {
-  return {
+/** The headers of a stream of frames: a chunk's but its CRC-32 (each frame carries its own). */
+export type StreamHeader = Omit<ChunkHeader, "crc32">;
+
+/** The headers of a chunk (the body goes beside them), or of a stream when `crc32` is absent. */
+export function encodeChunkHeaders(h: StreamHeader & { crc32?: number }): Record<string, string> {
+  const headers: Record<string, string> = {
     [SNAPSHOT_HEADERS.term]: String(h.term),
     [SNAPSHOT_HEADERS.leaderId]: h.leaderId,
     [SNAPSHOT_HEADERS.index]: String(h.meta.index),
@@ -90,21 +113,32 @@ export function encodeChunkHeaders(h: ChunkHeader): Record<string, string> {
     [SNAPSHOT_HEADERS.bytes]: String(h.meta.bytes),
     [SNAPSHOT_HEADERS.sha256]: h.meta.sha256,
     [SNAPSHOT_HEADERS.offset]: String(h.offset),
-    [SNAPSHOT_HEADERS.crc32]: String(h.crc32),
   };
+  if (h.crc32 !== undefined) headers[SNAPSHOT_HEADERS.crc32] = String(h.crc32);
+  return headers;
 }
 
 /** Decodes and fully validates the headers of a chunk (untrusted input: the route answers 400). */
 export function decodeChunkHeaders(headers: Headers): Result<ChunkHeader> {
+  const raw = headers.get(SNAPSHOT_HEADERS.crc32);
+  const crc32 = raw !== null && DECIMAL.test(raw) ? Number(raw) : NaN;
+  if (!(crc32 >= 0 && crc32 <= 0xffffffff)) {
+    return fail(`${SNAPSHOT_HEADERS.crc32} must be a decimal integer below 2^32`);
+  }
+  const h = decodeStreamHeaders(headers);
+  return h.ok ? ok({ ...h.value, crc32 }) : h;
+}
+
+/** Decodes and fully validates the headers of a stream of frames. */
+export function decodeStreamHeaders(headers: Headers): Result<StreamHeader> {
   const nums: Record<string, number> = {};
-  for (const key of ["term", "index", "snapshotTerm", "bytes", "offset", "crc32"] as const) {
+  for (const key of ["term", "index", "snapshotTerm", "bytes", "offset"] as const) {
     const name = SNAPSHOT_HEADERS[key];
     const raw = headers.get(name);
     const n = raw !== null && DECIMAL.test(raw) ? Number(raw) : NaN;
     if (!isIndex(n)) return fail(`${name} must be a decimal integer below 2^48`);
     nums[key] = n;
   }
-  if (nums.crc32 > 0xffffffff) return fail(`${SNAPSHOT_HEADERS.crc32} must be below 2^32`);
   const leaderId = headers.get(SNAPSHOT_HEADERS.leaderId) ?? "";
   if (!LEADER_ID.test(leaderId)) {
     return fail(`${SNAPSHOT_HEADERS.leaderId} must be 1-64 chars of [A-Za-z0-9_-]`);
@@ -119,7 +153,6 @@ export function decodeChunkHeaders(headers: Headers): Result<ChunkHeader> {
     leaderId,
     meta: { index: nums.index, term: nums.snapshotTerm, bytes: nums.bytes, sha256 },
     offset: nums.offset,
-    crc32: nums.crc32,
   });
 }
 

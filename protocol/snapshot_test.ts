@@ -32,7 +32,7 @@ Deno.test("snapshot protocol: numbers are decimal digits only, within their rang
   headers.set(SNAPSHOT_HEADERS.crc32, String(2 ** 32));
   assert.deepEqual(decodeChunkHeaders(headers), {
     ok: false,
-    error: "x-chunk-crc32 must be below 2^32",
+    error: "x-chunk-crc32 must be a decimal integer below 2^32",
   });
   headers.set(SNAPSHOT_HEADERS.crc32, "0");
   headers.set(SNAPSHOT_HEADERS.offset, "10001");

@@ -175,6 +175,39 @@ Deno.test("state db: a schema from the future is refused", async () => {
   });
 });
 
+Deno.test("state db: a stroke's id is stored once; a schema 1 database (id in the body too) is migrated", async () => {
+  await withDir(async (path) => {
+    const quoted = 'a "quoted" \\ id \u2028 é';
+    const applied: LogEntry[] = [
+      { index: 1, term: 1, noop: true },
+      stroke(2, "a"),
+      stroke(3, quoted, quoted, 2),
+      { index: 4, term: 2, noop: true },
+    ];
+    new StateDb(path).apply(applied);
+    const { DatabaseSync } = await import("node:sqlite");
+    const raw = new DatabaseSync(path);
+    const bodies = () =>
+      (raw.prepare("SELECT body FROM entries ORDER BY idx").all() as { body: string }[])
+        .map((r) => r.body);
+    assert.ok(bodies().every((b) => !b.includes('"id"')), bodies().join(" "));
+    // As schema 1 stored them: the payload as applied, id included.
+    const update = raw.prepare("UPDATE entries SET body = ? WHERE idx = ?");
+    for (const e of applied) {
+      const { index, term: _term, ...payload } = e;
+      update.run(JSON.stringify(payload), index);
+    }
+    raw.exec("DROP TABLE boards; PRAGMA user_version = 1");
+    const db = new StateDb(path);
+    assert.deepEqual(db.entries(1, 10), applied);
+    assert.equal(db.entriesJson(1, 10), JSON.stringify(applied));
+    assert.ok(bodies().every((b) => !b.includes('"id"')), "migrated");
+    assert.equal(db.indexOf({ id: quoted, board: quoted }), 3);
+    db.close();
+    raw.close();
+  });
+});
+
 Deno.test("state db: a waiter wakes when its index is applied, or when its wait is over", async () => {
   const db = new StateDb(":memory:");
   let woke = false;

@@ -53,6 +53,25 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))];
 }
 
+/**
+ * What a process's RSS is made of, in MiB, from /proc via `cat` (Deno opens /proc itself only to
+ * --allow-all): anonymous pages (V8's heap, malloc, stacks) with malloc's main `[heap]` among
+ * them, and file-backed pages (the deno binary's, shared by every deno process).
+ */
+function rssSplit(pid: number): string {
+  const read = (file: string) => {
+    const out = new Deno.Command("cat", { args: [`/proc/${pid}/${file}`] }).outputSync();
+    return new TextDecoder().decode(out.stdout);
+  };
+  const kib = (text: string, key: string) =>
+    Number(text.match(new RegExp(`${key}:\\s+(\\d+)`))?.[1]);
+  const status = read("status");
+  const heap = read("smaps").match(/\[heap\]\n(?:.*\n)*?Rss:\s+(\d+)/)?.[1];
+  const m = (k: number) => fmt(k / 1024, 0);
+  return `${m(kib(status, "RssAnon"))} anon (heap ${heap ? m(Number(heap)) : "?"}) + ` +
+    `${m(kib(status, "RssFile"))} file`;
+}
+
 /** Resident memory of a process, via ps (reading /proc would need --allow-all). */
 function rssMiB(pid: number): number {
   const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).outputSync();
@@ -247,7 +266,7 @@ const HISTORY_CLIENTS = 64;
 interface HistoryFigures {
   entries: number;
   writeMs: number;
-  rss: { at: number; replicas: number[]; gateway: number; lagMs: number }[];
+  rss: { at: number; replicas: number[]; gateway: number; lagMs: number; split: string[] }[];
   disk: string[];
   catchUpMs: number;
   catchUpPath: string;
@@ -447,6 +466,7 @@ async function historyBench(h: number): Promise<HistoryFigures> {
       replicas: c.replicas.map((r) => rssMiB(r.proc.pid!)),
       gateway: rssMiB(gateway.pid!),
       lagMs: 0,
+      split: [],
     }];
     let written = 0;
     let writeMs = 0;
@@ -479,6 +499,7 @@ async function historyBench(h: number): Promise<HistoryFigures> {
         replicas: c.replicas.map((r) => rssMiB(r.proc.pid!)),
         gateway: rssMiB(gateway.pid!),
         lagMs: performance.now() - t1,
+        split: [...c.replicas.map((r) => r.proc.pid!), gateway.pid!].map(rssSplit),
       });
     }
     leader = await c.waitForLeader();
@@ -558,7 +579,9 @@ async function historyBench(h: number): Promise<HistoryFigures> {
       `${done ? "" : `timed out at ${replayed}, `}${fmt(performance.now() - tr, 0)} ms, ` +
       `gateway RSS after ${fmt(rssMiB(gateway.pid!), 0)} MiB`;
     await late.close();
-    const rssAfter = c.replicas.map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)}`).join(", ") +
+    const rssAfter = c.replicas.map((r) =>
+      `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)} = ${rssSplit(r.proc.pid!)}`
+    ).join(", ") +
       `, gateway ${fmt(rssMiB(gateway.pid!), 0)} MiB`;
 
     // Issue 11: a new member (JOIN=1) added to the cluster holding H strokes, then removed again.
@@ -649,6 +672,7 @@ function printHistory(h: number, f: HistoryFigures): void {
         r.replicas.map((v) => fmt(v, 0).padStart(8)).join(" ") +
         `  ${fmt(r.gateway, 0).padStart(7)}  ${fmt(r.lagMs, 0)} ms`,
     );
+    if (r.split.length) console.log(`    = ${r.split.join("; ")}`);
   }
   console.log(
     `  target${big ? "" : " (at 1M)"}: replica <= 80 MiB, gateway <= 128 MiB with 64 clients`,

@@ -12,9 +12,9 @@ export class MakeSnapshotError extends Error {}
 
 /**
  * Copies the database at `dbPath` to `outPath` (replacing any stale file
- * there) with SQLite's online backup, fsyncs it, and returns what it holds: the index
- * and term of its last applied entry, its size and SHA-256. The directory is
- * not fsynced: the caller that renames the file into place does that.
+ * there) with SQLite's online backup and returns what it holds: the index
+ * and term of its last applied entry, its size and SHA-256. Nothing is
+ * fsynced: the copy is only read by this process (see make_worker.ts).
  */
 export async function makeSnapshot(dbPath: string, outPath: string): Promise<SnapshotMeta> {
   const worker = new Worker(new URL("./make_worker.ts", import.meta.url).href, { type: "module" });

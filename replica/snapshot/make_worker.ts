@@ -1,6 +1,8 @@
 /**
  * The worker of `make.ts`: copies the state database, reads what the copy
- * holds, fsyncs and digests it, all off the replica's event loop. One job per
+ * holds and digests it, all off the replica's event loop. The copy is not
+ * fsynced: it never outlives the process (a replica removes outgoing copies
+ * when it starts), and the follower fsyncs what it received before using it. One job per
  * worker: `{ dbPath, outPath }` in, `{ ok, meta | error }` out.
  */
 /// <reference lib="deno.worker" />
@@ -45,9 +47,8 @@ async function make({ dbPath, outPath }: MakeJob): Promise<SnapshotMeta> {
     copy.close();
   }
   if (!applied) throw new Error("the copy has no applied row");
-  const file = await Deno.open(outPath, { read: true, write: true });
+  const file = await Deno.open(outPath, { read: true });
   try {
-    await file.sync();
     const hash = createHash("sha256");
     const buf = new Uint8Array(READ_BYTES);
     let bytes = 0;

@@ -1,12 +1,14 @@
-/** The route refuses at the edge: oversize chunks (413), malformed headers (400), nothing staged. */
+/** The route refuses at the edge: oversize chunks or frames (413), malformed headers and frames (400), nothing staged. */
 import assert from "node:assert/strict";
 import {
   type ChunkHeader,
   encodeChunkHeaders,
   MAX_CHUNK_BYTES,
+  SNAPSHOT_FRAMES_TYPE,
   SNAPSHOT_HEADERS,
   SNAPSHOT_PATH,
 } from "../../protocol/snapshot.ts";
+import { frameHeader } from "./frames.ts";
 import { crc32 } from "../storage/crc32.ts";
 import { INCOMING_FILE_NAME } from "./receiver.ts";
 import { follower, MiB } from "./testdata/follower.ts";
@@ -108,3 +110,66 @@ Deno.test("install-snapshot route: an older leader is refused with the newer ter
     await f.close();
   }
 });
+
+Deno.test("install-snapshot route: a stream stops at its first bad frame, keeping the good ones", async () => {
+  const f = await follower();
+  try {
+    const good = new Uint8Array(1000).fill(1);
+    const bad = new Uint8Array(500).fill(2);
+    const streamHeaders = {
+      ...encodeChunkHeaders({
+        term: 5,
+        leaderId: "replica1",
+        meta: { index: 1, term: 1, bytes: 32 * MiB, sha256: "a".repeat(64) },
+        offset: 0,
+      }),
+      "content-type": SNAPSHOT_FRAMES_TYPE,
+    };
+    const body = concat(
+      frameHeader(good.length, crc32(good)),
+      good,
+      frameHeader(bad.length, crc32(bad) ^ 1),
+      bad,
+      frameHeader(good.length, crc32(good)),
+      good,
+    );
+    const res = await fetch(f.url + SNAPSHOT_PATH, {
+      method: "POST",
+      headers: streamHeaders,
+      body,
+    });
+    assert.equal(res.status, 400);
+    const answer = await res.json();
+    assert.equal(answer.nextOffset, 1000, "resume after the last good frame");
+    assert.match(answer.error, /crc32/);
+    assert.equal((await Deno.stat(`${f.dir}/${INCOMING_FILE_NAME}`)).size, 1000);
+
+    const over = await fetch(f.url + SNAPSHOT_PATH, {
+      method: "POST",
+      headers: { ...streamHeaders, [SNAPSHOT_HEADERS.offset]: "1000" },
+      body: frameHeader(MAX_CHUNK_BYTES + 1, 0),
+    });
+    assert.equal(over.status, 413);
+    await over.body?.cancel();
+    const cut = await fetch(f.url + SNAPSHOT_PATH, {
+      method: "POST",
+      headers: { ...streamHeaders, [SNAPSHOT_HEADERS.offset]: "1000" },
+      body: concat(frameHeader(good.length, crc32(good)), good.subarray(0, 10)),
+    });
+    assert.equal(cut.status, 400);
+    assert.match((await cut.json()).error, /cut short/);
+    assert.equal((await Deno.stat(`${f.dir}/${INCOMING_FILE_NAME}`)).size, 1000, "unchanged");
+  } finally {
+    await f.close();
+  }
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -16,7 +16,7 @@ import {
   withLeaderDir,
 } from "./testdata/follower.ts";
 
-Deno.test("transfer: 20 MiB in 1 MiB chunks arrives byte-identical", async () => {
+Deno.test("transfer: 20 MiB in 1 MiB frames arrives byte-identical", async () => {
   await withLeaderDir(async (dir) => {
     const f = await follower();
     try {
@@ -26,7 +26,9 @@ Deno.test("transfer: 20 MiB in 1 MiB chunks arrives byte-identical", async () =>
       const s = (performance.now() - started) / 1000;
       console.log(
         `sent ${(snap.meta.bytes / MiB).toFixed(1)} MiB in ${(s * 1000).toFixed(0)} ms: ` +
-          `${(snap.meta.bytes / MiB / s).toFixed(0)} MiB/s on localhost, 1 MiB chunks`,
+          `${
+            (snap.meta.bytes / MiB / s).toFixed(0)
+          } MiB/s on localhost, 1 MiB frames in 4 MiB requests`,
       );
       assert.deepEqual(r, {
         kind: "final",
@@ -73,10 +75,10 @@ Deno.test("transfer: a connection cut mid-request costs only that chunk", async 
 Deno.test("transfer: a lost answer is recovered by a probe, from the staged offset", async () => {
   await withLeaderDir(async (dir) => {
     const f = await follower();
-    // Inside the sixth or seventh answer: the chunk is staged, its answer lost.
+    // Inside the third answer (of the second 4 MiB request): its frames are staged, its answer lost.
     const proxy = breakProxy(Number(new URL(f.url).port), {
       direction: "response",
-      after: 1000,
+      after: 350,
       refuse: 2,
     });
     try {

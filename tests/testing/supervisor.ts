@@ -10,17 +10,32 @@
 const REPO = new URL("../../", import.meta.url).pathname;
 const EXPERIMENTAL_NOTICE = /^Warning Permissions in the config file is an experimental feature/;
 
-/** The arguments of a single-command `deno ...` task, or `task -q NAME` for a compound one. */
-export function taskArgs(task: string): string[] {
+/**
+ * The arguments of a single-command `deno ...` task, or `task -q NAME` for a
+ * compound one, and the environment its `NAME=value` prefix sets (the
+ * replica's malloc settings), which `deno task` would set for the child.
+ */
+export function taskCommand(task: string): { args: string[]; env: Record<string, string> } {
   const tasks = JSON.parse(Deno.readTextFileSync(`${REPO}deno.json`)).tasks as Record<
     string,
     string
   >;
   const line = tasks[task];
   if (line === undefined) throw new Error(`deno.json has no task ${task}`);
-  const [cmd, ...args] = line.split(/\s+/);
-  if (cmd !== "deno" || /&&|&|\|/.test(line)) return ["task", "-q", task];
-  return args;
+  const words = line.split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=\S*$/.test(words[0] ?? "")) {
+    const [name, value] = words.shift()!.split("=");
+    env[name] = value;
+  }
+  const [cmd, ...args] = words;
+  if (cmd !== "deno" || /&&|&|\|/.test(line)) return { args: ["task", "-q", task], env: {} };
+  return { args, env };
+}
+
+/** The arguments of a task (see `taskCommand`). */
+export function taskArgs(task: string): string[] {
+  return taskCommand(task).args;
 }
 
 /** Splits a byte stream into lines for `onLine`; resolves when the stream ends. */
@@ -88,11 +103,12 @@ export class Proc {
     // Every child prints Deno's notice that permission sets are experimental; once is enough.
     const onLine = (l: string) => EXPERIMENTAL_NOTICE.test(l) || given(l);
     // By name, so the supervisor's `run: ["deno"]` permission covers it.
+    const { args, env } = taskCommand(this.spec.task);
     const [cmd, ...pre] = this.spec.wrap ? [...this.spec.wrap, "deno"] : ["deno"];
     const child = new Deno.Command(cmd, {
-      args: [...pre, ...taskArgs(this.spec.task)],
+      args: [...pre, ...args],
       cwd: REPO,
-      env: { NO_COLOR: "1", ...this.spec.env },
+      env: { NO_COLOR: "1", ...env, ...this.spec.env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -9,7 +9,6 @@ import { Hono } from "hono";
 import {
   type ChunkHeader,
   type FinalAnswerBody,
-  MAX_CHUNK_BYTES,
   SNAPSHOT_PATH,
   type SnapshotMeta,
 } from "../../../protocol/snapshot.ts";
@@ -25,7 +24,7 @@ export interface Follower {
   /** Body bytes handed to the receiver, and the offsets of probes seen after some progress. */
   offered: { bytes: number; midProbes: number; statuses: number[] };
   installed: string;
-  /** Flip one byte of the n-th non-empty chunk before the route sees it. */
+  /** Flip one byte of the n-th non-empty chunk (or frame) before the receiver sees it. */
   corruptChunk?: number;
   close(): Promise<void>;
 }
@@ -38,10 +37,15 @@ export async function follower(term = 5): Promise<Follower> {
     installed: `${dir}/installed.sqlite`,
     offered: { bytes: 0, midProbes: 0, statuses: [] as number[] },
   } as Follower;
+  let nonEmpty = 0;
   const counting = {
     nextOffsetFor: (h: ChunkHeader) => receiver.nextOffsetFor(h),
     offer(h: ChunkHeader, body: Uint8Array) {
       f.offered.bytes += body.length;
+      if (body.length > 0 && ++nonEmpty === f.corruptChunk) {
+        body = body.slice();
+        body[body.length >> 1] ^= 0x01;
+      }
       if (body.length === 0 && receiver.nextOffsetFor(h) > 0) f.offered.midProbes++;
       return receiver.offer(h, body);
     },
@@ -64,14 +68,7 @@ export async function follower(term = 5): Promise<Follower> {
   });
   const app = new Hono();
   app.post(SNAPSHOT_PATH, route);
-  let nonEmpty = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    const declared = Number(req.headers.get("content-length") ?? 0);
-    if (declared > 0 && declared <= MAX_CHUNK_BYTES && ++nonEmpty === f.corruptChunk) {
-      const bytes = new Uint8Array(await req.arrayBuffer());
-      bytes[bytes.length >> 1] ^= 0x01;
-      req = new Request(req.url, { method: req.method, headers: req.headers, body: bytes });
-    }
     const res = await app.fetch(req);
     f.offered.statuses.push(res.status);
     return res;
@@ -129,6 +126,7 @@ export const options = (
   ...snap,
   term: 5,
   leaderId: "replica1",
-  chunkBytes: MiB,
+  frameBytes: MiB,
+  requestBytes: 4 * MiB,
   timeoutMs: 10_000,
 });
