@@ -90,6 +90,12 @@ say "online backup of replica2 while running: $(strokes_in "$W/hot-backup.sqlite
   "applied up to $(sqlite3 "$W/hot-backup.sqlite" 'SELECT idx FROM applied')," \
   "integrity $(sqlite3 "$W/hot-backup.sqlite" 'PRAGMA integrity_check')"
 [ "$(strokes_in "$W/hot-backup.sqlite")" = 200 ] || fail "the online backup lacks strokes"
+# The same without the sqlite3 program: Deno's node:sqlite, VACUUM INTO.
+deno eval 'import { DatabaseSync } from "node:sqlite";
+  new DatabaseSync(Deno.args[0], { readOnly: true }).prepare("VACUUM INTO ?").run(Deno.args[1])' \
+  "$W/replica1/state.sqlite" "$W/hot-backup-vacuum.sqlite"
+say "VACUUM INTO copy of replica1 while running: $(strokes_in "$W/hot-backup-vacuum.sqlite") strokes"
+[ "$(strokes_in "$W/hot-backup-vacuum.sqlite")" = 200 ] || fail "the VACUUM INTO copy lacks strokes"
 
 say "adding replica4 (JOIN=1, then deno task members add)"
 start 4 JOIN=1

@@ -280,10 +280,10 @@ async function check(label: string): Promise<void> {
       if (p.overlayInk !== 0) throw new Error(`${users[i].name} still shows pending ink`);
     }
     detail(
-      `check passed: leader ${leader.id}; ${acked} strokes acked, each once on all 3 replicas ` +
-        `(logs identical to index ${logs[0].length}); 3 canvases identical ` +
-        `(sha256 ${pages[0].digest.slice(0, 12)}…)`,
+      `check passed: ${acked} acked strokes each once on all 3 replicas, logs identical ` +
+        `(${logs[0].length} entries), 3 canvases identical`,
     );
+    say(`  leader ${leader.id}; canvas sha256 ${pages[0].digest}`);
   } catch (e) {
     const msg = `${label}: ${(e as Error).message}`;
     failures.push(msg);
@@ -352,7 +352,7 @@ try {
       ),
     );
     detail(
-      `new leader ${next.id} in term ${nextTerm}, ${electedMs} ms after the kill; ` +
+      `new leader ${next.id} in term ${nextTerm} (seen ${electedMs} ms after the kill); ` +
         `first stroke drawn after the kill acked at +${Math.round(firstAck - killAt)} ms`,
     );
     await dash.waitForFunction(
@@ -390,8 +390,9 @@ try {
     await moreAcks(10);
     detail(
       `${WATCHED} reloaded in place (same pid ${cluster.replica(WATCHED).proc.pid}), caught up ` +
-        `${back} ms after the touch (last ${ms} ms catching up); ${during} strokes acked meanwhile`,
+        `${back} ms after the touch; ${during} strokes acked meanwhile`,
     );
+    say(`  of which ${ms} ms catching up after it answered again`);
     say(`cluster: ${await roles()}`);
   }
   await check("hot reload");
@@ -496,7 +497,6 @@ try {
     startDrawing();
   }
   await check("final");
-  still("7-final");
   await stopDrawing();
   await sleep(800);
 } catch (e) {
@@ -512,6 +512,7 @@ try {
       ? `${failures.length} check(s) failed`
       : "All checks passed: nothing lost, nothing doubled, every canvas identical",
   );
+  still("7-final");
   await sleep(1500);
   await stopDrawing();
   const seconds = await recorder.finish(VIDEO);

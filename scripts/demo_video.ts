@@ -141,7 +141,7 @@ export class Recorder {
       const file = `${this.dir}/caption${k}.txt`;
       await Deno.writeTextFile(file, c.text);
       filters.push(
-        `[${last}]drawtext=fontfile=${esc(FONT)}:textfile=${esc(file)}:fontsize=24:` +
+        `[${last}]drawtext=fontfile=${esc(FONT)}:textfile=${esc(file)}:fontsize=22:` +
           `line_spacing=8:fontcolor=white:x=20:y=h-${BAR}+14:` +
           `enable='between(n,${from},${to})'[c${k}]`,
       );
