@@ -211,10 +211,10 @@ const ackedOn = (b: BoardPage) => b.trace.acks.size;
 // ---- the check after every step ----------------------------------------------------------------
 
 /**
- * Drawing paused: pages settle; every replica is up with the same committed log; every stroke
+ * Drawing paused (and resumed after, unless `resume` is false): pages settle; every replica is up with the same committed log; every stroke
  * sent is in it exactly once at the index its ack named; all canvases show the same pixels.
  */
-async function check(label: string): Promise<void> {
+async function check(label: string, resume = true): Promise<void> {
   detail("check: pages settle, then replicas' logs, acks and canvases are compared");
   await stopDrawing();
   try {
@@ -290,7 +290,7 @@ async function check(label: string): Promise<void> {
     detail(`CHECK FAILED ${msg}`);
   }
   await sleep(1200); // long enough to read in the video
-  startDrawing();
+  if (resume) startDrawing();
 }
 
 /** Resolves once every page has `n` more acks than now. */
@@ -496,8 +496,7 @@ try {
     await late.page.context().close();
     startDrawing();
   }
-  await check("final");
-  await stopDrawing();
+  await check("final", false);
   await sleep(800);
 } catch (e) {
   failures.push(`the script stopped: ${(e as Error).stack ?? e}`);
