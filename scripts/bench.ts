@@ -831,16 +831,29 @@ async function membershipGaps(): Promise<void> {
   }
 }
 
-/** The load, failover and reload sections, on one cluster. */
-async function loadSections(): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "wb-bench-" });
+/** Runs `body` on a fresh 3-replica cluster with a gateway (both up), then tears them down. */
+async function onFreshCluster(
+  prefix: string,
+  body: (cluster: LocalCluster, wsUrl: string, gateway: Proc) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
   const cluster = await new LocalCluster({ dir }).start();
   const [gwPort] = freePorts(1);
   const gateway = startGateway(gwPort, cluster.urls());
-  const wsUrl = `ws://127.0.0.1:${gwPort}/ws`;
   try {
     await cluster.waitForLeader();
     await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
+    await body(cluster, `ws://127.0.0.1:${gwPort}/ws`, gateway);
+  } finally {
+    await gateway.kill();
+    await cluster.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The load, failover and reload sections, on one cluster. */
+function loadSections(): Promise<void> {
+  return onFreshCluster("wb-bench-", async (cluster, wsUrl, gateway) => {
     console.log("clients  in-flight  strokes/s  ack p50 ms  ack p99 ms  draw p50 ms  draw p99 ms");
     for (const [clients, window] of [[1, 1], [16, 1], [64, 1], [64, 4], [64, 16]]) {
       const r = await load(wsUrl, clients, window, `c${clients}w${window}`);
@@ -876,30 +889,15 @@ async function loadSections(): Promise<void> {
     console.log(
       `RSS after the runs above: ${rss.join(", ")}, gateway ${fmt(rssMiB(gateway.pid!), 0)} MiB`,
     );
-  } finally {
-    await gateway.kill();
-    await cluster.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  });
 }
 
 /** Issue 14 on a fresh cluster: the race against etcd, then the whiteboard stress case. */
-async function raceSections(): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "wb-bench-race-" });
-  const cluster = await new LocalCluster({ dir }).start();
-  const [gwPort] = freePorts(1);
-  const gateway = startGateway(gwPort, cluster.urls());
-  const wsUrl = `ws://127.0.0.1:${gwPort}/ws`;
-  try {
-    await cluster.waitForLeader();
-    await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
+function raceSections(): Promise<void> {
+  return onFreshCluster("wb-bench-race-", async (cluster, wsUrl) => {
     if (ONLY !== "stress") await raceSection(cluster, wsUrl, SECONDS);
     await stressSection(wsUrl, 64, SECONDS);
-  } finally {
-    await gateway.kill();
-    await cluster.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  });
 }
 
 if (import.meta.main) {
