@@ -28,3 +28,11 @@ export const peers = signal<ReadonlyMap<string, Peer>>(new Map());
 
 /** True on a view-only link: the canvas pans and zooms but never draws or erases. */
 export const readOnly = signal(false);
+
+/** The name and colour the gateway gave this session (from `hello`); others see them. */
+export const selfName = signal<string | null>(null);
+export const selfColor = signal<string | null>(null);
+
+/** Colour scheme: "system" follows prefers-color-scheme. */
+export type Theme = "light" | "dark" | "system";
+export const theme = signal<Theme>("system");

@@ -11,17 +11,13 @@ import {
   startPath,
 } from "../segmenter.ts";
 import { currentColor, currentWidth, livePaths } from "../store.ts";
-
-/** Props of BoardCanvas. */
-export interface BoardCanvasProps {
-  onSegment: (seg: Segment) => void;
-}
+import { addSegment, endGroup, startGroup } from "../board_actions.ts";
 
 /** Full-window canvases; each pointer (mouse, pen, every finger) draws its own path. */
-export function BoardCanvas({ onSegment }: BoardCanvasProps) {
+export function BoardCanvas() {
   const committedRef = useRef<HTMLCanvasElement>(null);
   const overlayRef = useRef<HTMLCanvasElement>(null);
-  const paths = useRef(new Map<number, PathState>());
+  const paths = useRef(new Map<number, { path: PathState; group: string }>());
 
   useEffect(() => startRenderer(committedRef.current!, overlayRef.current!).stop, []);
 
@@ -29,7 +25,7 @@ export function BoardCanvas({ onSegment }: BoardCanvasProps) {
     const color = currentColor.peek();
     const width = currentWidth.peek();
     livePaths.value = [...paths.current.values()].map((st) => ({
-      points: livePoints(st),
+      points: livePoints(st.path),
       color,
       width,
     }));
@@ -42,8 +38,10 @@ export function BoardCanvas({ onSegment }: BoardCanvasProps) {
   const onDown = (e: PointerEvent) => {
     if (e.pointerType === "mouse" && e.button !== 0) return;
     e.preventDefault();
+    const group = startGroup();
+    if (group === null) return;
     (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
-    paths.current.set(e.pointerId, startPath(pointOf(e)));
+    paths.current.set(e.pointerId, { path: startPath(pointOf(e)), group });
     showLive();
   };
   const onMove = (e: PointerEvent) => {
@@ -51,14 +49,18 @@ export function BoardCanvas({ onSegment }: BoardCanvasProps) {
     if (!st) return;
     // Coalesced events carry the full input rate, which the segmenter needs for smooth curves.
     const events = e.getCoalescedEvents?.() ?? [];
-    for (const ev of events.length > 0 ? events : [e]) addPoint(st, pointOf(ev)).forEach(onSegment);
+    const onSegment = (seg: Segment) => addSegment(st.group, seg, currentWidth.peek());
+    for (const ev of events.length > 0 ? events : [e]) {
+      addPoint(st.path, pointOf(ev)).forEach(onSegment);
+    }
     showLive();
   };
   const onEnd = (e: PointerEvent) => {
     const st = paths.current.get(e.pointerId);
     if (!st) return;
     paths.current.delete(e.pointerId);
-    endPath(st).forEach(onSegment);
+    endPath(st.path).forEach((seg) => addSegment(st.group, seg, currentWidth.peek()));
+    endGroup(st.group);
     showLive();
   };
 
