@@ -4,13 +4,17 @@
  * stroke and ack frames on the page's WebSocket (watched from outside, so the
  * page under test is unchanged).
  */
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import type { CommittedStroke as Entry, Stroke } from "../../protocol/mod.ts";
-import type { BoardProbe } from "../../ui/src/test_hooks.ts";
+import type { BoardProbe, BoardTestActions } from "../../ui/src/test_hooks.ts";
+import { freePorts, LocalCluster, startGateway, waitForHttp } from "./local_cluster.ts";
+import type { Proc } from "./supervisor.ts";
+import { buildUi, launchChromium, startUiServer } from "./ui_processes.ts";
 
 declare global {
-  // The page's read-only test hook (ui/src/test_hooks.ts); callbacks that read it run in the page.
+  // The page's test hooks (ui/src/test_hooks.ts); callbacks that read them run in the page.
   var __board: BoardProbe;
+  var __boardActions: BoardTestActions;
 }
 
 /** A point in CSS pixels of the page. */
@@ -22,6 +26,8 @@ export interface StrokeTrace {
   sent: Map<string, { stroke: Stroke; atMs: number }>;
   /** Stroke frames sent, resends included. */
   sendCount: number;
+  /** Erase, restore and clear frames sent, resends included. */
+  opsSent: number;
   /** First ack of each id. */
   acks: Map<string, { index: number; atMs: number }>;
   /** Indexes of the committed entries the gateway streamed to the page, in arrival order. */
@@ -44,6 +50,7 @@ function recordFrames(page: Page): StrokeTrace {
   const trace: StrokeTrace = {
     sent: new Map(),
     sendCount: 0,
+    opsSent: 0,
     acks: new Map(),
     streamed: [],
     conflictingAcks: [],
@@ -54,6 +61,7 @@ function recordFrames(page: Page): StrokeTrace {
     trace.sockets++;
     ws.on("framesent", ({ payload }) => {
       const msg = JSON.parse(String(payload));
+      if (msg.type === "erase" || msg.type === "restore" || msg.type === "clear") trace.opsSent++;
       if (msg.type !== "stroke") return;
       trace.sendCount++;
       const id = msg.stroke.id;
@@ -83,13 +91,91 @@ export function nextSend(trace: StrokeTrace): Promise<void> {
  * frame rate.)
  */
 export async function openBoard(browser: Browser, url: string): Promise<BoardPage> {
-  const ctx = await browser.newContext({ viewport: { width: 900, height: 600 } });
+  return await openTab(await newUser(browser), url);
+}
+
+/** A browser context of its own: another user (own localStorage, IndexedDB, undo history). */
+export function newUser(browser: Browser): Promise<BrowserContext> {
+  return browser.newContext({ viewport: { width: 900, height: 600 } });
+}
+
+/** Opens another tab of the user `ctx` and waits until it is connected. */
+export async function openTab(ctx: BrowserContext, url: string): Promise<BoardPage> {
   const page = await ctx.newPage();
   const trace = recordFrames(page);
   await page.goto(url);
   // The hook may not exist yet: the page script waits for /config.json.
-  await page.waitForFunction(() => globalThis.__board?.connected, undefined, { timeout: 10_000 });
+  await page.waitForFunction(() => globalThis.__board?.connected, undefined, { timeout: 20_000 });
   return { page, trace };
+}
+
+/** Waits until `cond(arg)`, run in the page, is true (generous timeout: the machine is loaded). */
+export async function waitIn<A extends string | number | null>(
+  page: Page,
+  cond: (arg: A) => boolean,
+  arg: A,
+  timeoutMs = 30_000,
+): Promise<void> {
+  // (Playwright's own typing of the argument does not unify with a generic one.)
+  const fn = cond as (arg: unknown) => boolean;
+  await page.waitForFunction(fn, arg as unknown, { timeout: timeoutMs, polling: 50 });
+}
+
+/** Replicas, a gateway (restartable on its port), the UI server and Chromium. */
+export interface BoardStack {
+  cluster: LocalCluster;
+  gatewayPort: number;
+  uiUrl: string;
+  browser: Browser;
+  /** SIGKILLs the gateway: every page loses its socket. */
+  killGateway(): Promise<void>;
+  /** Starts the gateway again on the same port and waits until it answers. */
+  startGateway(): Promise<void>;
+  /** Ends everything and removes the data. */
+  stop(): Promise<void>;
+}
+
+/** Builds the bundle and starts the real stack for a board test. */
+export async function startBoardStack(prefix: string): Promise<BoardStack> {
+  await buildUi();
+  const dir = await Deno.makeTempDir({ prefix });
+  const cluster = new LocalCluster({ dir });
+  const undo: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true })];
+  const stop = async () => {
+    for (const f of undo.reverse()) await f().catch((e) => console.error("cleanup:", e));
+  };
+  try {
+    undo.push(() => cluster.stop());
+    await cluster.start();
+    const [gatewayPort] = freePorts(1);
+    let gateway: Proc | null = null;
+    const start = async () => {
+      gateway = startGateway(gatewayPort, cluster.urls());
+      await waitForHttp(`http://127.0.0.1:${gatewayPort}/healthz`, 30_000);
+    };
+    const kill = async () => {
+      await gateway?.kill();
+      gateway = null;
+    };
+    undo.push(kill);
+    await start();
+    const ui = await startUiServer({ GATEWAY_URL: `ws://127.0.0.1:${gatewayPort}/ws` });
+    undo.push(() => ui.stop());
+    const browser = await launchChromium();
+    undo.push(() => browser.close());
+    return {
+      cluster,
+      gatewayPort,
+      uiUrl: ui.url,
+      browser,
+      killGateway: kill,
+      startGateway: start,
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
 }
 
 /** Presses the mouse at the first point, moves through the rest, releases. */

@@ -24,6 +24,8 @@ export interface BoardProbe {
   readonly peers: number;
   /** Names of the other clients, sorted. */
   readonly peerNames: string[];
+  /** The other clients' cursors (board coordinates). */
+  readonly peerCursors: { name: string; color: string; x: number; y: number }[];
   readonly readOnly: boolean;
   readonly canUndo: boolean;
   readonly canRedo: boolean;
@@ -81,6 +83,9 @@ export function installTestHooks(): void {
     },
     get peerNames() {
       return [...peers.peek().values()].map((p) => p.name).sort();
+    },
+    get peerCursors() {
+      return [...peers.peek().values()].map(({ name, color, x, y }) => ({ name, color, x, y }));
     },
     get readOnly() {
       return readOnly.peek();
