@@ -1,13 +1,17 @@
 /**
- * The WebSocket to the gateway: connects, resumes with `since=<last index>`
- * after any drop (exponential backoff with jitter), and resends every unacked
- * stroke with its original id once the new session says hello, so a stroke
- * drawn during a failover is neither lost nor doubled (the gateway dedups ids).
+ * The WebSocket to the gateway: connects (`board=` or a view link's `view=`,
+ * and `name=`), resumes with `since=<last index>` after any drop (exponential
+ * backoff with jitter), and resends every unacked stroke and op with its
+ * original id once the new session says hello, in the order they were made,
+ * so nothing drawn during a failover is lost or doubled (the replicas dedup
+ * ids). Presence goes into ui_state's `peers`, hello's name, colour and
+ * read-only flag into ui_state too.
  */
-import type { ClientMessage, CommittedStroke, ServerMessage, Stroke } from "../../protocol/mod.ts";
+import type { ClientMessage, ServerMessage } from "../../protocol/mod.ts";
 import { needsReset, resendList } from "./board_state.ts";
 import { decodeServerMessage, isClusterStatus } from "../../protocol/ws.ts";
 import * as store from "./store.ts";
+import { type Peer, peers, readOnly, selfColor, selfName } from "./ui_state.ts";
 
 /** Delay before reconnect attempt `attempt` (0-based): doubling from 250 ms up to 5 s, jittered. */
 export function backoffMs(attempt: number, random: number): number {
@@ -29,14 +33,31 @@ const STATUS_POLL_MS = 3000;
 
 /** The live link to the gateway. */
 export interface Connection {
-  /** Sends a stroke now if the session is up; otherwise it goes out on the next hello. */
-  send(stroke: Stroke): void;
+  /**
+   * Sends a message now if the session is up. A stroke or op not sent now
+   * goes out on the next hello (from the pending list); a cursor is dropped.
+   */
+  send(msg: ClientMessage): void;
   close(): void;
 }
 
+/** Which board to show, and how. */
+export interface ConnectOptions {
+  /** A view-only link's token (`view=`): the gateway names the board and refuses edits. */
+  view?: string | null;
+  /** Display name others see (`name=`). */
+  name?: string | null;
+  /** Called after each hello, once pending items were resent (the outbox adopts orphans then). */
+  onHello?: () => void;
+}
+
 /** Opens the connection and keeps it open until `close()`. */
-export function connect(gatewayUrl: string, boardName: string): Connection {
-  const link = new GatewayLink(gatewayUrl, boardName);
+export function connect(
+  gatewayUrl: string,
+  boardName: string,
+  opts: ConnectOptions = {},
+): Connection {
+  const link = new GatewayLink(gatewayUrl, boardName, opts);
   link.open();
   return link;
 }
@@ -54,11 +75,17 @@ class GatewayLink implements Connection {
   #resendTimer: Timer | undefined;
   #pollTimer: Timer | undefined;
 
-  constructor(readonly gatewayUrl: string, readonly boardName: string) {}
+  constructor(
+    readonly gatewayUrl: string,
+    readonly boardName: string,
+    readonly opts: ConnectOptions,
+  ) {}
 
   open(): void {
     const url = new URL(this.gatewayUrl);
-    url.searchParams.set("board", this.boardName);
+    if (this.opts.view) url.searchParams.set("view", this.opts.view);
+    else url.searchParams.set("board", this.boardName);
+    if (this.opts.name) url.searchParams.set("name", this.opts.name);
     url.searchParams.set("since", String(store.board.lastIndex));
     const sock = new WebSocket(url);
     this.#ws = sock;
@@ -71,9 +98,8 @@ class GatewayLink implements Connection {
     };
   }
 
-  send(stroke: Stroke): void {
+  send(msg: ClientMessage): void {
     if (!this.#ws || !this.#ready) return;
-    const msg: ClientMessage = { type: "stroke", stroke };
     this.#ws.send(JSON.stringify(msg));
   }
 
@@ -92,12 +118,13 @@ class GatewayLink implements Connection {
     if (this.#closed) return;
     store.connection.value = "reconnecting";
     store.cluster.value = null; // what we knew of the leader may be stale by now
+    peers.value = new Map(); // the next hello brings the cursors of who is still here
     const delayMs = backoffMs(this.#attempt++, Math.random());
     this.#reconnectTimer = setTimeout(() => this.open(), delayMs);
   }
 
   #resendAll(): void {
-    for (const stroke of resendList(store.board)) this.send(stroke);
+    for (const msg of resendList(store.board)) this.send(msg);
   }
 
   #handle(text: string): void {
@@ -109,12 +136,25 @@ class GatewayLink implements Connection {
     const msg: ServerMessage = parsed.value;
     switch (msg.type) {
       case "hello":
-        return this.#onHello(msg.commitIndex);
+        return this.#onHello(msg);
       case "strokes":
-        // Board operations are drawn once the canvas learns them (issue 12); strokes now.
-        return store.receiveCommitted(
-          msg.entries.filter((e): e is CommittedStroke => "stroke" in e),
-        );
+        return store.receiveCommitted(msg.entries);
+      case "presence":
+        return setPeer({
+          clientId: msg.clientId,
+          name: msg.name,
+          color: msg.color,
+          x: msg.x,
+          y: msg.y,
+          atMs: performance.now(),
+        });
+      case "left": {
+        if (!peers.peek().has(msg.clientId)) return;
+        const next = new Map(peers.peek());
+        next.delete(msg.clientId);
+        peers.value = next;
+        return;
+      }
       case "ack":
         return store.receiveAck(msg.id, msg.index);
       case "error":
@@ -130,8 +170,8 @@ class GatewayLink implements Connection {
     }
   }
 
-  #onHello(commitIndex: number): void {
-    if (needsReset(store.board, commitIndex)) {
+  #onHello(hello: Extract<ServerMessage, { type: "hello" }>): void {
+    if (needsReset(store.board, hello.commitIndex)) {
       // Our `since` is past the cluster's history: fetch everything again.
       store.resetBoard();
       this.#ws?.close();
@@ -139,8 +179,12 @@ class GatewayLink implements Connection {
     }
     this.#ready = true;
     this.#attempt = 0;
+    readOnly.value = hello.readOnly === true;
+    if (hello.name !== undefined) selfName.value = hello.name;
+    if (hello.color !== undefined) selfColor.value = hello.color;
     store.connection.value = "open";
     this.#resendAll();
+    this.opts.onHello?.();
     this.#startStatusPoll();
   }
 
@@ -162,4 +206,11 @@ class GatewayLink implements Connection {
       this.#pollTimer = setInterval(poll, STATUS_POLL_MS);
     }, STATUS_POLL_MS);
   }
+}
+
+/** A peer's cursor moved (or a newcomer learns where it is). */
+function setPeer(p: Peer): void {
+  const next = new Map(peers.peek());
+  next.set(p.clientId, p);
+  peers.value = next;
 }

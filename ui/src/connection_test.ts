@@ -42,7 +42,7 @@ Deno.test("connection against a fake gateway", async (t) => {
   const draw = () => {
     const s = newStroke();
     store.addOwnStroke(s);
-    conn.send(s);
+    conn.send({ type: "stroke", stroke: s });
     return s;
   };
   try {
@@ -91,7 +91,7 @@ Deno.test("connection against a fake gateway", async (t) => {
       const before = store.committedCount.value;
       const bad = { ...newStroke(), color: "red" };
       store.addOwnStroke(bad);
-      conn.send(bad);
+      conn.send({ type: "stroke", stroke: bad });
       await until("refusal", () => store.lastError.value !== null);
       assert.match(store.lastError.value ?? "", /^bad_stroke/);
       assert.equal(store.pendingCount.value, 0, "a stroke that can never commit is dropped");

@@ -48,3 +48,8 @@ function connectionPart(c: StatusInput["connection"]): StatusPart {
       return { key: "connection", text: "reconnecting…", tone: "bad" };
   }
 }
+
+/** The saved-status text: "saved" only when nothing made here is still waiting for an ack. */
+export function savedLine(unsaved: number): string {
+  return unsaved === 0 ? "saved" : `${unsaved} pending`;
+}
