@@ -86,8 +86,10 @@ export function restorePlan(entries: readonly BoardEntry[], count: number): Rest
   const lastIndex = entries.length === 0 ? 0 : entries[entries.length - 1].index;
   const toRestore = new Set<string>();
   // Clears in force now that were not then (later ones, or earlier ones re-applied since).
-  const newClears = entries.filter((e) => "clear" in e).map(entryId)
-    .filter((c) => now.isHidden(c) && !past.isHidden(c));
+  // A clear not yet committed then counts as new even if its id was already hidden.
+  const newClears = entries.filter((e, i) =>
+    "clear" in e && now.isHidden(entryId(e)) && (i >= count || !past.isHidden(entryId(e)))
+  ).map(entryId);
   for (let i = 0; i < count; i++) {
     const e = entries[i];
     if (
