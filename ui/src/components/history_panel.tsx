@@ -53,14 +53,15 @@ function Preview() {
   useEffect(() => {
     const canvas = ref.current!;
     const dpr = globalThis.devicePixelRatio ?? 1;
-    const { width, height } = viewport.value;
+    // Sized by CSS to the window, like the board's layers.
+    const width = canvas.clientWidth, height = canvas.clientHeight;
     canvas.width = Math.round(width * dpr);
     canvas.height = Math.round(height * dpr);
     const ctx = canvas.getContext("2d")!;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     drawStrokes(ctx, pictureAt(entries.value, shown.value), camera.value, dpr);
-  }, [shown.value, entries.value, camera.value, viewport.value]);
+  }, [shown.value, entries.value, camera.value, viewport.value]); // viewport: redraw on resize
   return (
     <canvas ref={ref} class="history-preview" data-testid="history-canvas" aria-hidden="true" />
   );
@@ -82,7 +83,7 @@ export function HistoryToggle() {
         playing.value = false;
       }}
     >
-      History
+      ⏱
     </button>
   );
 }
