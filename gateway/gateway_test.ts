@@ -93,7 +93,40 @@ Deno.test("ack only after commit, with the committed index", async () => {
     const entry = h.fake.committedStrokes().find((e) => e.stroke.id === stroke.id);
     assert.equal(acks.get(stroke.id), entry?.index);
     const seen = await b.waitForStrokes([stroke.id]);
-    assert.deepEqual(seen, [{ index: entry?.index, stroke: { ...stroke, board: "default" } }]);
+    const { by, at, ...committed } = seen[0].stroke;
+    assert.deepEqual([{ index: seen[0].index, stroke: committed }], [{
+      index: entry?.index,
+      stroke: { ...stroke, board: "default" },
+    }]);
+    assert.match(by ?? "", /^Guest /, "the gateway names the author");
+    assert.ok(at !== undefined && Math.abs(at - Date.now()) < 60_000, "stamped with the time");
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("authorship: stamped by the gateway on a group's first stroke and on ops, never taken from the browser", async () => {
+  const h = setup();
+  try {
+    const a = await h.connect();
+    const forged = { by: "Someone Else", at: 1 };
+    const first = { ...makeStroke("g", { group: "grp" }), ...forged };
+    const second = { ...makeStroke("g", { group: "grp" }), ...forged };
+    a.send({ type: "stroke", stroke: first });
+    a.send({ type: "stroke", stroke: second });
+    a.send({ type: "erase", id: "erase-1", targets: ["grp"], ...forged });
+    await a.waitForAcks([first.id, second.id, "erase-1"]);
+    const log = h.fake.log;
+    const s1 = log.find((e) => "stroke" in e && e.stroke.id === first.id);
+    const s2 = log.find((e) => "stroke" in e && e.stroke.id === second.id);
+    const op = log.find((e) => "erase" in e && e.erase.id === "erase-1");
+    assert.ok(s1 && "stroke" in s1 && s2 && "stroke" in s2 && op && "erase" in op);
+    assert.match(s1.stroke.by ?? "", /^Guest /);
+    assert.ok(s1.stroke.at !== undefined && s1.stroke.at > 1);
+    assert.equal(s2.stroke.by, undefined, "later segments of the group share the first's");
+    assert.equal(s2.stroke.at, undefined);
+    assert.equal(op.erase.by, s1.stroke.by);
+    assert.ok(op.erase.at !== undefined && op.erase.at >= s1.stroke.at);
   } finally {
     await h.close();
   }

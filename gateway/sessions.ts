@@ -5,6 +5,7 @@
  * here throws out of a socket handler; a failing session is closed alone.
  */
 import {
+  type Authorship,
   type ClientMessage,
   decodeClientMessage,
   ErrorCode,
@@ -25,6 +26,8 @@ import { CloseCode } from "./session_limits.ts";
 const MAX_HELD_MESSAGES = 1000;
 /** Default of `HubDeps.helloGraceMs`. */
 const HELLO_GRACE_MS = 3000;
+/** Recent groups whose first stroke carried the authorship. */
+const MAX_STAMPED_GROUPS = 64;
 
 /** Who the client is and what it may do. */
 export interface SessionIdentity {
@@ -54,6 +57,7 @@ export class Session {
   #barrier: Promise<unknown> | null = null;
   /** Strokes submitted since that op: the next op waits for them (it may undo them). */
   readonly #sinceBarrier = new Set<Promise<unknown>>();
+  readonly #stampedGroups = new Set<string>();
 
   constructor(
     readonly hub: Hub,
@@ -224,12 +228,12 @@ export class Session {
   #onEdit(m: Exclude<ClientMessage, { type: "cursor" | "ping" }>): void {
     const board = this.board;
     const item: ProposalItem = m.type === "stroke"
-      ? { stroke: { ...m.stroke, board } }
+      ? { stroke: { ...m.stroke, board, ...this.#authorshipOf(m.stroke.group) } }
       : m.type === "erase"
-      ? { erase: { id: m.id, targets: m.targets, board } }
+      ? { erase: { id: m.id, targets: m.targets, board, ...this.#authorshipOf() } }
       : m.type === "restore"
-      ? { restore: { id: m.id, targets: m.targets, board } }
-      : { clear: { id: m.id, board } };
+      ? { restore: { id: m.id, targets: m.targets, board, ...this.#authorshipOf() } }
+      : { clear: { id: m.id, board, ...this.#authorshipOf() } };
     const id = m.type === "stroke" ? m.stroke.id : m.id;
     this.#submitInOrder(item, m.type !== "stroke").then(
       (index) => this.sendControl({ type: "ack", id, index }),
@@ -238,6 +242,20 @@ export class Session {
         this.sendControl({ type: "error", id, code, message: String((e as Error).message) });
       },
     );
+  }
+
+  /**
+   * Who and when, for history replay: on every op and on the first stroke of each group this
+   * session sends (a group's later segments share it, and 30 bytes per segment add up).
+   */
+  #authorshipOf(group?: string): Authorship {
+    if (group !== undefined) {
+      if (this.#stampedGroups.has(group)) return {};
+      // Groups arrive one after another: remembering the recent ones is enough.
+      if (this.#stampedGroups.size >= MAX_STAMPED_GROUPS) this.#stampedGroups.clear();
+      this.#stampedGroups.add(group);
+    }
+    return { by: this.identity.name, at: Date.now() };
   }
 
   /**

@@ -15,25 +15,25 @@
  * clear in force has a higher index.
  */
 import { isStrokeId, type Stroke } from "./stroke.ts";
-import { fail, isObject, ok, type Result } from "./validate.ts";
+import { type Authorship, copyAuthorship, fail, isObject, ok, type Result } from "./validate.ts";
 
 /** Most targets one erase or restore may name (an eraser drag touches a few groups). */
 export const MAX_OP_TARGETS = 1000;
 
 /** Hide targets. `board` is filled by the gateway, like a stroke's. */
-export interface EraseOp {
+export interface EraseOp extends Authorship {
   id: string;
   targets: string[];
   board?: string;
 }
 /** Show again what an erase or a clear hid. */
-export interface RestoreOp {
+export interface RestoreOp extends Authorship {
   id: string;
   targets: string[];
   board?: string;
 }
 /** Hide every stroke of the board committed before this entry. */
-export interface ClearOp {
+export interface ClearOp extends Authorship {
   id: string;
   board?: string;
 }
@@ -59,14 +59,18 @@ export function checkTargetsOp(v: unknown, kind: "erase" | "restore"): Result<Er
   for (const t of v.targets) {
     if (!isStrokeId(t)) return fail(`${kind}.targets must hold valid ids`);
   }
-  return ok({ id: v.id, targets: [...v.targets] as string[] });
+  const op: EraseOp = { id: v.id, targets: [...v.targets] as string[] };
+  const authorship = copyAuthorship(v, op);
+  return authorship === null ? ok(op) : fail(`${kind}.${authorship}`);
 }
 
 /** Validates a clear op. */
 export function checkClearOp(v: unknown): Result<ClearOp> {
   if (!isObject(v)) return fail("clear must be an object");
   if (!isStrokeId(v.id)) return fail("clear.id must be a valid id");
-  return ok({ id: v.id });
+  const op: ClearOp = { id: v.id };
+  const authorship = copyAuthorship(v, op);
+  return authorship === null ? ok(op) : fail(`clear.${authorship}`);
 }
 
 /** What one committed board entry says, for `Visibility.apply`. */

@@ -5,12 +5,20 @@
  * token), `entriesOf(..., "shape")` only what the receiver needs to work
  * (peers that proved the token, whose strokes all passed `/propose`).
  */
-import { fail, isIndex, isObject, ok, type Result } from "./validate.ts";
+import {
+  type Authorship,
+  copyAuthorship,
+  fail,
+  isIndex,
+  isObject,
+  ok,
+  type Result,
+} from "./validate.ts";
 import { checkMembers, type Member } from "./members.ts";
 import { type BoardOp, checkClearOp, checkTargetsOp } from "./board_ops.ts";
 
 /** One straight segment of a drawing. `id` is chosen by the client and unique. */
-export interface Stroke {
+export interface Stroke extends Authorship {
   id: string;
   x0: number;
   y0: number;
@@ -120,6 +128,8 @@ export function checkStroke(v: unknown): Result<Stroke> {
   };
   if (v.group !== undefined) stroke.group = v.group as string;
   if (v.board !== undefined) stroke.board = v.board as string;
+  const authorship = copyAuthorship(v, stroke);
+  if (authorship !== null) return fail(`stroke.${authorship}`);
   return ok(stroke);
 }
 

@@ -46,3 +46,30 @@ export function parseJson(text: string): Result<unknown> {
     return fail("not valid JSON");
   }
 }
+
+/** Longest display name (of a cursor, of an entry's author), in UTF-16 units. */
+export const MAX_NAME_LENGTH = 40;
+
+/**
+ * Who made a stroke or an op and when (ms since the epoch), for history
+ * replay. The gateway stamps them from the session; a browser's own are dropped.
+ */
+export interface Authorship {
+  by?: string;
+  at?: number;
+}
+
+/** Copies a valid `by`/`at` from `v` onto `into`; an error message when one is malformed. */
+export function copyAuthorship(v: Record<string, unknown>, into: Authorship): string | null {
+  if (v.by !== undefined) {
+    if (typeof v.by !== "string" || v.by.length > MAX_NAME_LENGTH) {
+      return `by must be a string of at most ${MAX_NAME_LENGTH} characters`;
+    }
+    into.by = v.by;
+  }
+  if (v.at !== undefined) {
+    if (!isIndex(v.at)) return "at must be a non-negative integer (ms since the epoch)";
+    into.at = v.at;
+  }
+  return null;
+}

@@ -14,7 +14,15 @@ import {
   type EraseOp,
   type RestoreOp,
 } from "./board_ops.ts";
-import { fail, isIndex, isObject, ok, parseJson, type Result } from "./validate.ts";
+import {
+  fail,
+  isIndex,
+  isObject,
+  MAX_NAME_LENGTH,
+  ok,
+  parseJson,
+  type Result,
+} from "./validate.ts";
 
 export type { BoardEntry };
 
@@ -25,7 +33,6 @@ export interface CommittedStroke {
 }
 
 /** Longest display name a client may give (`name=` on connect); longer ones are cut. */
-export const MAX_NAME_LENGTH = 40;
 /** Most cursor messages a client may send per second (CONTRACT.md); more are dropped. */
 export const MAX_CURSORS_PER_SECOND = 30;
 
@@ -127,7 +134,10 @@ export function decodeClientMessage(v: unknown): Result<ClientMessage> {
     default:
       return fail(`unknown message type "${v.type.slice(0, 32)}"`);
   }
-  const stroke = checkStroke(isObject(v.stroke) ? { ...v.stroke, board: undefined } : v.stroke);
+  // The socket decides the board and the gateway the authorship: neither is the browser's to say.
+  const stroke = checkStroke(
+    isObject(v.stroke) ? { ...v.stroke, board: undefined, by: undefined, at: undefined } : v.stroke,
+  );
   return stroke.ok ? ok({ type: "stroke", stroke: stroke.value }) : stroke;
 }
 

@@ -88,3 +88,36 @@ Deno.test("client messages", async (t) => {
     assert.ok(!decodeClientMessage({ type: "cursor", x: 1, y: Infinity }).ok);
   });
 });
+
+Deno.test("authorship: the page reads the gateway's, the gateway drops a browser's", () => {
+  const stamped = { ...stroke, by: "Ada", at: 1_700_000_000_000 };
+  const down = decodeServerMessage(
+    JSON.stringify({
+      type: "strokes",
+      entries: [{ index: 2, stroke: stamped }, {
+        index: 3,
+        erase: { id: "e", targets: ["a:1"], by: "Ada", at: 5 },
+      }],
+    }),
+  );
+  assert.ok(down.ok && down.value.type === "strokes");
+  const [s, e] = down.value.entries;
+  assert.ok("stroke" in s && "erase" in e);
+  assert.equal(s.stroke.by, "Ada");
+  assert.equal(s.stroke.at, 1_700_000_000_000);
+  assert.deepEqual([e.erase.by, e.erase.at], ["Ada", 5]);
+
+  const up = decodeClientMessage({ type: "stroke", stroke: stamped });
+  assert.ok(up.ok && up.value.type === "stroke");
+  assert.equal(up.value.stroke.by, undefined);
+  assert.equal(up.value.stroke.at, undefined);
+  const op = decodeClientMessage({ type: "clear", id: "c", by: "Eve", at: 1 });
+  assert.deepEqual(op, { ok: true, value: { type: "clear", id: "c" } });
+
+  for (const bad of [{ by: 7 }, { by: "x".repeat(41) }, { at: -1 }, { at: 1.5 }]) {
+    const r = decodeServerMessage(
+      JSON.stringify({ type: "strokes", entries: [{ index: 2, stroke: { ...stroke, ...bad } }] }),
+    );
+    assert.equal(r.ok, false, JSON.stringify(bad));
+  }
+});

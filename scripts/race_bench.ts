@@ -18,7 +18,8 @@ export interface LoopResult {
   errors: number;
 }
 
-function pct(xs: number[], p: number): number {
+/** The `p` quantile of `xs` (nearest rank); NaN when empty. */
+export function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))];
@@ -143,10 +144,12 @@ const STRESS_RATE = 60;
  * latency sampled on one stroke in 8 across all other clients.
  */
 export async function stressSection(wsUrl: string, clients: number, seconds: number) {
+  // A board of its own: on the race's board every socket would first replay its strokes.
+  const board = `stress-${Date.now()}`;
   const sockets = await Promise.all(
     Array.from(
       { length: clients },
-      () => GatewayClient.connect(wsUrl, { record: false, validate: false }),
+      () => GatewayClient.connect(wsUrl, { board, record: false, validate: false }),
     ),
   );
   await Promise.all(sockets.map((s) => s.hello()));

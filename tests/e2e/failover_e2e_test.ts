@@ -337,9 +337,12 @@ function checkLogAgainstPages(entries: (LogEntry & { stroke: Stroke })[], traces
   assert.equal(logIds.length, sent.size, "the log has strokes no page drew");
   for (const e of entries) {
     assert.equal(e.stroke.board ?? "default", "default");
-    assert.deepEqual({ ...e.stroke, board: undefined }, {
+    // The gateway adds the board and the authorship; the rest is what the page sent.
+    assert.deepEqual({ ...e.stroke, board: undefined, by: undefined, at: undefined }, {
       ...sent.get(e.stroke.id),
       board: undefined,
+      by: undefined,
+      at: undefined,
     });
   }
   const indexOf = new Map(entries.map((e) => [e.stroke.id, e.index]));

@@ -1,22 +1,49 @@
-/** Brush color and width pickers. */
+/** The tool rail: pointer tool, brush colour and width. Hidden on a view-only link. */
 import { currentColor, currentWidth, PALETTE, WIDTHS } from "../store.ts";
+import { readOnly, type Tool, tool } from "../ui_state.ts";
 
-/** The floating toolbar. */
+const TOOLS: { id: Tool; label: string; key: string; icon: string }[] = [
+  { id: "pen", label: "Pen", key: "P", icon: "✎" },
+  { id: "eraser", label: "Eraser", key: "E", icon: "⌫" },
+  { id: "pan", label: "Pan", key: "H", icon: "✋" },
+];
+
+/** The floating tool rail. */
 export function Toolbar() {
+  if (readOnly.value) return null;
   return (
-    <div class="toolbar" role="toolbar" aria-label="Brush" data-testid="toolbar">
+    <div class="toolbar" role="toolbar" aria-label="Tools and brush" data-testid="toolbar">
+      {TOOLS.map((t) => (
+        <button
+          key={t.id}
+          type="button"
+          class="tool"
+          title={`${t.label} (${t.key})`}
+          aria-label={t.label}
+          aria-pressed={tool.value === t.id}
+          data-testid={`tool-${t.id}`}
+          onClick={() => (tool.value = t.id)}
+        >
+          <span aria-hidden="true">{t.icon}</span>
+        </button>
+      ))}
+      <span class="separator" />
       {PALETTE.map((c) => (
         <button
           key={c}
           type="button"
           class="swatch"
-          style={{ background: c }}
           title={c}
           aria-label={`color ${c}`}
           aria-pressed={currentColor.value === c}
           data-testid={`color-${c.slice(1)}`}
-          onClick={() => (currentColor.value = c)}
-        />
+          onClick={() => {
+            currentColor.value = c;
+            tool.value = "pen";
+          }}
+        >
+          <span class="swatch-dot" style={{ background: c }} />
+        </button>
       ))}
       <span class="separator" />
       {WIDTHS.map((w) => (
@@ -28,7 +55,10 @@ export function Toolbar() {
           aria-label={`width ${w}`}
           aria-pressed={currentWidth.value === w}
           data-testid={`width-${w}`}
-          onClick={() => (currentWidth.value = w)}
+          onClick={() => {
+            currentWidth.value = w;
+            tool.value = "pen";
+          }}
         >
           <span
             class="width-dot"

@@ -1,0 +1,114 @@
+/**
+ * README screenshots of the board page: starts the real stack (three
+ * replicas, a gateway, the UI server), two users draw, and Chromium saves
+ * docs/img/board-light.png, board-dark.png, board-menu.png and
+ * board-view-only.png. Run: deno run -A scripts/screenshots.ts
+ */
+import type { Page } from "playwright-core";
+import { drawPath, type Pt } from "../tests/testing/board_page.ts";
+import {
+  freePorts,
+  LocalCluster,
+  startGateway,
+  waitForHttp,
+} from "../tests/testing/local_cluster.ts";
+import { buildUi, launchChromium, startUiServer } from "../tests/testing/ui_processes.ts";
+
+const OUT = new URL("../docs/img/", import.meta.url);
+const WAIT = { timeout: 30_000, polling: 100 } as const;
+const VIEW = { width: 1200, height: 720 };
+
+/** A loop of `n` points around (cx, cy): a hand-drawn looking shape. */
+function loop(cx: number, cy: number, rx: number, ry: number, n = 40): Pt[] {
+  return Array.from({ length: n + 1 }, (_, i) => {
+    const a = (i / n) * 2 * Math.PI;
+    return { x: cx + rx * Math.cos(a) * (1 + 0.05 * Math.sin(5 * a)), y: cy + ry * Math.sin(a) };
+  });
+}
+
+function wave(x: number, y: number, length: number): Pt[] {
+  return Array.from({ length: 30 }, (_, i) => ({
+    x: x + (i / 29) * length,
+    y: y + 30 * Math.sin((i / 29) * 3 * Math.PI),
+  }));
+}
+
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(
+    () => __board.connected && __board.pendingCount === 0,
+    undefined,
+    WAIT,
+  );
+}
+
+async function sketch(page: Page, colors: string[], shapes: Pt[][]): Promise<void> {
+  for (let i = 0; i < shapes.length; i++) {
+    await page.getByTestId(`color-${colors[i % colors.length]}`).click();
+    await drawPath(page, shapes[i]);
+  }
+  await settled(page);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: new URL(name, OUT).pathname });
+  console.log(`docs/img/${name}`);
+}
+
+await buildUi();
+const dir = await Deno.makeTempDir({ prefix: "screenshots_" });
+const cluster = new LocalCluster({ dir });
+const cleanup: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true })];
+try {
+  cleanup.push(() => cluster.stop());
+  await cluster.start();
+  const [port] = freePorts(1);
+  const gateway = startGateway(port, cluster.urls());
+  cleanup.push(() => gateway.kill());
+  await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000);
+  const ui = await startUiServer({ GATEWAY_URL: `ws://127.0.0.1:${port}/ws` });
+  cleanup.push(() => ui.stop());
+  const browser = await launchChromium();
+  cleanup.push(() => browser.close());
+  const url = `${ui.url}/?board=demo-${Date.now().toString(36)}`;
+
+  const open = async (colorScheme: "light" | "dark", name: string) => {
+    const ctx = await browser.newContext({ viewport: VIEW, colorScheme });
+    const page = await ctx.newPage();
+    await page.goto(`${url}&name=${name}`);
+    await page.waitForFunction(() => globalThis.__board?.connected, undefined, WAIT);
+    return page;
+  };
+  const ada = await open("light", "Ada");
+  const bob = await open("dark", "Bob");
+  await sketch(ada, ["e63946", "457b9d"], [loop(380, 360, 160, 110), wave(260, 560, 300)]);
+  await sketch(bob, ["2a9d8f", "8338ec", "f4a261"], [
+    loop(800, 330, 120, 120),
+    wave(640, 540, 360),
+    loop(800, 330, 50, 50, 24),
+  ]);
+  // Cursors in the middle of the board, so each page shows the other's label.
+  await ada.mouse.move(520, 260);
+  await bob.mouse.move(700, 460);
+  await ada.waitForFunction(() => __board.peers > 0, undefined, WAIT);
+  await bob.waitForFunction(() => __board.peers > 0, undefined, WAIT);
+  await shot(ada, "board-light.png");
+  await shot(bob, "board-dark.png");
+
+  await ada.getByTestId("menu").click();
+  await ada.getByTestId("board-list").getByRole("link").first().waitFor(WAIT);
+  await ada.getByTestId("view-link").click();
+  await ada.getByTestId("share-text").waitFor(WAIT);
+  await shot(ada, "board-menu.png");
+
+  const link = await ada.getByTestId("share-text").inputValue();
+  const viewer = await (await browser.newContext({ viewport: VIEW })).newPage();
+  await viewer.goto(link);
+  await viewer.waitForFunction(
+    () => __board?.readOnly && __board.visibleCount > 0,
+    undefined,
+    WAIT,
+  );
+  await shot(viewer, "board-view-only.png");
+} finally {
+  for (const f of cleanup.reverse()) await f().catch((e) => console.error("cleanup:", e));
+}
