@@ -4,6 +4,7 @@ import { canRedo, canUndo, clearBoard, redo, undo } from "../board_actions.ts";
 import { boundsOf } from "../scene.ts";
 import { visibleStrokes } from "../store.ts";
 import { readOnly } from "../ui_state.ts";
+import { ClearIcon } from "./icons.tsx";
 
 /** Shows every visible stroke (the home view on an empty board). */
 export function fitAll(): void {
@@ -43,7 +44,7 @@ export function ActionBar() {
             data-testid="clear"
             onClick={clearBoard}
           >
-            🗑
+            <ClearIcon />
           </button>
           <span class="separator" />
         </>
