@@ -40,18 +40,12 @@ import { rollingRestart } from "../tests/testing/rolling_restart.ts";
 import { TcpProxy } from "../tests/testing/tcp_proxy.ts";
 import { MAX_PROPOSE_STROKES } from "../protocol/mod.ts";
 import { Proc } from "../tests/testing/supervisor.ts";
-import { raceSection, stressSection } from "./race_bench.ts";
+import { pct, raceSection, stressSection } from "./race_bench.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
 /** BENCH_ONLY=race runs the etcd race and the stress case; =load the load, failover, reload and membership sections; =members only the last; =history only the history one. */
 const ONLY = Deno.env.get("BENCH_ONLY");
-
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))];
-}
 
 /**
  * What a process's RSS is made of, in MiB, from /proc via `cat` (Deno opens /proc itself only to

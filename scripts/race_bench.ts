@@ -18,7 +18,8 @@ export interface LoopResult {
   errors: number;
 }
 
-function pct(xs: number[], p: number): number {
+/** The `p` quantile of `xs` (nearest rank); NaN when empty. */
+export function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))];

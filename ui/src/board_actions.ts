@@ -153,6 +153,26 @@ export function importStrokes(strokes: readonly Stroke[]): number {
   return strokes.length;
 }
 
+/**
+ * Brings back a past picture (history replay): restores what was hidden
+ * since, then erases what came after, as ordinary entries, so the past is
+ * never rewritten. Two undo steps: undoing both returns to today's board.
+ */
+export function restorePast(plan: { restore: string[][]; erase: string[][] }): void {
+  if (readOnly.peek()) return;
+  const restore = plan.restore.flat().filter((t) => isHidden(t));
+  const erase = plan.erase.flat();
+  if (restore.length > 0) {
+    submitTargets("restore", restore);
+    history.push({ targets: restore, hidden: false });
+  }
+  if (erase.length > 0) {
+    submitTargets("erase", erase);
+    history.push({ targets: erase, hidden: true });
+  }
+  refreshDepths();
+}
+
 /** Most cursor messages per second we send (the gateway relays up to 30). */
 export const CURSORS_PER_SECOND = 20;
 

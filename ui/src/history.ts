@@ -139,3 +139,20 @@ function chunks(ids: string[]): string[][] {
   for (let i = 0; i < ids.length; i += MAX_OP_TARGETS) out.push(ids.slice(i, i + MAX_OP_TARGETS));
   return out;
 }
+
+/** A board's committed entries in index order, from its strokes and ops kept apart. */
+export function mergeEntries(
+  strokes: readonly Stroke[],
+  strokeIndex: readonly number[],
+  ops: readonly BoardEntry[],
+): BoardEntry[] {
+  const out: BoardEntry[] = [];
+  let i = 0, j = 0;
+  while (i < strokes.length || j < ops.length) {
+    if (j >= ops.length || (i < strokes.length && strokeIndex[i] < ops[j].index)) {
+      out.push({ index: strokeIndex[i], stroke: strokes[i] });
+      i++;
+    } else out.push(ops[j++]);
+  }
+  return out;
+}

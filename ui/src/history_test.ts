@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { BoardEntry, Stroke } from "../../protocol/mod.ts";
-import { pictureAt, restorePlan, timeline } from "./history.ts";
+import { mergeEntries, pictureAt, restorePlan, timeline } from "./history.ts";
 
 function stroke(id: string, group?: string, by?: string, at?: number): Stroke {
   const s: Stroke = { id, x0: 0, y0: 0, x1: 1, y1: 1, color: "#000000", width: 2 };
@@ -89,4 +89,13 @@ Deno.test("history: restoring any past state gives exactly that picture (random 
     }),
     { numRuns: 500 },
   );
+});
+
+Deno.test("history: strokes and ops kept apart merge back in index order", () => {
+  const merged = mergeEntries([stroke("a"), stroke("b"), stroke("c")], [1, 3, 6], [
+    { index: 2, clear: { id: "x" } },
+    { index: 4, erase: { id: "y", targets: ["a"] } },
+    { index: 7, restore: { id: "z", targets: ["a"] } },
+  ]);
+  assert.deepEqual(merged.map((e) => e.index), [1, 2, 3, 4, 6, 7]);
 });

@@ -1,9 +1,10 @@
-/** Undo, redo, clear and the zoom buttons. Editing buttons are hidden on a view-only link. */
+/** Undo, redo, clear, the zoom buttons and history replay. Editing buttons are hidden on a view-only link. */
 import { zoomIn, zoomOut, zoomToFit } from "../camera.ts";
 import { canRedo, canUndo, clearBoard, redo, undo } from "../board_actions.ts";
 import { boundsOf } from "../scene.ts";
 import { visibleStrokes } from "../store.ts";
 import { readOnly } from "../ui_state.ts";
+import { HistoryToggle } from "./history_panel.tsx";
 import { ClearIcon } from "./icons.tsx";
 
 /** Shows every visible stroke (the home view on an empty board). */
@@ -76,6 +77,8 @@ export function ActionBar() {
       >
         ⤢
       </button>
+      <span class="separator" />
+      <HistoryToggle />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { readOnly, tool } from "../ui_state.ts";
 import { ActionBar, fitAll } from "./action_bar.tsx";
 import { BoardCanvas } from "./board_canvas.tsx";
 import { BoardMenu } from "./board_menu.tsx";
+import { HistoryPanel } from "./history_panel.tsx";
 import { PeopleList } from "./people_list.tsx";
 import { StatusBar } from "./status_bar.tsx";
 import { Toolbar } from "./toolbar.tsx";
@@ -44,6 +45,7 @@ export function App() {
   return (
     <>
       <BoardCanvas />
+      <HistoryPanel />
       <Toolbar />
       <BoardMenu />
       <PeopleList />
