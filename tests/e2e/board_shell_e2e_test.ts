@@ -115,6 +115,13 @@ Deno.test({
       await page.getByTestId("share-link").click();
       await page.getByTestId("share-text").press("e");
       assert.equal(await pressed(page, "tool-pen"), "true");
+      // Escape closes the menu and hands focus back to its button.
+      await page.keyboard.press("Escape");
+      assert.equal(await page.getByTestId("menu").getAttribute("aria-expanded"), "false");
+      assert.equal(
+        await page.evaluate(() => document.activeElement?.getAttribute("data-testid")),
+        "menu",
+      );
     });
 
     await t.step("exports are valid and the JSON imports back as new strokes", async () => {

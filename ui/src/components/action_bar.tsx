@@ -5,6 +5,7 @@ import { boundsOf } from "../scene.ts";
 import { visibleStrokes } from "../store.ts";
 import { readOnly } from "../ui_state.ts";
 import { HistoryToggle } from "./history_panel.tsx";
+import { ClearIcon } from "./icons.tsx";
 
 /** Shows every visible stroke (the home view on an empty board). */
 export function fitAll(): void {
@@ -44,7 +45,7 @@ export function ActionBar() {
             data-testid="clear"
             onClick={clearBoard}
           >
-            🗑
+            <ClearIcon />
           </button>
           <span class="separator" />
         </>

@@ -1,4 +1,5 @@
 /** The whole page: the board, the tool rail, menus, people and the status bar. */
+import { effect } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import { redo, undo } from "../board_actions.ts";
 import { zoomIn, zoomOut } from "../camera.ts";
@@ -40,6 +41,10 @@ export function runCommand(c: Command): void {
 export function App() {
   useEffect(() => {
     installTheme();
+    // On a view link a drag can only move the view, so the pointer pans.
+    effect(() => {
+      if (readOnly.value) tool.value = "pan";
+    });
     return installShortcuts(runCommand);
   }, []);
   return (

@@ -114,7 +114,15 @@ export function BoardMenu() {
   const name = boardNameFor(page());
   const dark = effectiveTheme(theme.value, systemPrefersDark()) === "dark";
   return (
-    <div class="menu">
+    <div
+      class="menu"
+      onKeyDown={(e) => {
+        // Escape closes the panel and gives focus back to its button.
+        if (e.key !== "Escape" || !open.value) return;
+        open.value = false;
+        (e.currentTarget.querySelector(".menu-button") as HTMLElement | null)?.focus();
+      }}
+    >
       <div class="menu-head">
         <button
           type="button"

@@ -1,11 +1,13 @@
 /** The tool rail: pointer tool, brush colour and width. Hidden on a view-only link. */
 import { currentColor, currentWidth, PALETTE, WIDTHS } from "../store.ts";
 import { readOnly, type Tool, tool } from "../ui_state.ts";
+import { PanIcon } from "./icons.tsx";
+import type { JSX } from "preact";
 
-const TOOLS: { id: Tool; label: string; key: string; icon: string }[] = [
+const TOOLS: { id: Tool; label: string; key: string; icon: string | JSX.Element }[] = [
   { id: "pen", label: "Pen", key: "P", icon: "✎" },
   { id: "eraser", label: "Eraser", key: "E", icon: "⌫" },
-  { id: "pan", label: "Pan", key: "H", icon: "✋" },
+  { id: "pan", label: "Pan", key: "H", icon: <PanIcon /> },
 ];
 
 /** The floating tool rail. */
