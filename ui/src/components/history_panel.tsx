@@ -13,6 +13,7 @@ import { mergeEntries, pictureAt, restorePlan, timeline } from "../history.ts";
 import { drawStrokes } from "../scene.ts";
 import { board, committedCount, visibilityEpoch } from "../store.ts";
 import { readOnly } from "../ui_state.ts";
+import { HistoryIcon } from "./icons.tsx";
 
 /** True while the panel (and its preview) is shown. */
 export const historyOpen = signal(false);
@@ -83,7 +84,7 @@ export function HistoryToggle() {
         playing.value = false;
       }}
     >
-      ⏱
+      <HistoryIcon />
     </button>
   );
 }

@@ -36,3 +36,12 @@ export function ClearIcon() {
     </Icon>
   );
 }
+
+/** A clock with a back arrow: the board's history. */
+export function HistoryIcon() {
+  return (
+    <Icon>
+      <path d="M3 12a9 9 0 1 0 3-6.7M3 4v5h5M12 7v5l3 2" />
+    </Icon>
+  );
+}
