@@ -5,6 +5,7 @@
  */
 import type { CommittedStroke } from "../../protocol/mod.ts";
 import { drawSegments, resetLayer } from "./draw.ts";
+import { camera, HOME, panBy, zoomAt } from "./camera.ts";
 import { startRenderer } from "./renderer.ts";
 import * as store from "./store.ts";
 
@@ -94,6 +95,28 @@ async function run(n: number) {
     liveDraw.push(renderer.stats.lastFrameDrawMs);
     t = now;
   }
+  // 4. Panning, then zooming, one camera step per frame for 120 frames each (what a drag or a
+  // wheel does), and how long after each gesture the fresh picture is in.
+  const gesture = async (step: () => void) => {
+    const frames: number[] = [];
+    t = await nextFrame();
+    for (let f = 0; f < 120; f++) {
+      step();
+      const now = await nextFrame();
+      frames.push(now - t);
+      t = now;
+    }
+    const settleStart = performance.now();
+    while (!renderer.stats.current) await nextFrame();
+    return {
+      frameIntervalMs: summary(frames),
+      settledMs: +(performance.now() - settleStart).toFixed(1),
+    };
+  };
+  const pan = await gesture(() => (camera.value = panBy(camera.peek(), { x: -4, y: -2 })));
+  const centre = { x: committed.clientWidth / 2, y: committed.clientHeight / 2 };
+  const zoom = await gesture(() => (camera.value = zoomAt(camera.peek(), centre, 1.01)));
+  camera.value = HOME;
   renderer.stop();
   return {
     boardSegments: n,
@@ -106,6 +129,8 @@ async function run(n: number) {
     },
     fullRedrawMs: summary(fullMs),
     liveOnFullBoard: { frameIntervalMs: summary(liveFrames), drawMs: summary(liveDraw) },
+    pan,
+    zoom,
   };
 }
 

@@ -57,6 +57,8 @@ export interface RenderStats {
   frames: number;
   /** Full renders of the picture finished (camera, visibility or size changes). */
   renders: number;
+  /** The picture on screen is complete for the current camera and board. */
+  current: boolean;
 }
 
 /** A running renderer. */
@@ -106,7 +108,7 @@ function newPicture(): Picture {
 }
 
 class LayerRenderer implements Renderer {
-  stats: RenderStats = { drawnUpTo: 0, lastFrameDrawMs: 0, frames: 0, renders: 0 };
+  stats: RenderStats = { drawnUpTo: 0, lastFrameDrawMs: 0, frames: 0, renders: 0, current: false };
   #cctx: CanvasRenderingContext2D;
   #octx: CanvasRenderingContext2D;
   #kctx: CanvasRenderingContext2D | null;
@@ -277,6 +279,7 @@ class LayerRenderer implements Renderer {
       this.#paintCursors(this.#kctx);
     }
     const current = sameKey(this.#front.key, wanted) && this.#front.done;
+    this.stats.current = current;
     this.stats.drawnUpTo = current ? this.#front.next : Math.min(this.#front.next, this.#back.next);
     this.stats.lastFrameDrawMs = performance.now() - start;
     this.stats.frames++;
