@@ -21,6 +21,11 @@ import { type Peer, peers } from "./ui_state.ts";
 
 /** Drawing time per frame for rendering the back picture. */
 const FRAME_BUDGET_MS = 8;
+/** How long after the start the page counts as loading, and a loading frame's drawing time. */
+const LOADING_MS = 3000;
+const LOADING_BUDGET_MS = 1000;
+/** A fresh picture is rendered once the camera has been still this long. */
+const SETTLE_MS = 100;
 /** Bounds of the segments drawn per frame while catching up. */
 const MIN_CHUNK = 250;
 const MAX_CHUNK = 50_000;
@@ -97,6 +102,8 @@ interface Picture {
   canvas: HTMLCanvasElement;
   ctx: CanvasRenderingContext2D;
   key: PictureKey | null;
+  /** Bumped whenever its pixels change, so the screen copies it only then. */
+  version: number;
   /** Next committed position to draw; the render is done when it reaches the log's length. */
   next: number;
   done: boolean;
@@ -104,7 +111,7 @@ interface Picture {
 
 function newPicture(): Picture {
   const canvas = document.createElement("canvas");
-  return { canvas, ctx: canvas.getContext("2d")!, key: null, next: 0, done: false };
+  return { canvas, ctx: canvas.getContext("2d")!, key: null, version: 0, next: 0, done: false };
 }
 
 class LayerRenderer implements Renderer {
@@ -116,6 +123,12 @@ class LayerRenderer implements Renderer {
   #front = newPicture();
   #back = newPicture();
   #frameId = 0;
+  readonly #loadingUntil = performance.now() + LOADING_MS;
+  #lastCamera: Camera | null = null;
+  #cameraMovedAt = -Infinity;
+  /** Which picture, in which version, the committed layer holds. */
+  #shown: { pic: Picture | null; version: number } = { pic: null, version: -1 };
+  #shownTransform = "";
   #overlayDirty = true;
   #cursorsDirty = true;
   #chunk = 1000;
@@ -139,7 +152,10 @@ class LayerRenderer implements Renderer {
         store.committedCount.value;
         store.boardEpoch.value;
         store.visibilityEpoch.value;
-        camera.value;
+        if (camera.value !== this.#lastCamera) {
+          this.#lastCamera = camera.peek();
+          this.#cameraMovedAt = performance.now();
+        }
         this.#overlayDirty = true; // pending strokes and cursors move with the camera
         this.#cursorsDirty = true;
         this.#request();
@@ -221,10 +237,11 @@ class LayerRenderer implements Renderer {
   }
 
   /** Draws committed strokes `pic.next..` that are visible and in view, until out of time. */
-  #drawInto(pic: Picture, outOfTime: () => boolean): void {
+  #drawInto(pic: Picture, outOfTime: () => boolean, unchunked = false): void {
     const log = store.board.committed;
+    const from = pic.next;
     const view = visibleBounds(pic.key!.camera, viewport.peek());
-    const end = Math.min(log.length, pic.next + this.#chunk);
+    const end = unchunked ? log.length : Math.min(log.length, pic.next + this.#chunk);
     let i = pic.next;
     while (i < end) {
       const stop = Math.min(end, i + 128);
@@ -236,10 +253,12 @@ class LayerRenderer implements Renderer {
     }
     pic.next = i;
     pic.done = i >= log.length;
+    if (i > from) pic.version++;
   }
 
   #startRender(pic: Picture, key: PictureKey): void {
     pic.key = key;
+    pic.version++;
     pic.next = 0;
     pic.done = false;
     pic.ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -259,7 +278,13 @@ class LayerRenderer implements Renderer {
       this.#startRender(front, wanted);
     }
     if (sameKey(front.key, wanted)) {
-      this.#drawInto(front, outOfTime); // new commits, or the first render still going
+      // New commits, or the first render still going. While the page loads there is nothing
+      // to keep smooth yet: the replay is drawn as it comes, in as few frames as it takes.
+      const loading = at < this.#loadingUntil;
+      const limit = loading ? () => performance.now() - start > LOADING_BUDGET_MS : outOfTime;
+      this.#drawInto(front, limit, loading);
+    } else if (at - this.#cameraMovedAt < SETTLE_MS) {
+      // The camera is moving: the CSS transform follows it; rendering now would be thrown away.
     } else {
       if (!sameKey(this.#back.key, wanted)) this.#startRender(this.#back, wanted);
       this.#drawInto(this.#back, outOfTime);
@@ -287,17 +312,32 @@ class LayerRenderer implements Renderer {
     if (!current) this.#request();
   };
 
-  /** The front picture through the current camera (scaled and moved when it was rendered for another). */
+  /**
+   * The front picture through the current camera: copied to the committed layer only when its
+   * pixels changed, and moved and scaled by a CSS transform, which costs the compositor alone,
+   * while a pan or zoom waits for its fresh picture.
+   */
   #blit(): void {
-    const ctx = this.#cctx;
-    const from = this.#front.key!.camera;
+    const front = this.#front;
+    if (this.#shown.pic !== front || this.#shown.version !== front.version) {
+      const ctx = this.#cctx;
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.clearRect(0, 0, this.committed.width, this.committed.height);
+      ctx.drawImage(front.canvas, 0, 0);
+      this.#shown = { pic: front, version: front.version };
+    }
+    const from = front.key!.camera;
     const to = camera.peek();
     const k = to.zoom / from.zoom;
     const origin = worldToScreen(to, { x: from.x, y: from.y });
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.committed.width, this.committed.height);
-    ctx.setTransform(k, 0, 0, k, origin.x * this.#dpr, origin.y * this.#dpr);
-    ctx.drawImage(this.#front.canvas, 0, 0);
+    const transform = k === 1 && origin.x === 0 && origin.y === 0
+      ? ""
+      : `matrix(${k}, 0, 0, ${k}, ${origin.x}, ${origin.y})`;
+    if (transform !== this.#shownTransform) {
+      this.committed.style.transformOrigin = "0 0";
+      this.committed.style.transform = transform;
+      this.#shownTransform = transform;
+    }
   }
 
   #paintOverlay(): void {
