@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { drawPath, probe, type Pt } from "../testing/board_page.ts";
+import { drawPath, probe, type Pt, waitIn } from "../testing/board_page.ts";
 import { freePorts, LocalCluster, startGateway, waitForHttp } from "../testing/local_cluster.ts";
 import { buildUi, launchChromium, startUiServer } from "../testing/ui_processes.ts";
 
@@ -16,15 +16,12 @@ function zigzag(y: number): Pt[] {
   return Array.from({ length: 8 }, (_, k) => ({ x: 200 + k * 30, y: y + (k % 2 ? 12 : -12) }));
 }
 
-/** Painted pixels of the history preview. */
-function previewInk(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const c = document.querySelector("[data-testid=history-canvas]") as HTMLCanvasElement;
-    const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
-    let n = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
-    return n;
-  });
+/** Waits until the history label contains `text`. */
+function labelSays(page: Page, text: string): Promise<void> {
+  return waitIn(page, (text) => {
+    const label = document.querySelector("[data-testid=history-label]");
+    return label?.textContent?.includes(text) ?? false;
+  }, text);
 }
 
 function groupsShown(page: Page, n: number): Promise<unknown> {
@@ -83,30 +80,28 @@ Deno.test({
     await t.step("the slider goes back to before the clear and says who drew", async () => {
       await ada.getByTestId("history-toggle").click();
       const slider = ada.getByTestId("history-slider");
-      assert.equal(await slider.getAttribute("max"), String(beforeClear + 1), "strokes + clear");
-      assert.match(await ada.getByTestId("history-label").innerText(), /Ada cleared/);
+      // The panel re-renders after each input: wait for what it shows, never read it at once.
+      await waitIn(ada, (max) => {
+        const el = document.querySelector("[data-testid=history-slider]");
+        return el?.getAttribute("max") === max;
+      }, String(beforeClear + 1)); // the strokes and the clear
+      await labelSays(ada, "Ada cleared");
       await slider.fill(String(beforeClear));
-      await ada.waitForFunction(
-        () => /Ada drew/.test(document.querySelector("[data-testid=history-label]")!.textContent!),
-        undefined,
-        WAIT,
-      );
+      await labelSays(ada, "Ada drew");
       // The preview shows the past picture; the live board is unchanged.
-      await ada.waitForFunction(
-        () => {
-          const c = document.querySelector("[data-testid=history-canvas]") as HTMLCanvasElement;
-          return c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data.some((v) =>
-            v !== 0
-          );
-        },
-        undefined,
-        WAIT,
-      );
+      await waitIn(ada, () => {
+        const c = document.querySelector("[data-testid=history-canvas]") as HTMLCanvasElement;
+        return c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data.some((v) => v !== 0);
+      }, null);
       assert.equal((await probe(ada)).visibleGroups.length, 0);
       await slider.fill("0");
-      assert.match(await ada.getByTestId("history-label").innerText(), /start of the board/);
-      assert.equal(await previewInk(ada), 0, "nothing drawn at the start");
+      await labelSays(ada, "start of the board");
+      await waitIn(ada, () => {
+        const c = document.querySelector("[data-testid=history-canvas]") as HTMLCanvasElement;
+        return c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data.every((v) => v === 0);
+      }, null);
       await slider.fill(String(beforeClear));
+      await labelSays(ada, "Ada drew");
     });
 
     await t.step("restore brings both groups back on both pages; undo takes it back", async () => {
