@@ -2,9 +2,12 @@
  * README screenshots of the board page: starts the real stack (three
  * replicas, a gateway, the UI server), two users draw, and Chromium saves
  * docs/img/board-light.png, board-dark.png, board-menu.png and
- * board-view-only.png. Run: deno run -A scripts/screenshots.ts
+ * board-view-only.png; then a board of 20,000 segments (proposed straight to
+ * the leader) fitted, zoomed in and zoomed out: board-many-*.png.
+ * Run: deno run -A scripts/screenshots.ts
  */
 import type { Page } from "playwright-core";
+import { MAX_PROPOSE_STROKES, type Stroke } from "../protocol/mod.ts";
 import { drawPath, type Pt } from "../tests/testing/board_page.ts";
 import {
   freePorts,
@@ -17,6 +20,40 @@ import { buildUi, launchChromium, startUiServer } from "../tests/testing/ui_proc
 const OUT = new URL("../docs/img/", import.meta.url);
 const WAIT = { timeout: 30_000, polling: 100 } as const;
 const VIEW = { width: 1200, height: 720 };
+const MANY = 20_000;
+const PALETTE = ["#e63946", "#457b9d", "#2a9d8f", "#8338ec", "#f4a261", "#1d1d1f"];
+
+/** Random-walk groups of 40-120 segments over a 4000x2500 area, like many hands drawing. */
+function manyStrokes(n: number, board: string): Stroke[] {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const out: Stroke[] = [];
+  let x = 0, y = 0, heading = 0, left = 0, color = "", width = 0, group = "";
+  for (let i = 0; i < n; i++) {
+    if (left-- <= 0) {
+      [x, y, heading, left] = [rnd() * 4000, rnd() * 2500, rnd() * 6.3, 40 + rnd() * 80];
+      color = PALETTE[Math.floor(rnd() * PALETTE.length)];
+      width = [2, 4, 8][Math.floor(rnd() * 3)];
+      group = `many-g${i}`;
+    }
+    heading += (rnd() - 0.5) * 0.5;
+    const nx = x + Math.cos(heading) * 8, ny = y + Math.sin(heading) * 8;
+    const r = (v: number) => Math.round(v * 100) / 100;
+    out.push({
+      id: `many-${i}`,
+      x0: r(x),
+      y0: r(y),
+      x1: r(nx),
+      y1: r(ny),
+      color,
+      width,
+      group,
+      board,
+    });
+    [x, y] = [nx, ny];
+  }
+  return out;
+}
 
 /** A loop of `n` points around (cx, cy): a hand-drawn looking shape. */
 function loop(cx: number, cy: number, rx: number, ry: number, n = 40): Pt[] {
@@ -113,6 +150,33 @@ try {
     WAIT,
   );
   await shot(viewer, "board-view-only.png");
+
+  const many = `many-${Date.now().toString(36)}`;
+  const strokes = manyStrokes(MANY, many);
+  const leader = await cluster.waitForLeader();
+  for (let i = 0; i < strokes.length; i += MAX_PROPOSE_STROKES) {
+    const res = await fetch(`${leader.url}/propose`, {
+      method: "POST",
+      headers: cluster.headers(),
+      body: JSON.stringify({ strokes: strokes.slice(i, i + MAX_PROPOSE_STROKES) }),
+    });
+    if (!res.ok) throw new Error(`propose: ${res.status} ${await res.text()}`);
+  }
+  const big = await (await browser.newContext({ viewport: VIEW })).newPage();
+  await big.goto(`${ui.url}/?board=${many}&name=Ada`);
+  await big.waitForFunction((n) => __board?.visibleCount === n, MANY, WAIT);
+  // A fresh picture follows a camera that has been still for 100 ms: give it a moment.
+  const still = () => big.waitForTimeout(1500);
+  await big.keyboard.press("0");
+  await still();
+  await shot(big, "board-many-fit.png");
+  await big.mouse.move(600, 360);
+  for (let i = 0; i < 6; i++) await big.mouse.wheel(0, -240);
+  await still();
+  await shot(big, "board-many-zoomed-in.png");
+  for (let i = 0; i < 14; i++) await big.mouse.wheel(0, 240);
+  await still();
+  await shot(big, "board-many-zoomed-out.png");
 } finally {
   for (const f of cleanup.reverse()) await f().catch((e) => console.error("cleanup:", e));
 }
