@@ -24,7 +24,10 @@ Deno.test({
     await c.waitForApplied(target, 20_000);
     const before = await c.entries(follower.id);
     assert.ok(before.length >= 4000);
-    assert.ok(((await c.status(follower.id))!.appliedSinceStart ?? 0) >= 4000);
+    // The counter is live (a stuck 0 would pass the check after the restart). Not 4000: under
+    // compaction a follower that fell behind on a loaded machine gets part of it as a snapshot,
+    // which counts as no applied entries; a leader always keeps a tail after its snapshot point.
+    assert.ok(((await c.status(follower.id))!.appliedSinceStart ?? 0) >= 1);
 
     await c.kill(follower.id);
     const t0 = performance.now();
