@@ -8,14 +8,7 @@
  */
 import type { Page } from "playwright-core";
 import { MAX_PROPOSE_STROKES, type Stroke } from "../protocol/mod.ts";
-import { drawPath, type Pt } from "../tests/testing/board_page.ts";
-import {
-  freePorts,
-  LocalCluster,
-  startGateway,
-  waitForHttp,
-} from "../tests/testing/local_cluster.ts";
-import { buildUi, launchChromium, startUiServer } from "../tests/testing/ui_processes.ts";
+import { drawPath, type Pt, startBoardStack } from "../tests/testing/board_page.ts";
 
 const OUT = new URL("../docs/img/", import.meta.url);
 const WAIT = { timeout: 30_000, polling: 100 } as const;
@@ -91,22 +84,10 @@ async function shot(page: Page, name: string): Promise<void> {
   console.log(`docs/img/${name}`);
 }
 
-await buildUi();
-const dir = await Deno.makeTempDir({ prefix: "screenshots_" });
-const cluster = new LocalCluster({ dir });
-const cleanup: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true })];
+const stack = await startBoardStack("screenshots_");
+const { browser, cluster } = stack;
 try {
-  cleanup.push(() => cluster.stop());
-  await cluster.start();
-  const [port] = freePorts(1);
-  const gateway = startGateway(port, cluster.urls());
-  cleanup.push(() => gateway.kill());
-  await waitForHttp(`http://127.0.0.1:${port}/healthz`, 30_000);
-  const ui = await startUiServer({ GATEWAY_URL: `ws://127.0.0.1:${port}/ws` });
-  cleanup.push(() => ui.stop());
-  const browser = await launchChromium();
-  cleanup.push(() => browser.close());
-  const url = `${ui.url}/?board=demo-${Date.now().toString(36)}`;
+  const url = `${stack.uiUrl}/?board=demo-${Date.now().toString(36)}`;
 
   const open = async (colorScheme: "light" | "dark", name: string) => {
     const ctx = await browser.newContext({ viewport: VIEW, colorScheme });
@@ -163,7 +144,7 @@ try {
     if (!res.ok) throw new Error(`propose: ${res.status} ${await res.text()}`);
   }
   const big = await (await browser.newContext({ viewport: VIEW })).newPage();
-  await big.goto(`${ui.url}/?board=${many}&name=Ada`);
+  await big.goto(`${stack.uiUrl}/?board=${many}&name=Ada`);
   await big.waitForFunction((n) => __board?.visibleCount === n, MANY, WAIT);
   // A fresh picture follows a camera that has been still for 100 ms: give it a moment.
   const still = () => big.waitForTimeout(1500);
@@ -178,5 +159,5 @@ try {
   await still();
   await shot(big, "board-many-zoomed-out.png");
 } finally {
-  for (const f of cleanup.reverse()) await f().catch((e) => console.error("cleanup:", e));
+  await stack.stop();
 }

@@ -12,14 +12,10 @@ import {
   newUser,
   openTab,
   probe,
-  type Pt,
   startBoardStack,
   waitIn,
+  zigzag,
 } from "../testing/board_page.ts";
-
-function zigzag(x: number, y: number): Pt[] {
-  return Array.from({ length: 8 }, (_, k) => ({ x: x + k * 30, y: y + (k % 2 ? 12 : -12) }));
-}
 
 Deno.test({
   name: "canvas e2e: pan and zoom, strokes in board coordinates, eraser on both pages",

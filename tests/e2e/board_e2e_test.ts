@@ -23,12 +23,12 @@ import {
   type Pt,
   startBoardStack,
   waitIn,
+  zigzag,
 } from "../testing/board_page.ts";
 
 /** A short zigzag at row `i`: a few segments, one group. */
-function zigzag(i: number, x0 = 80): Pt[] {
-  const y = 100 + (i % 8) * 55;
-  return Array.from({ length: 8 }, (_, k) => ({ x: x0 + k * 30, y: y + (k % 2 ? 12 : -12) }));
+function row(i: number, x0 = 80): Pt[] {
+  return zigzag(x0, 100 + (i % 8) * 55);
 }
 
 const groups = async (p: Page) => (await probe(p)).visibleGroups;
@@ -87,9 +87,9 @@ Deno.test({
     await t.step(
       "undo on A hides only A's last group on both pages; redo brings it back",
       async () => {
-        const a1 = await drawGroup(a, zigzag(0));
-        const a2 = await drawGroup(a, zigzag(1));
-        const b1 = await drawGroup(b, zigzag(2, 400));
+        const a1 = await drawGroup(a, row(0));
+        const a2 = await drawGroup(a, row(1));
+        const b1 = await drawGroup(b, row(2, 400));
         const all = [a1, a2, b1];
         for (const p of [a, b]) await showsGroups(p.page, all, "after drawing");
         assert.equal((await probe(a.page)).canUndo, true);
@@ -140,7 +140,7 @@ Deno.test({
       const all = await groups(a.page);
       await b.page.evaluate(() => __boardActions.clear());
       for (const p of [a, b]) await showsGroups(p.page, [], "after B's clear");
-      const after = await drawGroup(a, zigzag(5));
+      const after = await drawGroup(a, row(5));
       for (const p of [a, b]) await showsGroups(p.page, [after], "drawn after the clear");
       await b.page.evaluate(() => __boardActions.undo());
       for (const p of [a, b]) await showsGroups(p.page, [...all, after], "after the undone clear");
@@ -152,7 +152,7 @@ Deno.test({
 
     await t.step("the history survives a reload and is shared by the user's tabs", async () => {
       const all = await groups(a.page);
-      const last = await drawGroup(a, zigzag(6));
+      const last = await drawGroup(a, row(6));
       await a.page.reload();
       await waitIn(a.page, () => globalThis.__board?.connected && __board.canUndo, null);
       await showsGroups(a.page, [...all, last], "after the reload");
@@ -193,12 +193,12 @@ Deno.test({
 
     await t.step("a page reloaded with pending strokes commits them exactly once", async () => {
       const p = await openTab(await newUser(stack.browser), url("board=outbox"));
-      await drawGroup(p, zigzag(0));
+      await drawGroup(p, row(0));
       const committedBefore = (await probe(p.page)).committedCount;
       await stack.killGateway();
       await waitIn(p.page, () => !__board.connected, null);
-      await drawPath(p.page, zigzag(1));
-      await drawPath(p.page, zigzag(2));
+      await drawPath(p.page, row(1));
+      await drawPath(p.page, row(2));
       // The canvas may hand over a path's last segments in the next frames.
       await p.page.evaluate(() =>
         new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))
@@ -223,8 +223,8 @@ Deno.test({
 
       // Reloading while strokes are in flight: whatever was committed and not yet acked is
       // resent after the reload, and the replicas keep one copy.
-      await drawPath(p.page, zigzag(3));
-      await drawPath(p.page, zigzag(4));
+      await drawPath(p.page, row(3));
+      await drawPath(p.page, row(4));
       await p.page.reload();
       await waitIn(p.page, () => globalThis.__board?.connected, null);
       await waitIn(p.page, () => __board.pendingCount === 0, null);
@@ -258,7 +258,7 @@ Deno.test({
       const before = await probe(v.page);
       assert.equal(before.readOnly, true);
       assert.equal(before.canUndo, false);
-      await drawPath(v.page, zigzag(7, 300));
+      await drawPath(v.page, row(7, 300));
       await v.page.evaluate(() => {
         __boardActions.undo();
         __boardActions.clear();
@@ -269,7 +269,7 @@ Deno.test({
       assert.equal(v.trace.sendCount + v.trace.opsSent, 0, "no stroke or op frame left the page");
       await v.page.evaluate(() => __boardActions.cursor(42, 43));
       await waitIn(a.page, () => __board.peerCursors.some((p) => p.x === 42 && p.y === 43), null);
-      const extra = await drawGroup(a, zigzag(7));
+      const extra = await drawGroup(a, row(7));
       await showsGroups(v.page, [...shown, extra], "the view page follows edits");
       await v.page.context().close();
     });

@@ -7,16 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type { Browser, BrowserContext, Download, Page } from "playwright-core";
-import { drawPath, probe, type Pt } from "../testing/board_page.ts";
-import { freePorts, LocalCluster, startGateway, waitForHttp } from "../testing/local_cluster.ts";
-import { buildUi, launchChromium, startUiServer } from "../testing/ui_processes.ts";
+import type { BrowserContext, Download, Page } from "playwright-core";
+import { drawPath, probe, startBoardStack, zigzag } from "../testing/board_page.ts";
 
 const WAIT = { timeout: 30_000, polling: 50 } as const;
-
-function zigzag(y: number): Pt[] {
-  return Array.from({ length: 8 }, (_, k) => ({ x: 200 + k * 30, y: y + (k % 2 ? 12 : -12) }));
-}
 
 async function openPage(ctx: BrowserContext, url: string): Promise<Page> {
   const page = await ctx.newPage();
@@ -69,29 +63,15 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
 }, async (t) => {
-  await buildUi();
-  const dir = await Deno.makeTempDir({ prefix: "board_shell_e2e_" });
-  const cluster = new LocalCluster({ dir });
-  const cleanup: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true })];
-  let browser: Browser | null = null;
+  const stack = await startBoardStack("board_shell_e2e_");
+  const { browser, uiUrl } = stack;
   try {
-    cleanup.push(() => cluster.stop());
-    await cluster.start();
-    const [gatewayPort] = freePorts(1);
-    const gateway = startGateway(gatewayPort, cluster.urls());
-    cleanup.push(() => gateway.kill());
-    await waitForHttp(`http://127.0.0.1:${gatewayPort}/healthz`, 30_000);
-    const ui = await startUiServer({ GATEWAY_URL: `ws://127.0.0.1:${gatewayPort}/ws` });
-    cleanup.push(() => ui.stop());
-    browser = await launchChromium();
-    const b = browser;
-    cleanup.push(() => b.close());
     const ctx = await browser.newContext({
       viewport: { width: 1000, height: 700 },
       acceptDownloads: true,
     });
     const board = `shell-${Date.now().toString(36)}`;
-    const page = await openPage(ctx, `${ui.url}/?board=${board}`);
+    const page = await openPage(ctx, `${uiUrl}/?board=${board}`);
 
     await t.step("tools from the keyboard; Ctrl+Z undoes, Ctrl+Shift+Z redoes", async () => {
       assert.equal(await pressed(page, "tool-pen"), "true");
@@ -101,7 +81,7 @@ Deno.test({
       await waitPressed(page, "tool-pan");
       await page.keyboard.press("p");
       await waitPressed(page, "tool-pen");
-      await drawPath(page, zigzag(200));
+      await drawPath(page, zigzag(200, 200));
       await page.waitForFunction(() => __board.visibleCount > 0, undefined, WAIT);
       const n = (await probe(page)).visibleCount;
       await page.waitForFunction(() => __board.canUndo, undefined, WAIT);
@@ -126,7 +106,7 @@ Deno.test({
 
     await t.step("exports are valid and the JSON imports back as new strokes", async () => {
       await closeMenu(page);
-      await drawPath(page, zigzag(320));
+      await drawPath(page, zigzag(200, 320));
       await page.waitForFunction(() => __board.visibleGroups.length === 2, undefined, WAIT);
       await page.waitForFunction(() => __board.savedText === "saved", undefined, WAIT);
       assert.equal(await page.getByTestId("saved-status").innerText(), "saved");
@@ -187,10 +167,10 @@ Deno.test({
       await page.getByTestId("share-link").click();
       assert.equal(
         await page.getByTestId("share-text").inputValue(),
-        `${ui.url}/?board=${board}`,
+        `${uiUrl}/?board=${board}`,
       );
       const other = await ctx.newPage();
-      await other.goto(`${ui.url}/?board=${board}`);
+      await other.goto(`${uiUrl}/?board=${board}`);
       await other.waitForFunction(() => globalThis.__board?.connected, undefined, WAIT);
       await openMenu(other);
       await Promise.all([
@@ -218,7 +198,7 @@ Deno.test({
       );
       const link = await page.getByTestId("share-text").inputValue();
       assert.doesNotMatch(link, new RegExp(`board=${board}&view=${board}`));
-      const viewer = await openPage(await browser!.newContext(), link);
+      const viewer = await openPage(await browser.newContext(), link);
       await viewer.waitForFunction(
         () => __board.readOnly && __board.visibleCount > 0,
         undefined,
@@ -234,8 +214,8 @@ Deno.test({
     await t.step(
       "dark mode follows the system, toggles, and the choice survives a reload",
       async () => {
-        const dark = await browser!.newContext({ colorScheme: "dark" });
-        const p = await openPage(dark, `${ui.url}/?board=${board}`);
+        const dark = await browser.newContext({ colorScheme: "dark" });
+        const p = await openPage(dark, `${uiUrl}/?board=${board}`);
         const themeOf = () => p.evaluate(() => document.documentElement.dataset.theme);
         assert.equal(await themeOf(), "dark");
         await p.getByTestId("theme-toggle").click();
@@ -249,6 +229,6 @@ Deno.test({
       },
     );
   } finally {
-    for (const f of cleanup.reverse()) await f().catch((e) => console.error("cleanup:", e));
+    await stack.stop();
   }
 });

@@ -5,16 +5,10 @@
  * through ordinary log entries, and one undo takes the restore back.
  */
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
-import { drawPath, probe, type Pt, waitIn } from "../testing/board_page.ts";
-import { freePorts, LocalCluster, startGateway, waitForHttp } from "../testing/local_cluster.ts";
-import { buildUi, launchChromium, startUiServer } from "../testing/ui_processes.ts";
+import type { Page } from "playwright-core";
+import { drawPath, probe, startBoardStack, waitIn, zigzag } from "../testing/board_page.ts";
 
 const WAIT = { timeout: 30_000, polling: 50 } as const;
-
-function zigzag(y: number): Pt[] {
-  return Array.from({ length: 8 }, (_, k) => ({ x: 200 + k * 30, y: y + (k % 2 ? 12 : -12) }));
-}
 
 /** Waits until the history label contains `text`. */
 function labelSays(page: Page, text: string): Promise<void> {
@@ -37,28 +31,13 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
 }, async (t) => {
-  await buildUi();
-  const dir = await Deno.makeTempDir({ prefix: "history_e2e_" });
-  const cluster = new LocalCluster({ dir });
-  const cleanup: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true })];
-  let browser: Browser | null = null;
+  const stack = await startBoardStack("history_e2e_");
   try {
-    cleanup.push(() => cluster.stop());
-    await cluster.start();
-    const [gatewayPort] = freePorts(1);
-    const gateway = startGateway(gatewayPort, cluster.urls());
-    cleanup.push(() => gateway.kill());
-    await waitForHttp(`http://127.0.0.1:${gatewayPort}/healthz`, 30_000);
-    const ui = await startUiServer({ GATEWAY_URL: `ws://127.0.0.1:${gatewayPort}/ws` });
-    cleanup.push(() => ui.stop());
-    browser = await launchChromium();
-    const b = browser;
-    cleanup.push(() => b.close());
     const board = `history-${Date.now().toString(36)}`;
     const open = async (name: string) => {
-      const ctx = await b.newContext({ viewport: { width: 1000, height: 700 } });
+      const ctx = await stack.browser.newContext({ viewport: { width: 1000, height: 700 } });
       const page = await ctx.newPage();
-      await page.goto(`${ui.url}/?board=${board}&name=${name}`);
+      await page.goto(`${stack.uiUrl}/?board=${board}&name=${name}`);
       await page.waitForFunction(() => globalThis.__board?.connected, undefined, WAIT);
       return page;
     };
@@ -67,8 +46,8 @@ Deno.test({
 
     let beforeClear = 0;
     await t.step("Ada draws two groups and clears the board", async () => {
-      await drawPath(ada, zigzag(200));
-      await drawPath(ada, zigzag(320));
+      await drawPath(ada, zigzag(200, 200));
+      await drawPath(ada, zigzag(200, 320));
       await groupsShown(ada, 2);
       await groupsShown(bo, 2);
       beforeClear = (await probe(ada)).committedCount;
@@ -114,6 +93,6 @@ Deno.test({
       await groupsShown(bo, 0);
     });
   } finally {
-    for (const c of cleanup.reverse()) await c().catch(() => {});
+    await stack.stop();
   }
 });

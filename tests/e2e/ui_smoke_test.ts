@@ -48,7 +48,7 @@ const board = (page: Page) => page.evaluate(() => ({ ...__board }));
 /** Waits until the page has exactly `n` committed strokes and nothing pending. */
 async function settle(page: Page, n: number): Promise<void> {
   await page.waitForFunction(
-    (n) => __board.committedCount === n && __board.pendingCount === 0,
+    (n) => __board.committedCount === n && __board.pendingCount === 0 && __board.rendered,
     n,
     { timeout: 15_000 },
   );

@@ -178,6 +178,11 @@ export async function startBoardStack(prefix: string): Promise<BoardStack> {
   }
 }
 
+/** A short zigzag of 7 segments starting at (x, y): one group, drawn with `drawPath`. */
+export function zigzag(x: number, y: number): Pt[] {
+  return Array.from({ length: 8 }, (_, k) => ({ x: x + k * 30, y: y + (k % 2 ? 12 : -12) }));
+}
+
 /** Presses the mouse at the first point, moves through the rest, releases. */
 export async function drawPath(page: Page, pts: Pt[]): Promise<void> {
   await page.mouse.move(pts[0].x, pts[0].y);
@@ -192,9 +197,11 @@ export function probe(page: Page): Promise<BoardProbe> {
 }
 
 /** SHA-256 and inked pixels of the committed layer, inked pixels of the pending overlay, backing-store size. */
-export function layers(
+export async function layers(
   page: Page,
 ): Promise<{ digest: string; ink: number; overlayInk: number; size: number[] }> {
+  // A change shows in the next frame: read the pixels once none is due.
+  await page.waitForFunction(() => __board.rendered, undefined, { timeout: 30_000, polling: 20 });
   return page.evaluate(async () => {
     const read = (id: string) => {
       const c = document.querySelector(`[data-testid="${id}"]`) as HTMLCanvasElement;

@@ -66,6 +66,18 @@ export interface RenderStats {
   current: boolean;
 }
 
+/** The page's running renderer, for the test hooks. */
+let running: LayerRenderer | null = null;
+
+/**
+ * True when the screen shows everything the store holds: the whole committed log on the
+ * committed layer and the pending strokes on the overlay (a frame may still be due after a
+ * change; tests wait for this before reading pixels).
+ */
+export function screenIsCurrent(): boolean {
+  return running !== null && running.isCurrent();
+}
+
 /** A running renderer. */
 export interface Renderer {
   stats: RenderStats;
@@ -182,9 +194,16 @@ class LayerRenderer implements Renderer {
     globalThis.addEventListener("resize", this.#fit);
     this.#watchDpr();
     this.#fit();
+    running = this;
+  }
+
+  isCurrent(): boolean {
+    return this.#frameId === 0 && this.stats.current && !this.#overlayDirty &&
+      this.stats.drawnUpTo === store.board.committed.length;
   }
 
   stop(): void {
+    if (running === this) running = null;
     for (const stop of this.#stopEffects) stop();
     clearInterval(this.#cursorTimer);
     globalThis.removeEventListener("resize", this.#fit);

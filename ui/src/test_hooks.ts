@@ -5,6 +5,7 @@
  */
 import * as actions from "./board_actions.ts";
 import { type Camera, camera } from "./camera.ts";
+import { screenIsCurrent } from "./renderer.ts";
 import * as store from "./store.ts";
 import { peers, readOnly, selfColor, selfName } from "./ui_state.ts";
 
@@ -37,6 +38,8 @@ export interface BoardProbe {
   readonly selfColor: string | null;
   /** Bumped on every change of what is visible. */
   readonly visibilityEpoch: number;
+  /** The canvases show everything above: no frame is due (wait for it before reading pixels). */
+  readonly rendered: boolean;
 }
 
 /** What `window.__boardActions` offers (the same functions the toolbar and canvas call). */
@@ -110,6 +113,9 @@ export function installTestHooks(): void {
     },
     get visibilityEpoch() {
       return store.visibilityEpoch.peek();
+    },
+    get rendered() {
+      return screenIsCurrent();
     },
   });
   const act: BoardTestActions = Object.freeze({

@@ -89,10 +89,12 @@ export function BoardCanvas() {
     livePaths.value = live;
   };
 
-  const eraseAt = (p: Vec) => {
+  /** Erases what the eraser touches at the points of one pointer event (one scan of the board). */
+  const eraseAt = (points: Vec[]) => {
     const radius = ERASER_RADIUS_PX / camera.peek().zoom;
-    const hit = hitTargets(visibleStrokes(), p, radius);
-    if (hit.length > 0) eraseTargets(hit);
+    const strokes = visibleStrokes();
+    const hit = new Set(points.flatMap((p) => hitTargets(strokes, p, radius)));
+    if (hit.size > 0) eraseTargets([...hit]);
   };
 
   /** Ends a pointer's gesture; a drawn path is finished and becomes one undo step. */
@@ -123,7 +125,7 @@ export function BoardCanvas() {
       gestures.current.set(e.pointerId, { kind: "pan", last: screenOf(e) });
     } else if (tool.peek() === "eraser") {
       gestures.current.set(e.pointerId, { kind: "erase" });
-      eraseAt(worldOf(e));
+      eraseAt([worldOf(e)]);
     } else {
       const group = startGroup();
       if (group === null) return;
@@ -145,7 +147,10 @@ export function BoardCanvas() {
   };
 
   const onMove = (e: PointerEvent) => {
-    if (e.pointerType !== "touch" || touches.current.size < 2) sendCursor(...xy(worldOf(e)));
+    if (e.pointerType !== "touch" || touches.current.size < 2) {
+      const w = worldOf(e);
+      sendCursor(w.x, w.y);
+    }
     if (e.pointerType === "touch" && touches.current.size >= 2) {
       if (touches.current.has(e.pointerId)) onTwoFingers(e);
       return;
@@ -160,16 +165,14 @@ export function BoardCanvas() {
       return;
     }
     // Coalesced events carry the full input rate, which the segmenter needs for smooth curves.
-    const events = e.getCoalescedEvents?.() ?? [];
-    for (const ev of events.length > 0 ? events : [e]) {
-      if (g.kind === "erase") {
-        eraseAt(worldOf(ev));
-        continue;
-      }
+    const coalesced = e.getCoalescedEvents?.() ?? [];
+    const events = coalesced.length > 0 ? coalesced : [e];
+    if (g.kind === "erase") return eraseAt(events.map(worldOf));
+    for (const ev of events) {
       const width = pressureWidth(currentWidth.peek(), ev);
       addPoint(g.path, worldOf(ev)).forEach((seg: Segment) => addSegment(g.group, seg, width));
     }
-    if (g.kind === "draw") showLive();
+    showLive();
   };
 
   const onEnd = (e: PointerEvent) => {
@@ -211,8 +214,4 @@ export function BoardCanvas() {
       />
     </div>
   );
-}
-
-function xy(p: Vec): [number, number] {
-  return [p.x, p.y];
 }
