@@ -95,13 +95,21 @@ export function endGroup(group: string): void {
   refreshDepths();
 }
 
-/** Erases strokes or groups (the eraser); one undo step. Targets already hidden are left out. */
-export function eraseTargets(targets: readonly string[]): void {
+/** Starts an eraser drag: every `eraseTargets` under it until the pointer lifts is one undo step. */
+export function startErase(): string {
+  return `e:${nextId()}`;
+}
+
+/**
+ * Erases strokes or groups (the eraser) at once; one undo step, or part of
+ * the step of `drag` (from `startErase`). Targets already hidden are left out.
+ */
+export function eraseTargets(targets: readonly string[], drag?: string): void {
   if (readOnly.peek()) return;
   const fresh = [...new Set(targets)].filter((t) => !isHidden(t));
   if (fresh.length === 0) return;
   submitTargets("erase", fresh);
-  history.push({ targets: fresh, hidden: true });
+  history.push({ targets: fresh, hidden: true, gesture: drag });
   refreshDepths();
 }
 

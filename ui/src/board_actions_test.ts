@@ -88,6 +88,44 @@ Deno.test("board actions", async (t) => {
     assert.equal(visibleGroups().has(g), true);
   });
 
+  await t.step("an eraser drag is one undo step, however many events erased", () => {
+    const [g1, g2, g3, g4, g5] = [drawGroup(), drawGroup(), drawGroup(), drawGroup(), drawGroup()];
+    commitAll();
+    const shown = (...gs: string[]) => gs.every((g) => visibleGroups().has(g));
+    const gone = (...gs: string[]) => gs.every((g) => !visibleGroups().has(g));
+    const drag = actions.startErase();
+    for (const g of [g1, g2, g3]) {
+      actions.eraseTargets([g], drag);
+      assert.ok(gone(g), "each event erases at once");
+    }
+    assert.equal(sent.filter((m) => m.type === "erase").length, 3, "one op per event, as before");
+    commitAll();
+    actions.undo();
+    commitAll();
+    assert.ok(shown(g1, g2, g3), "one undo restores the whole drag");
+    actions.redo();
+    commitAll();
+    assert.ok(gone(g1, g2, g3), "one redo erases it all again");
+
+    actions.eraseTargets([g4], actions.startErase()); // a tap: a drag of one event
+    commitAll();
+    actions.undo();
+    commitAll();
+    assert.ok(shown(g4) && gone(g1, g2, g3), "a tap is one step of its own");
+    actions.redo();
+    commitAll();
+
+    actions.eraseTargets([g5], actions.startErase());
+    commitAll();
+    actions.undo();
+    commitAll();
+    assert.ok(shown(g5) && gone(g4), "a second drag is a separate step");
+    actions.undo();
+    actions.undo();
+    commitAll();
+    assert.ok(shown(g1, g2, g3, g4, g5));
+  });
+
   await t.step("import: new ids, groups kept apart, one undo step", () => {
     const file: Stroke[] = [
       { id: "x1", x0: 0, y0: 0, x1: 1, y1: 1, color: "#e63946", width: 2, group: "a" },

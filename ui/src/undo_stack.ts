@@ -10,6 +10,10 @@
  * set as the step on the other stack. So undo n then redo n restores exactly
  * what the n undos changed: Figma's invariant, also under concurrent edits.
  *
+ * A gesture that acts piecemeal (an eraser drag erases on every pointer
+ * move) pushes each piece under one `gesture` key; pieces that follow the
+ * entry of their own gesture join it, so the drag is one step.
+ *
  * The stacks live in storage (localStorage) under the user's stable id and
  * the board, so they survive a reload and two tabs of one user share them:
  * every change re-reads the stored copy first and writes it back at once.
@@ -25,6 +29,8 @@ export interface KeyValueStore {
 export interface UndoStep {
   targets: string[];
   hidden: boolean;
+  /** The gesture this step came from: a later push of the same gesture joins it. */
+  gesture?: string;
 }
 
 /** The board operation that undoes or redoes a step. */
@@ -49,7 +55,8 @@ export function historyKey(userId: string, board: string): string {
 function isStep(v: unknown): v is UndoStep {
   const s = v as UndoStep;
   return typeof s === "object" && s !== null && typeof s.hidden === "boolean" &&
-    Array.isArray(s.targets) && s.targets.every((t) => typeof t === "string");
+    (s.gesture === undefined || typeof s.gesture === "string") && Array.isArray(s.targets) &&
+    s.targets.every((t) => typeof t === "string");
 }
 
 function parse(text: string | null): Stacks {
@@ -86,12 +93,26 @@ export class UndoHistory {
     this.#stacks = parse(this.store.getItem(this.key));
   }
 
-  /** A new action: it becomes the last undo step, and what was undone can no longer be redone. */
+  /**
+   * A new action: it becomes the last undo step, and what was undone can no
+   * longer be redone. When the last step is of the same `gesture` (and
+   * kind), the targets join that step instead. Anything pushed or undone
+   * in between (another tab, a key press mid-drag) ends the joining: the
+   * gesture's later pieces then make a step of their own, never merging into
+   * someone else's.
+   */
   push(step: UndoStep): void {
     if (step.targets.length === 0) return;
     this.reload();
-    this.#stacks.undo.push({ targets: [...step.targets], hidden: step.hidden });
-    if (this.#stacks.undo.length > MAX_STEPS) this.#stacks.undo.shift();
+    const last = this.#stacks.undo.at(-1);
+    if (
+      step.gesture !== undefined && last?.gesture === step.gesture && last.hidden === step.hidden
+    ) {
+      last.targets = [...new Set([...last.targets, ...step.targets])];
+    } else {
+      this.#stacks.undo.push({ ...step, targets: [...step.targets] });
+      if (this.#stacks.undo.length > MAX_STEPS) this.#stacks.undo.shift();
+    }
     this.#stacks.redo = [];
     this.#save();
   }

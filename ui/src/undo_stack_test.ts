@@ -98,6 +98,30 @@ Deno.test("undo history", async (t) => {
     }
   });
 
+  await t.step("pushes of one gesture are one step; a push or undo in between ends it", () => {
+    const b = board();
+    const h = new UndoHistory(memoryStore(), "k");
+    for (const g of ["g1", "g2", "g3"]) {
+      b.hidden.add(g);
+      h.push({ targets: [g], hidden: true, gesture: "drag1" });
+    }
+    assert.equal(h.undoDepth, 1);
+    const op = h.undo(b.isHidden);
+    assert.deepEqual(op, { type: "restore", targets: ["g1", "g2", "g3"] });
+    b.apply(op);
+    b.apply(h.redo(b.isHidden));
+    assert.deepEqual([...b.hidden].sort(), ["g1", "g2", "g3"]);
+    h.push({ targets: ["g4"], hidden: true, gesture: "drag2" });
+    h.push({ targets: ["g5"], hidden: false }); // another tab drew mid-drag
+    h.push({ targets: ["g6"], hidden: true, gesture: "drag2" });
+    assert.equal(h.undoDepth, 4, "never joins a step that is not the gesture's own");
+    h.undo(b.isHidden);
+    h.push({ targets: ["g7"], hidden: true, gesture: "drag2" });
+    assert.equal(h.undoDepth, 4, "after an undo mid-drag, the rest is a step of its own");
+    assert.equal(h.redoDepth, 0);
+    assert.equal(new UndoHistory(h.store, "k").undoDepth, 4, "the gesture key survives storage");
+  });
+
   await t.step("kept in storage: a reload and another tab see the same stacks", () => {
     const store = memoryStore();
     const key = historyKey("user1", "board-a");

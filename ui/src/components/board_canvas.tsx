@@ -7,7 +7,14 @@
  */
 import { useEffect, useRef } from "preact/hooks";
 import { MAX_WIDTH, MIN_WIDTH } from "../../../protocol/mod.ts";
-import { addSegment, endGroup, eraseTargets, sendCursor, startGroup } from "../board_actions.ts";
+import {
+  addSegment,
+  endGroup,
+  eraseTargets,
+  sendCursor,
+  startErase,
+  startGroup,
+} from "../board_actions.ts";
 import { camera, panBy, screenToWorld, type Vec, zoomAt } from "../camera.ts";
 import { hitTargets } from "../hit_test.ts";
 import { startRenderer } from "../renderer.ts";
@@ -34,7 +41,7 @@ export function pressureWidth(base: number, e: Pick<PointerEvent, "pointerType" 
 
 type Gesture =
   | { kind: "draw"; path: PathState; group: string }
-  | { kind: "erase" }
+  | { kind: "erase"; drag: string }
   | { kind: "pan"; last: Vec };
 
 function isTyping(e: KeyboardEvent): boolean {
@@ -89,15 +96,18 @@ export function BoardCanvas() {
     livePaths.value = live;
   };
 
-  /** Erases what the eraser touches at the points of one pointer event (one scan of the board). */
-  const eraseAt = (points: Vec[]) => {
+  /** Erases what the eraser touches at the points of one pointer event, as part of `drag`'s step. */
+  const eraseAt = (drag: string, points: Vec[]) => {
     const radius = ERASER_RADIUS_PX / camera.peek().zoom;
     const strokes = visibleStrokes();
     const hit = new Set(points.flatMap((p) => hitTargets(strokes, p, radius)));
-    if (hit.size > 0) eraseTargets([...hit]);
+    if (hit.size > 0) eraseTargets([...hit], drag);
   };
 
-  /** Ends a pointer's gesture; a drawn path is finished and becomes one undo step. */
+  /**
+   * Ends a pointer's gesture; a drawn path is finished and becomes one undo
+   * step. An eraser drag's step is closed simply by dropping its key.
+   */
   const finish = (id: number) => {
     const g = gestures.current.get(id);
     gestures.current.delete(id);
@@ -124,8 +134,9 @@ export function BoardCanvas() {
     if (panning) {
       gestures.current.set(e.pointerId, { kind: "pan", last: screenOf(e) });
     } else if (tool.peek() === "eraser") {
-      gestures.current.set(e.pointerId, { kind: "erase" });
-      eraseAt([worldOf(e)]);
+      const drag = startErase();
+      gestures.current.set(e.pointerId, { kind: "erase", drag });
+      eraseAt(drag, [worldOf(e)]);
     } else {
       const group = startGroup();
       if (group === null) return;
@@ -167,7 +178,7 @@ export function BoardCanvas() {
     // Coalesced events carry the full input rate, which the segmenter needs for smooth curves.
     const coalesced = e.getCoalescedEvents?.() ?? [];
     const events = coalesced.length > 0 ? coalesced : [e];
-    if (g.kind === "erase") return eraseAt(events.map(worldOf));
+    if (g.kind === "erase") return eraseAt(g.drag, events.map(worldOf));
     for (const ev of events) {
       const width = pressureWidth(currentWidth.peek(), ev);
       addPoint(g.path, worldOf(ev)).forEach((seg: Segment) => addSegment(g.group, seg, width));
