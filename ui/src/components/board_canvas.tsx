@@ -16,7 +16,7 @@ import {
   startGroup,
 } from "../board_actions.ts";
 import { camera, panBy, screenToWorld, type Vec, zoomAt } from "../camera.ts";
-import { hitTargets } from "../hit_test.ts";
+import { boardHits } from "../hit_test.ts";
 import { startRenderer } from "../renderer.ts";
 import {
   addPoint,
@@ -26,7 +26,7 @@ import {
   type Segment,
   startPath,
 } from "../segmenter.ts";
-import { currentColor, currentWidth, livePaths, visibleStrokes } from "../store.ts";
+import { board, currentColor, currentWidth, livePaths } from "../store.ts";
 import { tool } from "../ui_state.ts";
 
 /** How far the eraser reaches, in screen pixels. */
@@ -99,8 +99,7 @@ export function BoardCanvas() {
   /** Erases what the eraser touches at the points of one pointer event, as part of `drag`'s step. */
   const eraseAt = (drag: string, points: Vec[]) => {
     const radius = ERASER_RADIUS_PX / camera.peek().zoom;
-    const strokes = visibleStrokes();
-    const hit = new Set(points.flatMap((p) => hitTargets(strokes, p, radius)));
+    const hit = new Set(points.flatMap((p) => boardHits(board, p, radius)));
     if (hit.size > 0) eraseTargets([...hit], drag);
   };
 
