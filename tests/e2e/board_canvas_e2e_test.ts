@@ -2,7 +2,7 @@
  * The infinite canvas in real Chromium on the real stack: panning and zooming
  * move the camera (the point under the wheel stays put), a stroke drawn after
  * panning is stored in board coordinates, and the eraser takes a whole group
- * off both pages (committed pixels included).
+ * off both pages (committed pixels included); a whole eraser drag is one undo.
  */
 import assert from "node:assert/strict";
 import { isStrokeEntry } from "../../protocol/mod.ts";
@@ -86,6 +86,27 @@ Deno.test({
       }, before);
       const groups = (await probe(a)).visibleGroups;
       assert.equal(groups.length, 1);
+    });
+
+    await t.step("one eraser drag over two groups is one undo step", async () => {
+      await b.keyboard.press("p");
+      await drawPath(b, zigzag(420, 120));
+      await drawPath(b, zigzag(420, 320));
+      await groupsOn(b, 3);
+      await b.keyboard.press("e");
+      await b.mouse.move(480, 80);
+      await b.mouse.down();
+      await b.mouse.move(480, 200, { steps: 4 });
+      await groupsOn(b, 2); // the first group went in its own pointer events, mid-drag
+      await b.mouse.move(480, 360, { steps: 4 });
+      await b.mouse.up();
+      await groupsOn(b, 1);
+      await b.keyboard.press("Control+z");
+      await groupsOn(b, 3);
+      await groupsOn(a, 3);
+      await b.keyboard.press("Control+Shift+z");
+      await groupsOn(b, 1);
+      await groupsOn(a, 1);
     });
   } finally {
     await stack.stop();
