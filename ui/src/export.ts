@@ -75,6 +75,11 @@ export function svgExport(strokes: readonly Stroke[], frame: Bounds | null): str
   return svgOf(strokes, frame);
 }
 
+/** The board's background colour now (light or dark theme): what a PNG export is filled with. */
+export function boardBackground(): string {
+  return getComputedStyle(document.body).getPropertyValue("--board-bg").trim() || "#ffffff";
+}
+
 /** A PNG of `strokes` in `frame` at `scale` pixels per board unit, on `background`. */
 export function pngExport(
   strokes: readonly Stroke[],

@@ -69,6 +69,14 @@ export interface RenderStats {
 /** The page's running renderer, for the test hooks. */
 let running: LayerRenderer | null = null;
 
+/** Told of every peer cursor as it is painted, with the paint's `performance.now()` (tests). */
+let cursorPainted: ((p: Peer, atMs: number) => void) | null = null;
+
+/** Sets (or with null removes) the listener of cursor paints; the test hooks time cursors with it. */
+export function onCursorPainted(f: ((p: Peer, atMs: number) => void) | null): void {
+  cursorPainted = f;
+}
+
 /**
  * True when the screen shows everything the store holds: the whole committed log on the
  * committed layer and the pending strokes on the overlay (a frame may still be due after a
@@ -374,7 +382,10 @@ class LayerRenderer implements Renderer {
     ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
     ctx.setTransform(this.#dpr, 0, 0, this.#dpr, 0, 0);
     const now = performance.now();
-    for (const p of peers.peek().values()) drawCursor(ctx, p, camera.peek(), now);
+    for (const p of peers.peek().values()) {
+      drawCursor(ctx, p, camera.peek(), now);
+      cursorPainted?.(p, now);
+    }
   }
 }
 

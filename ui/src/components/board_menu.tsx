@@ -6,7 +6,15 @@ import { signal } from "@preact/signals";
 import { importStrokes } from "../board_actions.ts";
 import { camera, viewport, visibleBounds } from "../camera.ts";
 import { boardNameFor, fetchConfiguredGateway, gatewayUrlFor } from "../client_config.ts";
-import { download, exportFrame, jsonOf, parseBoardFile, pngExport, svgExport } from "../export.ts";
+import {
+  boardBackground,
+  download,
+  exportFrame,
+  jsonOf,
+  parseBoardFile,
+  pngExport,
+  svgExport,
+} from "../export.ts";
 import {
   type BoardRow,
   boardUrl,
@@ -81,8 +89,8 @@ function fileBase(): string {
 async function exportPng(): Promise<void> {
   const frame = frameNow();
   if (!frame) return void (message.value = "Nothing to export: the board is empty.");
-  const bg = getComputedStyle(document.body).getPropertyValue("--board-bg").trim() || "#ffffff";
-  download(`${fileBase()}.png`, await pngExport(visibleStrokes(), frame, bg), "image/png");
+  const png = await pngExport(visibleStrokes(), frame, boardBackground());
+  download(`${fileBase()}.png`, png, "image/png");
 }
 
 function exportSvg(): void {
