@@ -7,6 +7,7 @@
  */
 import type { Stroke } from "../../protocol/mod.ts";
 import { type BoardState, isCommittedVisible, isPendingVisible } from "./board_state.ts";
+import { groupKeyOf } from "./paths.ts";
 import { StrokeGrid } from "./stroke_grid.ts";
 
 /** Squared distance from `p` to the segment of `s`. */
@@ -16,11 +17,6 @@ function distance2(s: Stroke, px: number, py: number): number {
   const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((px - s.x0) * dx + (py - s.y0) * dy) / len2));
   const ex = s.x0 + t * dx - px, ey = s.y0 + t * dy - py;
   return ex * ex + ey * ey;
-}
-
-/** What the eraser takes for each stroke touched: its group, or the stroke alone. */
-export function eraseTargetOf(s: Stroke): string {
-  return s.group ?? s.id;
 }
 
 type Point = { x: number; y: number };
@@ -38,7 +34,7 @@ function touches(s: Stroke, p: Point, radius: number): boolean {
 /** Erase targets (group or stroke ids, each once, in stroke order) of the strokes within `radius` of `p`. */
 export function hitTargets(strokes: Iterable<Stroke>, p: Point, radius: number): string[] {
   const out = new Set<string>();
-  for (const s of strokes) if (touches(s, p, radius)) out.add(eraseTargetOf(s));
+  for (const s of strokes) if (touches(s, p, radius)) out.add(groupKeyOf(s));
   return [...out];
 }
 
@@ -63,7 +59,7 @@ export function boardHits(board: BoardState, p: Point, radius: number): string[]
   const out = new Set<string>();
   for (const i of grid.near(p, radius)) {
     const s = committed[i];
-    if (touches(s, p, radius) && isCommittedVisible(board, i)) out.add(eraseTargetOf(s));
+    if (touches(s, p, radius) && isCommittedVisible(board, i)) out.add(groupKeyOf(s));
   }
   for (const t of hitTargets(shownPending(board), p, radius)) out.add(t);
   return [...out];

@@ -4,9 +4,9 @@
  * in `window.__perf`. Figures are printed, never asserted: machines differ.
  */
 import type { CommittedStroke } from "../../protocol/mod.ts";
-import { drawSegments, resetLayer } from "./draw.ts";
 import { camera, HOME, panBy, zoomAt } from "./camera.ts";
 import { startRenderer } from "./renderer.ts";
+import { drawStrokes } from "./scene.ts";
 import * as store from "./store.ts";
 
 /** Deterministic PRNG (mulberry32) so every run draws the same board. */
@@ -23,17 +23,18 @@ function prng(seed: number): () => number {
 function synthesize(n: number, w: number, h: number, first = 1): CommittedStroke[] {
   const rnd = prng(n + first);
   const out: CommittedStroke[] = [];
-  let x = 0, y = 0, heading = 0, left = 0, color = "", width = 0;
+  let x = 0, y = 0, heading = 0, left = 0, color = "", width = 0, group = "";
   for (let i = 0; i < n; i++) {
     if (left-- <= 0) {
       [x, y, heading, left] = [rnd() * w, rnd() * h, rnd() * 6.3, 20 + rnd() * 60];
       color = store.PALETTE[Math.floor(rnd() * 7)];
       width = store.WIDTHS[Math.floor(rnd() * store.WIDTHS.length)];
+      group = `perf:g${first + i}`;
     }
     heading += (rnd() - 0.5) * 0.6;
     const nx = Math.min(w, Math.max(0, x + Math.cos(heading) * 6));
     const ny = Math.min(h, Math.max(0, y + Math.sin(heading) * 6));
-    const stroke = { id: `perf:${first + i}`, x0: x, y0: y, x1: nx, y1: ny, color, width };
+    const stroke = { id: `perf:${first + i}`, x0: x, y0: y, x1: nx, y1: ny, color, width, group };
     out.push({ index: first + i, stroke });
     [x, y] = [nx, ny];
   }
@@ -76,8 +77,9 @@ async function run(n: number) {
   const ctx = committed.getContext("2d")!;
   for (let k = 0; k < 3; k++) {
     t = performance.now();
-    resetLayer(ctx, committed.width, committed.height, globalThis.devicePixelRatio || 1);
-    drawSegments(ctx, store.board.committed, 0);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, committed.width, committed.height);
+    drawStrokes(ctx, store.board.committed, camera.peek(), globalThis.devicePixelRatio || 1);
     ctx.getImageData(0, 0, 1, 1); // forces the deferred raster to happen now
     fullMs.push(performance.now() - t);
   }

@@ -7,15 +7,28 @@
  * visibility or the size changed, a fresh picture is rendered off screen
  * (`back`), culled to the view and spread over frames within a time budget,
  * then swapped in: the page never freezes and never shows a half-drawn board.
- * New commits are drawn straight onto the front picture when it is current.
+ *
+ * A picture is drawn in tiles (scene.ts), each holding the groups (paths.ts)
+ * that reach it in stacking order. A new group is drawn on top, tile by tile,
+ * as it comes. A group that grows after it was drawn changes only in its
+ * last two blocks: the tiles they reach are cleared and redrawn, which gives
+ * there exactly the pixels a full render gives. So every screen shows the same
+ * picture, however the log reached it.
  * The overlay is repainted with own pending strokes and live paths, the
  * cursor layer with the other users' cursors; both are few.
  */
 import { effect } from "@preact/signals";
-import type { Stroke } from "../../protocol/mod.ts";
-import { type Camera, camera, viewport, visibleBounds, worldToScreen } from "./camera.ts";
-import { drawOverlay, strokeSegment } from "./draw.ts";
-import { applyCamera } from "./scene.ts";
+import { type Bounds, type Camera, camera, viewport, worldToScreen } from "./camera.ts";
+import { drawOverlay } from "./draw.ts";
+import { BLOCK, extend, GroupIndex } from "./paths.ts";
+import {
+  applyCamera,
+  devicePixelsOf,
+  drawTile,
+  type StrokeSource,
+  type Tile,
+  tilesOf,
+} from "./scene.ts";
 import * as store from "./store.ts";
 import { type Peer, peers } from "./ui_state.ts";
 
@@ -41,16 +54,6 @@ export function nextChunk(chunk: number, frameIntervalMs: number): number {
   if (frameIntervalMs > 34) return Math.max(MIN_CHUNK, Math.floor(chunk * 0.6));
   if (frameIntervalMs < 20) return Math.min(MAX_CHUNK, Math.ceil(chunk * 1.3));
   return chunk;
-}
-
-/** True when stroke `s` (with its width) may show inside `b`: the cull test. */
-export function touches(
-  s: Stroke,
-  b: { minX: number; minY: number; maxX: number; maxY: number },
-): boolean {
-  const r = s.width / 2;
-  return Math.max(s.x0, s.x1) + r >= b.minX && Math.min(s.x0, s.x1) - r <= b.maxX &&
-    Math.max(s.y0, s.y1) + r >= b.minY && Math.min(s.y0, s.y1) - r <= b.maxY;
 }
 
 /** Timings of the last frames, for the perf harness and curious users. */
@@ -124,14 +127,17 @@ interface Picture {
   key: PictureKey | null;
   /** Bumped whenever its pixels change, so the screen copies it only then. */
   version: number;
-  /** Next committed position to draw; the render is done when it reaches the log's length. */
-  next: number;
+  /** Groups below this place in the stacking order are in the picture (or its dirty tiles). */
+  cursor: number;
+  /** Tiles to redraw whole: all of them at first, then where drawn groups grew. */
+  dirty: Map<number, Tile>;
   done: boolean;
 }
 
 function newPicture(): Picture {
   const canvas = document.createElement("canvas");
-  return { canvas, ctx: canvas.getContext("2d")!, key: null, version: 0, next: 0, done: false };
+  const ctx = canvas.getContext("2d")!;
+  return { canvas, ctx, key: null, version: 0, cursor: 0, dirty: new Map(), done: false };
 }
 
 class LayerRenderer implements Renderer {
@@ -142,6 +148,10 @@ class LayerRenderer implements Renderer {
   #dpr = 1;
   #front = newPicture();
   #back = newPicture();
+  /** The committed log's groups, and how much of the log (of which board) they cover. */
+  #index = new GroupIndex();
+  #indexed = 0;
+  #indexEpoch = -1;
   #frameId = 0;
   readonly #loadingUntil = performance.now() + LOADING_MS;
   #lastCamera: Camera | null = null;
@@ -263,40 +273,91 @@ class LayerRenderer implements Renderer {
     };
   }
 
-  /** Draws committed strokes `pic.next..` that are visible and in view, until out of time. */
-  #drawInto(pic: Picture, outOfTime: () => boolean, unchunked = false): void {
+  /** Brings the group index up to the log; tiles where a drawn group grew go dirty. */
+  #syncIndex(): void {
     const log = store.board.committed;
-    const from = pic.next;
-    const view = visibleBounds(pic.key!.camera, viewport.peek());
-    const end = unchunked ? log.length : Math.min(log.length, pic.next + this.#chunk);
-    let i = pic.next;
-    while (i < end) {
-      const stop = Math.min(end, i + 128);
-      for (; i < stop; i++) {
-        const s = log[i];
-        if (store.isCommittedVisible(i) && touches(s, view)) strokeSegment(pic.ctx, s);
-      }
-      if (outOfTime()) break;
+    if (store.boardEpoch.peek() !== this.#indexEpoch || log.length < this.#indexed) {
+      this.#index = new GroupIndex();
+      this.#indexed = 0;
+      this.#indexEpoch = store.boardEpoch.peek();
     }
-    pic.next = i;
-    pic.done = i >= log.length;
-    if (i > from) pic.version++;
+    for (let i = this.#indexed; i < log.length; i++) {
+      const group = this.#index.add(log[i], i);
+      const m = group.members.length;
+      if (m === 1) continue; // a new group: it goes on top when its turn comes
+      // The new segment's block and the one before it (which ended with a line to its end).
+      const changed = { ...group.blocks[Math.floor((m - 2) / BLOCK)] };
+      extend(changed, group.blocks[group.blocks.length - 1]);
+      for (const pic of [this.#front, this.#back]) {
+        if (pic.key !== null && group.z < pic.cursor) this.#markDirty(pic, changed);
+      }
+    }
+    this.#indexed = log.length;
+  }
+
+  /** Marks the tiles of `pic` that board rectangle `b` reaches. */
+  #markDirty(pic: Picture, b: Bounds): void {
+    const reach = devicePixelsOf(b, pic.key!.camera, this.#dpr);
+    for (const t of tilesOf(pic.canvas.width, pic.canvas.height, reach)) pic.dirty.set(t.id, t);
+  }
+
+  #source: StrokeSource = {
+    strokeAt: (pos) => store.board.committed[pos],
+    visible: (pos) => store.isCommittedVisible(pos),
+  };
+
+  /** Redraws dirty tiles, then adds the groups from `pic.cursor` on, until out of time. */
+  #drawInto(pic: Picture, outOfTime: () => boolean, unchunked = false): void {
+    const groups = this.#index.groups;
+    const cam = pic.key!.camera;
+    let budget = unchunked ? Infinity : this.#chunk;
+    const startVersion = pic.version;
+    for (const [id, tile] of pic.dirty) {
+      if (budget <= 0 || (pic.version !== startVersion && outOfTime())) break;
+      pic.dirty.delete(id);
+      budget -= drawTile(pic.ctx, tile, groups, 0, pic.cursor, this.#source, cam, this.#dpr, true);
+      pic.version = startVersion + 1;
+    }
+    if (pic.dirty.size === 0 && pic.cursor < groups.length && budget > 0) {
+      // New groups on top: as many as the budget allows, into every tile they reach.
+      let to = pic.cursor;
+      const reach = { ...groups[to] };
+      for (; to < groups.length && budget > 0; to++) {
+        extend(reach, groups[to]);
+        budget -= groups[to].members.length;
+      }
+      const px = devicePixelsOf(reach, cam, this.#dpr);
+      for (const tile of tilesOf(pic.canvas.width, pic.canvas.height, px)) {
+        drawTile(pic.ctx, tile, groups, pic.cursor, to, this.#source, cam, this.#dpr, false);
+      }
+      pic.cursor = to;
+      pic.version = startVersion + 1;
+    }
+    pic.done = pic.dirty.size === 0 && pic.cursor >= groups.length;
   }
 
   #startRender(pic: Picture, key: PictureKey): void {
     pic.key = key;
     pic.version++;
-    pic.next = 0;
+    pic.cursor = this.#index.groups.length;
+    pic.dirty = new Map(tilesOf(pic.canvas.width, pic.canvas.height).map((t) => [t.id, t]));
     pic.done = false;
     pic.ctx.setTransform(1, 0, 0, 1, 0, 0);
     pic.ctx.clearRect(0, 0, pic.canvas.width, pic.canvas.height);
-    applyCamera(pic.ctx, key.camera, this.#dpr);
+  }
+
+  /** The first log position a picture does not show yet. */
+  #progress(pic: Picture): number {
+    if (pic.dirty.size > 0) return 0;
+    const groups = this.#index.groups;
+    return pic.cursor < groups.length ? groups[pic.cursor].members[0] : this.#indexed;
   }
 
   #frame = (at: number) => {
     this.#frameId = 0;
     if (this.#busyFrameAt >= 0) this.#chunk = nextChunk(this.#chunk, at - this.#busyFrameAt);
     const start = performance.now();
+    this.#syncIndex();
     const outOfTime = () => performance.now() - start > this.budgetMs;
     const wanted = this.#wanted();
     const front = this.#front;
@@ -332,7 +393,9 @@ class LayerRenderer implements Renderer {
     }
     const current = sameKey(this.#front.key, wanted) && this.#front.done;
     this.stats.current = current;
-    this.stats.drawnUpTo = current ? this.#front.next : Math.min(this.#front.next, this.#back.next);
+    this.stats.drawnUpTo = current
+      ? this.#indexed
+      : Math.min(this.#progress(this.#front), this.#progress(this.#back));
     this.stats.lastFrameDrawMs = performance.now() - start;
     this.stats.frames++;
     this.#busyFrameAt = current ? -1 : at;

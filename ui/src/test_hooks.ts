@@ -7,6 +7,7 @@ import * as actions from "./board_actions.ts";
 import { type Camera, camera, viewport, visibleBounds } from "./camera.ts";
 import { boardBackground, pngExport } from "./export.ts";
 import { onCursorPainted, screenIsCurrent } from "./renderer.ts";
+import { groupKeyOf } from "./paths.ts";
 import * as store from "./store.ts";
 import { peers, readOnly, selfColor, selfName } from "./ui_state.ts";
 
@@ -119,7 +120,7 @@ function committedPixels(): ImageData {
 
 function visibleGroups(): string[] {
   const groups = new Set<string>();
-  for (const s of store.visibleStrokes()) groups.add(s.group ?? s.id);
+  for (const s of store.visibleStrokes()) groups.add(groupKeyOf(s));
   return [...groups].sort();
 }
 

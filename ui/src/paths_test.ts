@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import type { Stroke } from "../../protocol/mod.ts";
+import { GroupIndex, groupsOf, type PathSink, traceGroup } from "./paths.ts";
+
+/** The calls a trace makes, one string per path. */
+function traced(segments: Stroke[]): string[] {
+  const out: string[] = [];
+  let d = "";
+  const sink: PathSink = {
+    begin: (c, w) => d = `${c}/${w}:`,
+    moveTo: (x, y) => d += ` M${x},${y}`,
+    lineTo: (x, y) => d += ` L${x},${y}`,
+    quadraticCurveTo: (cx, cy, x, y) => d += ` Q${cx},${cy} ${x},${y}`,
+    end: () => out.push(d),
+  };
+  traceGroup(segments, sink);
+  return out;
+}
+
+const seg = (x0: number, y0: number, x1: number, y1: number, width = 2): Stroke => ({
+  id: `${x0},${y0}`,
+  x0,
+  y0,
+  x1,
+  y1,
+  color: "#000000",
+  width,
+  group: "g",
+});
+
+Deno.test("a chain is one path: line to the first midpoint, curves about each joint, line to the end", () => {
+  assert.deepEqual(traced([seg(0, 0, 10, 0), seg(10, 0, 10, 10), seg(10, 10, 20, 10)]), [
+    "#000000/2: M0,0 L5,0 Q10,0 10,5 Q10,10 15,10 L20,10",
+  ]);
+});
+
+Deno.test("a gap in the chain starts a new path; a lone segment is a straight line", () => {
+  assert.deepEqual(traced([seg(0, 0, 10, 0), seg(10, 0, 20, 0), seg(50, 50, 60, 50)]), [
+    "#000000/2: M0,0 L5,0 Q10,0 15,0 L20,0",
+    "#000000/2: M50,50 L60,50",
+  ]);
+});
+
+Deno.test("a change of width (pressure) continues from the midpoint where the last run stopped", () => {
+  assert.deepEqual(traced([seg(0, 0, 10, 0, 2), seg(10, 0, 20, 0, 4), seg(20, 0, 30, 0, 4)]), [
+    "#000000/2: M0,0 L5,0",
+    "#000000/4: M5,0 Q10,0 15,0 Q20,0 25,0 L30,0",
+  ]);
+});
+
+Deno.test("a tap is nudged so its round caps make a dot", () => {
+  assert.deepEqual(traced([seg(3, 4, 3, 4)]), ["#000000/2: M3,4 L3.01,4"]);
+});
+
+Deno.test("groups stack where their first segment is, and cover their ink", () => {
+  const a1 = seg(0, 0, 10, 0), b1 = { ...seg(0, 5, 0, 9), group: "h" }, a2 = seg(10, 0, 10, 20, 4);
+  const lone = { ...seg(1, 1, 2, 2), group: undefined, id: "lone" };
+  const index = new GroupIndex();
+  [a1, b1, a2, lone].forEach((s, i) => index.add(s, i));
+  assert.deepEqual(index.groups.map((g) => [g.key, g.z, g.members]), [
+    ["g", 0, [0, 2]],
+    ["h", 1, [1]],
+    ["lone", 2, [3]],
+  ]);
+  const g = index.groups[0];
+  assert.deepEqual([g.minX, g.minY, g.maxX, g.maxY], [-1, -2, 12, 22]);
+  assert.deepEqual(groupsOf([a1, b1, a2]), [[a1, a2], [b1]]);
+});
