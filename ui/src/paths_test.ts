@@ -66,3 +66,30 @@ Deno.test("groups stack where their first segment is, and cover their ink", () =
   assert.deepEqual([g.minX, g.minY, g.maxX, g.maxY], [-1, -2, 12, 22]);
   assert.deepEqual(groupsOf([a1, b1, a2]), [[a1, a2], [b1]]);
 });
+
+Deno.test("a chain longer than a block is cut at a midpoint; the next path picks up there", () => {
+  const chain = Array.from({ length: 20 }, (_, i) => seg(i * 10, 0, i * 10 + 10, 0));
+  const paths = traced(chain);
+  assert.equal(paths.length, 2);
+  assert.ok(paths[0].endsWith(" Q150,0 155,0"), paths[0]);
+  assert.ok(paths[1].startsWith("#000000/2: M155,0 Q160,0 165,0"), paths[1]);
+  assert.ok(paths[1].endsWith(" L200,0"), paths[1]);
+});
+
+Deno.test("unwanted blocks are traced but not drawn", () => {
+  const chain = Array.from({ length: 20 }, (_, i) => seg(i * 10, 0, i * 10 + 10, 0));
+  const out: string[] = [];
+  traceGroup(
+    chain,
+    {
+      begin: () => out.push("path"),
+      moveTo() {},
+      lineTo() {},
+      quadraticCurveTo() {},
+      end() {},
+    },
+    undefined,
+    (b) => b === 1,
+  );
+  assert.deepEqual(out, ["path"]);
+});
