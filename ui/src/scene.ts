@@ -7,7 +7,17 @@
 import type { Stroke } from "../../protocol/mod.ts";
 import type { Bounds, Camera } from "./camera.ts";
 import { type Ctx2D, drawGroup } from "./draw.ts";
-import { BLOCK, type Group, GroupIndex, groupsOf, overlaps, traceGroup } from "./paths.ts";
+import {
+  BLOCK,
+  type Box,
+  extend,
+  type Group,
+  GroupIndex,
+  groupsOf,
+  inkBounds,
+  overlaps,
+  traceGroup,
+} from "./paths.ts";
 
 /** Sets `ctx` to map board coordinates through `camera` at `dpr` device pixels per CSS pixel. */
 export function applyCamera(ctx: Ctx2D, camera: Camera, dpr: number): void {
@@ -144,20 +154,16 @@ export function drawStrokes(
   for (const tile of tilesOf(ctx.canvas.width, ctx.canvas.height)) {
     drawTile(ctx, tile, index.groups, 0, n, source, camera, dpr, false);
   }
-  applyCamera(ctx, camera, dpr);
 }
 
 /** The board rectangle that covers every stroke including its width; null when there are none. */
 export function boundsOf(strokes: Iterable<Stroke>): Bounds | null {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  let b: Box | null = null;
   for (const s of strokes) {
-    const r = s.width / 2;
-    minX = Math.min(minX, s.x0 - r, s.x1 - r);
-    minY = Math.min(minY, s.y0 - r, s.y1 - r);
-    maxX = Math.max(maxX, s.x0 + r, s.x1 + r);
-    maxY = Math.max(maxY, s.y0 + r, s.y1 + r);
+    if (b) extend(b, inkBounds(s));
+    else b = inkBounds(s);
   }
-  return minX === Infinity ? null : { minX, minY, maxX, maxY };
+  return b;
 }
 
 /** Colours reach SVG attributes only in this form; anything else is drawn black. */
