@@ -177,6 +177,7 @@ Deno.test({ name: "bad input gets a 4xx with {error} and changes nothing", ...op
   await withCluster(async (c) => {
     const leader = await c.waitForLeader();
     await c.propose([testStroke("before")]);
+    await c.waitSettled();
     const snapshot = async () =>
       (await Promise.all(c.replicas.map((r) => c.status(r.id)))).map((s) => ({
         term: s!.term,

@@ -6,7 +6,7 @@
  */
 import type { LogEntry, StatusResponse, Stroke } from "../../protocol/mod.ts";
 import { ReplicaClient } from "../../replica/client.ts";
-import { freePorts, Proc } from "./supervisor.ts";
+import { eventually, freePorts, Proc } from "./supervisor.ts";
 
 export { eventually, freePorts, waitForHttp } from "./supervisor.ts";
 
@@ -133,6 +133,27 @@ export class LocalCluster {
   /** `/status` of one replica, or null when unreachable. */
   status(id: string): Promise<StatusResponse | null> {
     return this.client.status(this.replica(id).url);
+  }
+
+  /**
+   * Waits until every replica is a voter that is not recovering and all hold
+   * the same, fully committed log. A replica that starts late on a loaded
+   * machine may answer the first leader as an empty disk; the leader then
+   * demotes and re-promotes it (two configuration entries, see
+   * raft/recovery.ts), so a test comparing "before" and "after" starts here.
+   */
+  async waitSettled(timeoutMs = 20_000): Promise<void> {
+    await eventually(
+      async () => {
+        const sts = await Promise.all(this.replicas.map((r) => this.status(r.id)));
+        return sts.every((s) =>
+          s !== null && s.voter !== false && !s.recovering && s.commitIndex === s.logLength &&
+          s.logLength === sts[0]!.logLength && s.term === sts[0]!.term
+        );
+      },
+      timeoutMs,
+      "every replica a settled voter with the same committed log",
+    );
   }
 
   /** Waits until exactly one live replica leads and a majority agrees on its term; returns it. */
