@@ -1,8 +1,7 @@
 /**
  * The leader's side of a snapshot, for the HTTP transport: turns the core's
- * `installSnapshot` request into a copy of the state database (made in a
- * worker, shared by every follower that needs one while it is recent
- * enough) streamed to the follower, and the follower's final answer back
+ * `installSnapshot` request into a copy of the state database (make.ts;
+ * shared by every follower that needs one while it is recent enough) streamed to the follower, and the follower's final answer back
  * into the core's `installSnapshotResponse`.
  */
 import type { SnapshotMeta } from "../../protocol/snapshot.ts";
