@@ -46,6 +46,8 @@ const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const TRIALS = Number(Deno.env.get("BENCH_TRIALS") ?? 10);
 /** BENCH_ONLY=race runs the etcd race and the stress case; =load the load, failover, reload and membership sections; =members only the last; =history only the history one. */
 const ONLY = Deno.env.get("BENCH_ONLY");
+/** How long the history section waits without writes before its last RSS figure. */
+const IDLE_RSS_MS = 30_000;
 
 /**
  * What a process's RSS is made of, in MiB, from /proc via `cat` (Deno opens /proc itself only to
@@ -270,6 +272,8 @@ interface HistoryFigures {
   appliedSinceStart: number | undefined;
   replay: string;
   rssAfter: string;
+  /** After IDLE_RSS_MS without writes, 64 clients still connected. */
+  rssIdle: string;
   shippedDuringWrite: string;
   preVotes: number;
   errors: string[];
@@ -606,6 +610,15 @@ async function historyBench(h: number): Promise<HistoryFigures> {
     const removeMs = await removeMember(c, joined.id);
     join.push(`DELETE /members/${joined.id} → 200 ${fmt(removeMs, 0)} ms (then SIGKILL)`);
 
+    // RSS right after a burst holds the burst's garbage: V8 returns it once
+    // allocation stays low for a while (its memory reducer, ~8 s and more).
+    // What a long-running board costs between bursts is this figure.
+    await sleep(IDLE_RSS_MS);
+    const rssIdle = c.replicas.filter((r) =>
+      r.proc.running
+    ).map((r) => `${r.id} ${fmt(rssMiB(r.proc.pid!), 0)} = ${rssSplit(r.proc.pid!)}`).join(", ") +
+      `, gateway ${fmt(rssMiB(gateway.pid!), 0)} MiB`;
+
     const errors = new Map<string, number>();
     for (const r of c.replicas) {
       for (
@@ -621,7 +634,9 @@ async function historyBench(h: number): Promise<HistoryFigures> {
       entries: goal,
       shippedDuringWrite,
       preVotes,
-      errors: [...errors].map(([k, n]) => `${n}x ${k}`),
+      errors: [...errors].map(([k, n]) =>
+        `${n}x ${k}`
+      ),
       writeMs,
       rss,
       disk,
@@ -633,6 +648,7 @@ async function historyBench(h: number): Promise<HistoryFigures> {
       appliedSinceStart,
       replay,
       rssAfter,
+      rssIdle,
       join,
     };
   } finally {
@@ -691,6 +707,7 @@ function printHistory(h: number, f: HistoryFigures): void {
   );
   console.log(`  a late client replays the whole history: ${f.replay}`);
   console.log(`  RSS at the end MiB: ${f.rssAfter}`);
+  console.log(`  RSS after ${IDLE_RSS_MS / 1000} s without writes MiB: ${f.rssIdle}`);
   console.log(
     `  issue 11, time from POST /members to the new member voting with ` +
       `${h.toLocaleString("en-US")} strokes of history (reported, no target):`,
