@@ -226,11 +226,13 @@ export class Leadership {
     }
   }
 
-  /** The most up-to-date voting follower (the best transfer target). */
+  /** The most up-to-date voting follower that answered lately (the best transfer target). */
   bestFollower(): string | null {
     let best: [string, number] | null = null;
     for (const [id, pr] of this.progress) {
-      if (this.isVoter(id) && (!best || pr.match > best[1])) best = [id, pr.match];
+      // A peer that has not answered lately (down, cut off) would never take over.
+      if (!this.isVoter(id) || !this.isActive(pr)) continue;
+      if (!best || pr.match > best[1]) best = [id, pr.match];
     }
     return best?.[0] ?? null;
   }

@@ -74,6 +74,21 @@ Deno.test("transfer: the target is caught up, campaigns at once, and wins withou
   assert.deepEqual(ids, ["s1", "s2"]);
 });
 
+Deno.test("transfer: the best target is a follower that answers, not a more caught-up one that is down", async () => {
+  const net = new Network(["a", "b", "c"]);
+  await elected(net);
+  // b holds everything; c missed the last entries, then b goes down.
+  net.cut("a", "c");
+  await net.propose("a", stroke("s1"));
+  net.recover();
+  net.crash("b");
+  await net.tick(ELECTION_MAX * 2, ["a", "c"]);
+  assert.equal(net.node("a").bestTransferTarget(), "c");
+  net.node("a").transferLeadership(net.node("a").bestTransferTarget()!);
+  await net.tick(ELECTION_MAX, ["a", "c"]);
+  assert.equal(net.node("c").status().role, "leader");
+});
+
 Deno.test("sync-log: a far-behind follower gets committed entries in bulk, then follows normally", async () => {
   const net = new Network(["a", "b", "c"], {
     config: { syncThreshold: 100, maxEntriesPerSync: 500 },
