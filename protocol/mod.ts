@@ -16,6 +16,7 @@ export * from "./validate.ts";
 export * from "./stroke.ts";
 export * from "./rpc_bodies.ts";
 export * from "./rpc.ts";
+export * from "./peer_stream.ts";
 export * from "./replica_api.ts";
 export * from "./ws.ts";
 export * from "./snapshot.ts";

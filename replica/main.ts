@@ -17,6 +17,7 @@ import { DurableLog } from "./storage/durable_log.ts";
 import { STATE_DB_FILE_NAME } from "./state_db.ts";
 import { openState } from "./open_state.ts";
 import { HttpTransport } from "./transport.ts";
+import { PeerStreams } from "./peer_stream.ts";
 import { isDiskFull } from "./storage/disk_full.ts";
 import { SnapshotShipper } from "./snapshot/shipper.ts";
 import { SnapshotReceiver } from "./snapshot/receiver.ts";
@@ -139,6 +140,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     },
     fatal,
   );
+  const streams = new PeerStreams(cfg.clusterToken, cfg.electionTimeoutMinMs, say);
   const transport = new HttpTransport(
     peers,
     {
@@ -151,6 +153,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     cfg.clusterToken,
     cfg.electionTimeoutMinMs,
     shipper,
+    streams,
   );
   const driver: Driver = new Driver(node, {
     storage: metrics.timed(storage),
@@ -186,6 +189,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     say("shutdown", { signal, leadership_handed_over: handedOver });
     clearInterval(naming);
     shipper.close();
+    streams.close();
     await driver.stop();
     await server.shutdown();
     await storage.close();

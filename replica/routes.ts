@@ -23,7 +23,10 @@ import {
   type RequestMessage,
   type ResponseMessage,
   RPC_PATHS,
+  type RpcPath,
 } from "../protocol/rpc.ts";
+import { PEER_STREAM_PATH } from "../protocol/peer_stream.ts";
+import { peerStreamRoute, type RpcAnswer } from "./peer_stream_route.ts";
 import type { ReplicaConfig } from "./config.ts";
 import { type Driver, ProposalLostError } from "./driver.ts";
 import { NotLeaderError, RaftInvariantError, type Role } from "./raft/types.ts";
@@ -73,6 +76,12 @@ export function replicaApp(
 ): Hono {
   const app = new Hono();
   app.use("*", metrics.refusals());
+  /** What an exception in a handler does (its caller answers 500). */
+  const onError = (e: unknown) => {
+    // An impossible state must stop the replica, never pass for a failed request.
+    if (e instanceof RaftInvariantError || isDiskFull(e)) fatal(e);
+    say("http_error", { error: String(e) }, "err");
+  };
   const urlOf = (id: string | null) => id === null ? null : peers.urlOf(id) ?? null;
   /** When a leader of the current term last reached this replica (for `/status`, the dashboard). */
   let leaderContactAt: number | null = null;
@@ -104,22 +113,28 @@ export function replicaApp(
   // all passed some replica's /propose, so a shape check is enough. Without a token, anyone on
   // loopback may call, and every stroke is validated fully.
   const trust = cfg.clusterToken ? "shape" : "full";
+  /** One RPC, from a POST or the peer stream: its status and JSON answer. */
+  const serveRpc = async (path: RpcPath, body: unknown): Promise<RpcAnswer> => {
+    const req = decodeRequest(path, body, cfg.replicaId, trust);
+    if (!req.ok) return { status: 400, json: { error: req.error } };
+    // A sender we cannot name yet is likely a peer that was down when we
+    // started: ask the unnamed URLs who they are before answering.
+    if (!peers.isPeer(req.value.from)) await peers.learn();
+    const answer = await driver.handleRpc(req.value);
+    const fromLeader = req.value.type === "appendEntries" || req.value.type === "heartbeat";
+    if (fromLeader && answer.term === req.value.term) leaderContactAt = Date.now();
+    if (req.value.type === "appendEntries" && req.value.bulk) logSync(req.value, answer);
+    return { status: 200, json: encodeResponse(path, answer) };
+  };
   for (const path of RPC_PATHS) {
     app.post(path, async (c) => {
       const body = await readJson(c.req.raw, MAX_BODY_BYTES);
       if (!body.ok) return c.json({ error: body.error }, body.status);
-      const req = decodeRequest(path, body.value, cfg.replicaId, trust);
-      if (!req.ok) return c.json({ error: req.error }, 400);
-      // A sender we cannot name yet is likely a peer that was down when we
-      // started: ask the unnamed URLs who they are before answering.
-      if (!peers.isPeer(req.value.from)) await peers.learn();
-      const answer = await driver.handleRpc(req.value);
-      const fromLeader = req.value.type === "appendEntries" || req.value.type === "heartbeat";
-      if (fromLeader && answer.term === req.value.term) leaderContactAt = Date.now();
-      if (req.value.type === "appendEntries" && req.value.bulk) logSync(req.value, answer);
-      return c.json(encodeResponse(path, answer));
+      const { status, json } = await serveRpc(path, body.value);
+      return c.json(json, status);
     });
   }
+  app.get(PEER_STREAM_PATH, peerStreamRoute({ serveRpc, maxBytes: MAX_BODY_BYTES, onError }));
 
   // A snapshot from the leader, chunk by chunk; the whole of it is stepped into the core.
   app.post(
@@ -261,9 +276,7 @@ export function replicaApp(
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((e, c) => {
-    // An impossible state must stop the replica, never pass for a failed request.
-    if (e instanceof RaftInvariantError || isDiskFull(e)) fatal(e);
-    say("http_error", { error: String(e) }, "err");
+    onError(e);
     return c.json({ error: "internal error" }, 500);
   });
   return app;

@@ -253,6 +253,13 @@ Deno.test({ name: "bad input gets a 4xx with {error} and changes nothing", ...op
       assert.equal(typeof json.error, "string");
       assert.ok(ms < 2000, `${path} answered in ${ms} ms`);
     }
+    // The peer stream: the token is checked before the upgrade, and it is a WebSocket or nothing.
+    const noToken = await fetch(url + "/raft/stream", { headers: { upgrade: "websocket" } });
+    assert.equal(noToken.status, 401);
+    await noToken.body?.cancel();
+    const notUpgrade = await fetch(url + "/raft/stream", { headers: c.headers() });
+    assert.equal(notUpgrade.status, 400);
+    await notUpgrade.body?.cancel();
     // 64 MiB streamed without a length: refused while reading, memory barely moves.
     const target = c.replicas.find((r) => r.url === url)!;
     const rss = async () => {
@@ -288,5 +295,10 @@ Deno.test({ name: "bad input gets a 4xx with {error} and changes nothing", ...op
     assert.deepEqual(await snapshot(), before);
     await c.propose([testStroke("after")]);
     await allHave(c, ["before", "after"]);
+    // The leader replicates over its peer streams, which carried the token.
+    const leaderLog = await c.logText(leader.id);
+    for (const r of c.replicas.filter((r) => r.id !== leader.id)) {
+      assert.ok(leaderLog.includes(`event=peer_stream_opened url=${r.url}`), r.id);
+    }
   }, { token });
 });

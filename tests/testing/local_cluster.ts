@@ -238,6 +238,11 @@ export class LocalCluster {
     throw new Error(`${method} ${path} did not succeed: ${last}`);
   }
 
+  /** What a replica printed so far (its log file in the cluster's folder). */
+  async logText(id: string): Promise<string> {
+    return await Deno.readTextFile(`${this.opts.dir}/${id}.log`).catch(() => "");
+  }
+
   /** Authorization header when the cluster has a token. */
   headers(): Record<string, string> {
     const h: Record<string, string> = { "content-type": "application/json" };

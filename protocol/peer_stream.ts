@@ -1,0 +1,75 @@
+/**
+ * The peer stream: the JSON RPCs of `rpc.ts` over one WebSocket from a
+ * sender (a leader, a candidate) to each peer, beside the seed's HTTP
+ * endpoints, which stay as they are. A POST per message cost the leader
+ * ~0.25 ms of CPU per replicated stroke and a round trip of ~0.15 ms on
+ * loopback against ~0.05 ms for a WebSocket message (measured for issue 14).
+ *
+ * `GET /raft/stream` upgrades (cluster token in `authorization`, checked
+ * before the upgrade). Each text message is one request or one answer: a
+ * header line, then the JSON body exactly as the HTTP endpoint takes or
+ * returns it, so no body is parsed twice:
+ *
+ *     request:  "<seq> <rpc path>\n<json body>"     e.g. "7 /heartbeat\n{...}"
+ *     answer:   "<seq> <http status>\n<json body>"  e.g. "7 200\n{...}"
+ *
+ * Answers may come out of order (one waits for an fsync, the next does not);
+ * `seq` pairs them. A malformed message closes the stream.
+ */
+import { RPC_PATHS, type RpcPath } from "./rpc.ts";
+import { fail, ok, type Result } from "./validate.ts";
+
+export const PEER_STREAM_PATH = "/raft/stream";
+
+/** Close code for a message the receiver cannot read (RFC 6455: 1007 invalid payload data). */
+export const BAD_FRAME_CLOSE = 1007;
+/** Close code for a message over the body limit (RFC 6455: 1009 message too big). */
+export const TOO_BIG_CLOSE = 1009;
+
+export interface StreamRequest {
+  seq: number;
+  path: RpcPath;
+  body: string;
+}
+
+export interface StreamAnswer {
+  seq: number;
+  status: number;
+  body: string;
+}
+
+const PATHS: ReadonlySet<string> = new Set(RPC_PATHS);
+const SEQ = /^\d{1,15}$/;
+const STATUS = /^[1-5]\d\d$/;
+
+export function encodeStreamRequest(seq: number, path: RpcPath, body: string): string {
+  return `${seq} ${path}\n${body}`;
+}
+
+export function encodeStreamAnswer(seq: number, status: number, body: string): string {
+  return `${seq} ${status}\n${body}`;
+}
+
+/** The header line split in two, or null. */
+function header(text: string): [string, string, string] | null {
+  const nl = text.indexOf("\n");
+  if (nl < 0 || nl > 64) return null;
+  const sp = text.indexOf(" ");
+  if (sp < 0 || sp > nl) return null;
+  return [text.slice(0, sp), text.slice(sp + 1, nl), text.slice(nl + 1)];
+}
+
+export function decodeStreamRequest(text: string): Result<StreamRequest> {
+  const h = header(text);
+  if (!h) return fail("a stream message starts with '<seq> <path>' and a newline");
+  const [seq, path, body] = h;
+  if (!SEQ.test(seq)) return fail("seq must be a non-negative integer");
+  if (!PATHS.has(path)) return fail(`unknown RPC ${path.slice(0, 40)}`);
+  return ok({ seq: Number(seq), path: path as RpcPath, body });
+}
+
+export function decodeStreamAnswer(text: string): StreamAnswer | null {
+  const h = header(text);
+  if (!h || !SEQ.test(h[0]) || !STATUS.test(h[1])) return null;
+  return { seq: Number(h[0]), status: Number(h[1]), body: h[2] };
+}

@@ -1,0 +1,161 @@
+/**
+ * The sending end of the peer streams (protocol/peer_stream.ts): one
+ * WebSocket per peer URL, opened on first use. `request` answers null at
+ * once while a peer's stream is not open, and the caller posts the message
+ * instead: a stream is a faster path, never the only one (a peer of an
+ * older version, a proxy that does not upgrade, a stream being reopened).
+ *
+ * A request that is not answered in time is lost, as a POST that times out
+ * would be, and it closes the stream: after a partition or a pause, a fresh
+ * connection is surer than one whose buffers hold seconds of old messages.
+ * A stream that fails to open is tried again after a backoff.
+ */
+import {
+  decodeStreamAnswer,
+  encodeStreamRequest,
+  PEER_STREAM_PATH,
+  type StreamAnswer,
+} from "../protocol/peer_stream.ts";
+import type { RpcPath } from "../protocol/rpc.ts";
+
+/**
+ * Deno's WebSocket takes handshake headers (the cluster token); the "dom"
+ * lib this project also compiles with (for the UI) declares only the
+ * standard constructor, which wins the merge.
+ */
+const DenoWebSocket = WebSocket as unknown as new (
+  url: string,
+  options: { headers: HeadersInit },
+) => WebSocket;
+
+const MIN_RETRY_MS = 100;
+const MAX_RETRY_MS = 5000;
+
+interface Pending {
+  resolve: (a: StreamAnswer | null) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+class Stream {
+  readonly #ws: WebSocket;
+  readonly #pending = new Map<number, Pending>();
+  #seq = 0;
+  #closed = false;
+
+  constructor(
+    url: string,
+    token: string | null,
+    openTimeoutMs: number,
+    events: { onOpen(): void; onClose(): void },
+  ) {
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    this.#ws = new DenoWebSocket(url.replace(/^http/, "ws") + PEER_STREAM_PATH, { headers });
+    const openTimer = setTimeout(() => this.close(), openTimeoutMs);
+    this.#ws.onopen = () => {
+      clearTimeout(openTimer);
+      events.onOpen();
+    };
+    this.#ws.onmessage = (e: MessageEvent) => {
+      const a = typeof e.data === "string" ? decodeStreamAnswer(e.data) : null;
+      if (!a) return this.close(); // a peer that says nonsense gets a fresh start
+      const p = this.#pending.get(a.seq);
+      if (!p) return; // answered after it timed out
+      this.#pending.delete(a.seq);
+      clearTimeout(p.timer);
+      p.resolve(a);
+    };
+    this.#ws.onerror = () => {};
+    this.#ws.onclose = () => {
+      clearTimeout(openTimer);
+      this.#shut();
+      events.onClose();
+    };
+  }
+
+  get open(): boolean {
+    return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  request(path: RpcPath, body: string, timeoutMs: number): Promise<StreamAnswer | null> {
+    const seq = this.#seq++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(seq);
+        resolve(null);
+        this.close();
+      }, timeoutMs);
+      this.#pending.set(seq, { resolve, timer });
+      this.#ws.send(encodeStreamRequest(seq, path, body));
+    });
+  }
+
+  close(): void {
+    this.#shut();
+    try {
+      this.#ws.close();
+    } catch { /* closing already */ }
+  }
+
+  /** Every request still waiting is lost. */
+  #shut(): void {
+    this.#closed = true;
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.resolve(null);
+    }
+    this.#pending.clear();
+  }
+}
+
+/** The streams of one replica to its peers. */
+export class PeerStreams {
+  readonly #streams = new Map<string, Stream>();
+  readonly #retry = new Map<string, { at: number; waitMs: number }>();
+  #stopped = false;
+
+  constructor(
+    private readonly token: string | null,
+    private readonly openTimeoutMs: number,
+    /** `peer_stream_opened` and `peer_stream_closed`, with the peer's URL. */
+    private readonly onEvent: (event: string, fields: Record<string, string | number>) => void =
+      () => {},
+  ) {}
+
+  /** The answer over the stream to `url`, or null right away when it is not open (post instead). */
+  request(url: string, path: RpcPath, body: string, timeoutMs: number) {
+    const s = this.#streams.get(url);
+    if (s?.open) return s.request(path, body, timeoutMs);
+    if (!s) this.#connect(url);
+    return null;
+  }
+
+  /** Closes every stream and opens no more. */
+  close(): void {
+    this.#stopped = true;
+    for (const s of this.#streams.values()) s.close();
+    this.#streams.clear();
+  }
+
+  #connect(url: string): void {
+    const retry = this.#retry.get(url);
+    if (this.#stopped || (retry && Date.now() < retry.at)) return;
+    let served = false;
+    const s = new Stream(url, this.token, this.openTimeoutMs, {
+      onOpen: () => {
+        served = true;
+        this.#retry.delete(url);
+        this.onEvent("peer_stream_opened", { url });
+      },
+      onClose: () => {
+        if (this.#streams.get(url) === s) this.#streams.delete(url);
+        if (served) this.onEvent("peer_stream_closed", { url });
+        // A stream that served is reopened on the next send; one that never opened waits longer each time.
+        const waitMs = served
+          ? 0
+          : Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, 2 * (retry?.waitMs ?? 0)));
+        this.#retry.set(url, { at: Date.now() + waitMs, waitMs });
+      },
+    });
+    this.#streams.set(url, s);
+  }
+}
