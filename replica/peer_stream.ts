@@ -1,6 +1,6 @@
 /**
  * The sending end of the peer streams (protocol/peer_stream.ts): one
- * WebSocket per peer URL, opened on first use. `request` answers null at
+ * WebSocket per peer URL (ws_client.ts), opened on first use. `request` answers null at
  * once while a peer's stream is not open, and the caller posts the message
  * instead: a stream is a faster path, never the only one (a peer of an
  * older version, a proxy that does not upgrade, a stream being reopened).
@@ -17,18 +17,11 @@ import {
   type StreamAnswer,
 } from "../protocol/peer_stream.ts";
 import type { RpcPath } from "../protocol/rpc.ts";
-
-/**
- * Deno's WebSocket takes handshake headers (the cluster token); the "dom"
- * lib this project also compiles with (for the UI) declares only the
- * standard constructor, which wins the merge.
- */
-const DenoWebSocket = WebSocket as unknown as new (
-  url: string,
-  options: { headers: HeadersInit },
-) => WebSocket;
+import { WsClient } from "./ws_client.ts";
 
 const MIN_RETRY_MS = 100;
+/** Answers are small (the largest, a probe's, names the members); a bigger one closes the stream. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
 const MAX_RETRY_MS = 5000;
 
 interface Pending {
@@ -37,7 +30,7 @@ interface Pending {
 }
 
 class Stream {
-  readonly #ws: WebSocket;
+  #ws: WsClient | null = null;
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
   #closed = false;
@@ -46,34 +39,36 @@ class Stream {
     url: string,
     token: string | null,
     openTimeoutMs: number,
+    maxMessageBytes: number,
     events: { onOpen(): void; onClose(): void },
   ) {
     const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-    this.#ws = new DenoWebSocket(url.replace(/^http/, "ws") + PEER_STREAM_PATH, { headers });
-    const openTimer = setTimeout(() => this.close(), openTimeoutMs);
-    this.#ws.onopen = () => {
-      clearTimeout(openTimer);
+    WsClient.connect(url + PEER_STREAM_PATH, headers, openTimeoutMs, {
+      onMessage: (text) => {
+        const a = decodeStreamAnswer(text);
+        if (!a) return this.close(); // a peer that says nonsense gets a fresh start
+        const p = this.#pending.get(a.seq);
+        if (!p) return; // answered after it timed out
+        this.#pending.delete(a.seq);
+        clearTimeout(p.timer);
+        p.resolve(a);
+      },
+      onClose: () => {
+        this.#shut();
+        events.onClose();
+      },
+    }, maxMessageBytes).then((ws) => {
+      this.#ws = ws;
+      if (this.#closed) return ws.close();
       events.onOpen();
-    };
-    this.#ws.onmessage = (e: MessageEvent) => {
-      const a = typeof e.data === "string" ? decodeStreamAnswer(e.data) : null;
-      if (!a) return this.close(); // a peer that says nonsense gets a fresh start
-      const p = this.#pending.get(a.seq);
-      if (!p) return; // answered after it timed out
-      this.#pending.delete(a.seq);
-      clearTimeout(p.timer);
-      p.resolve(a);
-    };
-    this.#ws.onerror = () => {};
-    this.#ws.onclose = () => {
-      clearTimeout(openTimer);
+    }, () => {
       this.#shut();
       events.onClose();
-    };
+    });
   }
 
   get open(): boolean {
-    return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
+    return !this.#closed && this.#ws !== null && !this.#ws.closed;
   }
 
   request(path: RpcPath, body: string, timeoutMs: number): Promise<StreamAnswer | null> {
@@ -85,15 +80,13 @@ class Stream {
         this.close();
       }, timeoutMs);
       this.#pending.set(seq, { resolve, timer });
-      this.#ws.send(encodeStreamRequest(seq, path, body));
+      this.#ws!.send(encodeStreamRequest(seq, path, body));
     });
   }
 
   close(): void {
     this.#shut();
-    try {
-      this.#ws.close();
-    } catch { /* closing already */ }
+    this.#ws?.close();
   }
 
   /** Every request still waiting is lost. */
@@ -140,7 +133,7 @@ export class PeerStreams {
     const retry = this.#retry.get(url);
     if (this.#stopped || (retry && Date.now() < retry.at)) return;
     let served = false;
-    const s = new Stream(url, this.token, this.openTimeoutMs, {
+    const s = new Stream(url, this.token, this.openTimeoutMs, MAX_ANSWER_BYTES, {
       onOpen: () => {
         served = true;
         this.#retry.delete(url);
