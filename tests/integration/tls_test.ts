@@ -102,6 +102,16 @@ Deno.test({
       client: trusting,
     }).then((r) => r.json());
     assert.equal(page.entries[0]?.stroke?.id, id);
+    // The leader's peer streams run over TLS too (a failed one would fall back to POSTs unseen).
+    const leaderId = leader.replicaId;
+    const opened = lines.filter((l) =>
+      l.startsWith(`[${leaderId}]`) && l.includes("peer_stream_opened")
+    );
+    assert.deepEqual(
+      opened.map((l) => /url=(\S+)/.exec(l)?.[1]).sort(),
+      urls.filter((u) => u !== leader.leaderUrl).sort(),
+      lines.filter((l) => l.includes("stream")).join("\n"),
+    );
 
     // Plain clients get nothing from the TLS listeners, and neither does a client that
     // does not trust the CA.
