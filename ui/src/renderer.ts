@@ -11,9 +11,11 @@
  * A picture is drawn in tiles (scene.ts), each holding the groups (paths.ts)
  * that reach it in stacking order. A new group is drawn on top, tile by tile,
  * as it comes. A group that grows after it was drawn changes only in its
- * last two blocks: the tiles they reach are cleared and redrawn, which gives
- * there exactly the pixels a full render gives. So every screen shows the same
- * picture, however the log reached it.
+ * last two blocks: the tiles they reach are redrawn, which gives there
+ * exactly the pixels a full render gives, from a copy of the tile below the
+ * growing group (tile_bases.ts) so that a stroke drawn on a dense board costs
+ * a few paths per frame. So every screen shows the same picture, however the
+ * log reached it.
  * The overlay is repainted with own pending strokes and live paths, the
  * cursor layer with the other users' cursors; both are few.
  */
@@ -21,15 +23,9 @@ import { effect } from "@preact/signals";
 import { type Bounds, type Camera, camera, viewport, worldToScreen } from "./camera.ts";
 import { drawOverlay } from "./draw.ts";
 import { BLOCK, extend, GroupIndex } from "./paths.ts";
-import {
-  applyCamera,
-  devicePixelsOf,
-  drawTile,
-  type StrokeSource,
-  type Tile,
-  tilesOf,
-} from "./scene.ts";
+import { applyCamera, devicePixelsOf, type StrokeSource, type Tile, tilesOf } from "./scene.ts";
 import * as store from "./store.ts";
+import { TileBases } from "./tile_bases.ts";
 import { type Peer, peers } from "./ui_state.ts";
 
 /** Drawing time per frame for rendering the back picture. */
@@ -129,15 +125,35 @@ interface Picture {
   version: number;
   /** Groups below this place in the stacking order are in the picture (or its dirty tiles). */
   cursor: number;
-  /** Tiles to redraw whole: all of them at first, then where drawn groups grew. */
-  dirty: Map<number, Tile>;
+  /**
+   * Tiles to redraw, each with the lowest group that changed in it: all of them from group 0
+   * at first, then where drawn groups grew.
+   */
+  dirty: Map<number, { tile: Tile; from: number }>;
+  /** Its tiles below the groups that grew in them, to redraw from. */
+  bases: TileBases;
   done: boolean;
 }
 
-function newPicture(): Picture {
+function newContext(w: number, h: number): CanvasRenderingContext2D {
   const canvas = document.createElement("canvas");
-  const ctx = canvas.getContext("2d")!;
-  return { canvas, ctx, key: null, version: 0, cursor: 0, dirty: new Map(), done: false };
+  canvas.width = w;
+  canvas.height = h;
+  return canvas.getContext("2d")!;
+}
+
+function newPicture(): Picture {
+  const ctx = newContext(1, 1);
+  return {
+    canvas: ctx.canvas,
+    ctx,
+    key: null,
+    version: 0,
+    cursor: 0,
+    dirty: new Map(),
+    bases: new TileBases(newContext),
+    done: false,
+  };
 }
 
 class LayerRenderer implements Renderer {
@@ -289,16 +305,19 @@ class LayerRenderer implements Renderer {
       const changed = { ...group.blocks[Math.floor((m - 2) / BLOCK)] };
       extend(changed, group.blocks[group.blocks.length - 1]);
       for (const pic of [this.#front, this.#back]) {
-        if (pic.key !== null && group.z < pic.cursor) this.#markDirty(pic, changed);
+        if (pic.key !== null && group.z < pic.cursor) this.#markDirty(pic, changed, group.z);
       }
     }
     this.#indexed = log.length;
   }
 
-  /** Marks the tiles of `pic` that board rectangle `b` reaches. */
-  #markDirty(pic: Picture, b: Bounds): void {
+  /** Marks the tiles of `pic` that board rectangle `b` of group `z` reaches. */
+  #markDirty(pic: Picture, b: Bounds, z: number): void {
     const reach = devicePixelsOf(b, pic.key!.camera, this.#dpr);
-    for (const t of tilesOf(pic.canvas.width, pic.canvas.height, reach)) pic.dirty.set(t.id, t);
+    for (const tile of tilesOf(pic.canvas.width, pic.canvas.height, reach)) {
+      const from = Math.min(z, pic.dirty.get(tile.id)?.from ?? z);
+      pic.dirty.set(tile.id, { tile, from });
+    }
   }
 
   #source: StrokeSource = {
@@ -312,10 +331,12 @@ class LayerRenderer implements Renderer {
     const cam = pic.key!.camera;
     let budget = unchunked ? Infinity : this.#chunk;
     const startVersion = pic.version;
-    for (const [id, tile] of pic.dirty) {
+    const wasDone = pic.done;
+    for (const [id, { tile, from }] of pic.dirty) {
       if (budget <= 0 || (pic.version !== startVersion && outOfTime())) break;
       pic.dirty.delete(id);
-      budget -= drawTile(pic.ctx, tile, groups, 0, pic.cursor, this.#source, cam, this.#dpr, true);
+      const { ctx, cursor } = pic;
+      budget -= pic.bases.redraw(ctx, tile, from, groups, cursor, this.#source, cam, this.#dpr);
       pic.version = startVersion + 1;
     }
     if (pic.dirty.size === 0 && pic.cursor < groups.length && budget > 0) {
@@ -327,8 +348,9 @@ class LayerRenderer implements Renderer {
         budget -= groups[to].members.length;
       }
       const px = devicePixelsOf(reach, cam, this.#dpr);
+      const { ctx, cursor } = pic;
       for (const tile of tilesOf(pic.canvas.width, pic.canvas.height, px)) {
-        drawTile(pic.ctx, tile, groups, pic.cursor, to, this.#source, cam, this.#dpr, false);
+        pic.bases.drawOnTop(ctx, tile, groups, cursor, to, this.#source, cam, this.#dpr, wasDone);
       }
       pic.cursor = to;
       pic.version = startVersion + 1;
@@ -340,7 +362,9 @@ class LayerRenderer implements Renderer {
     pic.key = key;
     pic.version++;
     pic.cursor = this.#index.groups.length;
-    pic.dirty = new Map(tilesOf(pic.canvas.width, pic.canvas.height).map((t) => [t.id, t]));
+    const tiles = tilesOf(pic.canvas.width, pic.canvas.height);
+    pic.dirty = new Map(tiles.map((tile) => [tile.id, { tile, from: 0 }]));
+    pic.bases.clear();
     pic.done = false;
     pic.ctx.setTransform(1, 0, 0, 1, 0, 0);
     pic.ctx.clearRect(0, 0, pic.canvas.width, pic.canvas.height);
