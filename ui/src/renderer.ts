@@ -22,8 +22,8 @@
 import { effect } from "@preact/signals";
 import { type Bounds, type Camera, camera, viewport, worldToScreen } from "./camera.ts";
 import { drawOverlay } from "./draw.ts";
-import { BLOCK, extend, GroupIndex } from "./paths.ts";
-import { applyCamera, devicePixelsOf, type StrokeSource, type Tile, tilesOf } from "./scene.ts";
+import { BLOCK, extend, GroupIndex, type StrokeSource } from "./paths.ts";
+import { applyCamera, devicePixelsOf, type Tile, tilesOf } from "./scene.ts";
 import * as store from "./store.ts";
 import { TileBases } from "./tile_bases.ts";
 import { type Peer, peers } from "./ui_state.ts";

@@ -10,8 +10,8 @@
  */
 import type { Camera } from "./camera.ts";
 import type { Ctx2D } from "./draw.ts";
-import type { Group } from "./paths.ts";
-import { drawTile, type StrokeSource, type Tile } from "./scene.ts";
+import type { Group, StrokeSource } from "./paths.ts";
+import { drawTile, type Tile } from "./scene.ts";
 
 /** A 2D context that can also copy pixels from another canvas. */
 export type CopyCtx = Ctx2D & Pick<CanvasRenderingContext2D, "drawImage" | "getImageData">;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { Stroke } from "../../protocol/mod.ts";
 import { HOME } from "./camera.ts";
-import { BLOCK, extend, GroupIndex } from "./paths.ts";
-import { devicePixelsOf, drawStrokes, type StrokeSource, tilesOf } from "./scene.ts";
+import { BLOCK, extend, GroupIndex, type StrokeSource } from "./paths.ts";
+import { devicePixelsOf, drawStrokes, tilesOf } from "./scene.ts";
 import { type CopyCtx, TileBases } from "./tile_bases.ts";
 
 /**
