@@ -22,7 +22,7 @@
 import { effect } from "@preact/signals";
 import { type Bounds, type Camera, camera, viewport, worldToScreen } from "./camera.ts";
 import { drawOverlay } from "./draw.ts";
-import { BLOCK, extend, GroupIndex, type StrokeSource } from "./paths.ts";
+import { BLOCK, type Box, extend, GroupIndex, type StrokeSource } from "./paths.ts";
 import { applyCamera, devicePixelsOf, type Tile, tilesOf } from "./scene.ts";
 import * as store from "./store.ts";
 import { TileBases } from "./tile_bases.ts";
@@ -121,8 +121,8 @@ interface Picture {
   canvas: HTMLCanvasElement;
   ctx: CanvasRenderingContext2D;
   key: PictureKey | null;
-  /** Bumped whenever its pixels change, so the screen copies it only then. */
-  version: number;
+  /** Device pixels changed since the committed layer last copied it: the screen copies only these. */
+  changed: Box | null;
   /** Groups below this place in the stacking order are in the picture (or its dirty tiles). */
   cursor: number;
   /**
@@ -148,12 +148,19 @@ function newPicture(): Picture {
     canvas: ctx.canvas,
     ctx,
     key: null,
-    version: 0,
+    changed: null,
     cursor: 0,
     dirty: new Map(),
     bases: new TileBases(newContext),
     done: false,
   };
+}
+
+/** Notes that `tile` of `pic` was drawn. */
+function changed(pic: Picture, tile: Tile): void {
+  const b = { minX: tile.x, minY: tile.y, maxX: tile.x + tile.w, maxY: tile.y + tile.h };
+  if (pic.changed) extend(pic.changed, b);
+  else pic.changed = b;
 }
 
 class LayerRenderer implements Renderer {
@@ -172,8 +179,8 @@ class LayerRenderer implements Renderer {
   readonly #loadingUntil = performance.now() + LOADING_MS;
   #lastCamera: Camera | null = null;
   #cameraMovedAt = -Infinity;
-  /** Which picture, in which version, the committed layer holds. */
-  #shown: { pic: Picture | null; version: number } = { pic: null, version: -1 };
+  /** The picture the committed layer holds. */
+  #shown: Picture | null = null;
   #shownTransform = "";
   #overlayDirty = true;
   #cursorsDirty = true;
@@ -330,14 +337,15 @@ class LayerRenderer implements Renderer {
     const groups = this.#index.groups;
     const cam = pic.key!.camera;
     let budget = unchunked ? Infinity : this.#chunk;
-    const startVersion = pic.version;
     const wasDone = pic.done;
+    let drew = false;
     for (const [id, { tile, from }] of pic.dirty) {
-      if (budget <= 0 || (pic.version !== startVersion && outOfTime())) break;
+      if (budget <= 0 || (drew && outOfTime())) break;
       pic.dirty.delete(id);
       const { ctx, cursor } = pic;
       budget -= pic.bases.redraw(ctx, tile, from, groups, cursor, this.#source, cam, this.#dpr);
-      pic.version = startVersion + 1;
+      changed(pic, tile);
+      drew = true;
     }
     if (pic.dirty.size === 0 && pic.cursor < groups.length && budget > 0) {
       // New groups on top: as many as the budget allows, into every tile they reach.
@@ -351,16 +359,16 @@ class LayerRenderer implements Renderer {
       const { ctx, cursor } = pic;
       for (const tile of tilesOf(pic.canvas.width, pic.canvas.height, px)) {
         pic.bases.drawOnTop(ctx, tile, groups, cursor, to, this.#source, cam, this.#dpr, wasDone);
+        changed(pic, tile);
       }
       pic.cursor = to;
-      pic.version = startVersion + 1;
     }
     pic.done = pic.dirty.size === 0 && pic.cursor >= groups.length;
   }
 
   #startRender(pic: Picture, key: PictureKey): void {
     pic.key = key;
-    pic.version++;
+    pic.changed = { minX: 0, minY: 0, maxX: pic.canvas.width, maxY: pic.canvas.height };
     pic.cursor = this.#index.groups.length;
     const tiles = tilesOf(pic.canvas.width, pic.canvas.height);
     pic.dirty = new Map(tiles.map((tile) => [tile.id, { tile, from: 0 }]));
@@ -427,18 +435,24 @@ class LayerRenderer implements Renderer {
   };
 
   /**
-   * The front picture through the current camera: copied to the committed layer only when its
-   * pixels changed, and moved and scaled by a CSS transform, which costs the compositor alone,
-   * while a pan or zoom waits for its fresh picture.
+   * The front picture through the current camera: copied to the committed layer where its
+   * pixels changed (whole when it is another picture), and moved and scaled by a CSS
+   * transform, which costs the compositor alone, while a pan or zoom waits for its fresh picture.
    */
   #blit(): void {
     const front = this.#front;
-    if (this.#shown.pic !== front || this.#shown.version !== front.version) {
+    const { width, height } = this.committed;
+    const b = this.#shown !== front
+      ? { minX: 0, minY: 0, maxX: width, maxY: height }
+      : front.changed;
+    if (b) {
+      const [w, h] = [b.maxX - b.minX, b.maxY - b.minY];
       const ctx = this.#cctx;
       ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.clearRect(0, 0, this.committed.width, this.committed.height);
-      ctx.drawImage(front.canvas, 0, 0);
-      this.#shown = { pic: front, version: front.version };
+      ctx.clearRect(b.minX, b.minY, w, h);
+      ctx.drawImage(front.canvas, b.minX, b.minY, w, h, b.minX, b.minY, w, h);
+      this.#shown = front;
+      front.changed = null;
     }
     const from = front.key!.camera;
     const to = camera.peek();
