@@ -179,6 +179,50 @@ export class GroupIndex {
   }
 }
 
+/** Where a picture's groups get their segments. */
+export interface StrokeSource {
+  strokeAt(pos: number): Stroke;
+  visible(pos: number): boolean;
+}
+
+/**
+ * The visible segments of `g` in its wanted blocks, each run of them with the visible segment
+ * before and after it, and the block of each: traced with the same `wanted`, they give the
+ * wanted blocks' paths exactly as the whole group does (a segment's path depends on its
+ * neighbours only), for the cost of the blocks a tile draws rather than the whole group.
+ */
+export function wantedSegments(
+  g: Group,
+  source: StrokeSource,
+  wanted: (block: number) => boolean,
+): { segments: Stroke[]; blocks: number[] } {
+  const segments: Stroke[] = [];
+  const blocks: number[] = [];
+  const n = g.members.length;
+  const visible = (j: number) => source.visible(g.members[j]);
+  const add = (j: number) => {
+    segments.push(source.strokeAt(g.members[j]));
+    blocks.push(Math.floor(j / BLOCK));
+  };
+  let next = 0; // members before this one are taken or passed over
+  for (let b = 0; b < g.blocks.length; b++) {
+    if (!wanted(b)) continue;
+    const start = b * BLOCK, end = Math.min(n, start + BLOCK);
+    for (let j = start - 1; j >= next; j--) {
+      if (visible(j)) {
+        add(j);
+        break;
+      }
+    }
+    for (let j = Math.max(start, next); j < end; j++) if (visible(j)) add(j);
+    let after = Math.max(end, next);
+    while (after < n && !visible(after)) after++;
+    if (after < n) add(after);
+    next = after + 1;
+  }
+  return { segments, blocks };
+}
+
 /** The groups of `strokes` in stacking order, each with its segments (for one-off pictures). */
 export function groupsOf(strokes: readonly Stroke[]): Stroke[][] {
   const index = new GroupIndex();

@@ -11,25 +11,21 @@
  * A picture is drawn in tiles (scene.ts), each holding the groups (paths.ts)
  * that reach it in stacking order. A new group is drawn on top, tile by tile,
  * as it comes. A group that grows after it was drawn changes only in its
- * last two blocks: the tiles they reach are cleared and redrawn, which gives
- * there exactly the pixels a full render gives. So every screen shows the same
- * picture, however the log reached it.
+ * last two blocks: the tiles they reach are redrawn, which gives there
+ * exactly the pixels a full render gives, from a copy of the tile below the
+ * growing group (tile_bases.ts) so that a stroke drawn on a dense board costs
+ * a few paths per frame. So every screen shows the same picture, however the
+ * log reached it.
  * The overlay is repainted with own pending strokes and live paths, the
  * cursor layer with the other users' cursors; both are few.
  */
 import { effect } from "@preact/signals";
 import { type Bounds, type Camera, camera, viewport, worldToScreen } from "./camera.ts";
 import { drawOverlay } from "./draw.ts";
-import { BLOCK, extend, GroupIndex } from "./paths.ts";
-import {
-  applyCamera,
-  devicePixelsOf,
-  drawTile,
-  type StrokeSource,
-  type Tile,
-  tilesOf,
-} from "./scene.ts";
+import { BLOCK, type Box, extend, GroupIndex, type StrokeSource } from "./paths.ts";
+import { applyCamera, devicePixelsOf, type Tile, tilesOf } from "./scene.ts";
 import * as store from "./store.ts";
+import { TileBases } from "./tile_bases.ts";
 import { type Peer, peers } from "./ui_state.ts";
 
 /** Drawing time per frame for rendering the back picture. */
@@ -125,19 +121,46 @@ interface Picture {
   canvas: HTMLCanvasElement;
   ctx: CanvasRenderingContext2D;
   key: PictureKey | null;
-  /** Bumped whenever its pixels change, so the screen copies it only then. */
-  version: number;
+  /** Device pixels changed since the committed layer last copied it: the screen copies only these. */
+  changed: Box | null;
   /** Groups below this place in the stacking order are in the picture (or its dirty tiles). */
   cursor: number;
-  /** Tiles to redraw whole: all of them at first, then where drawn groups grew. */
-  dirty: Map<number, Tile>;
+  /**
+   * Tiles to redraw, each with the lowest group that changed in it: all of them from group 0
+   * at first, then where drawn groups grew.
+   */
+  dirty: Map<number, { tile: Tile; from: number }>;
+  /** Its tiles below the groups that grew in them, to redraw from. */
+  bases: TileBases;
   done: boolean;
 }
 
-function newPicture(): Picture {
+function newContext(w: number, h: number): CanvasRenderingContext2D {
   const canvas = document.createElement("canvas");
-  const ctx = canvas.getContext("2d")!;
-  return { canvas, ctx, key: null, version: 0, cursor: 0, dirty: new Map(), done: false };
+  canvas.width = w;
+  canvas.height = h;
+  return canvas.getContext("2d")!;
+}
+
+function newPicture(): Picture {
+  const ctx = newContext(1, 1);
+  return {
+    canvas: ctx.canvas,
+    ctx,
+    key: null,
+    changed: null,
+    cursor: 0,
+    dirty: new Map(),
+    bases: new TileBases(newContext),
+    done: false,
+  };
+}
+
+/** Notes that `tile` of `pic` was drawn. */
+function changed(pic: Picture, tile: Tile): void {
+  const b = { minX: tile.x, minY: tile.y, maxX: tile.x + tile.w, maxY: tile.y + tile.h };
+  if (pic.changed) extend(pic.changed, b);
+  else pic.changed = b;
 }
 
 class LayerRenderer implements Renderer {
@@ -156,8 +179,8 @@ class LayerRenderer implements Renderer {
   readonly #loadingUntil = performance.now() + LOADING_MS;
   #lastCamera: Camera | null = null;
   #cameraMovedAt = -Infinity;
-  /** Which picture, in which version, the committed layer holds. */
-  #shown: { pic: Picture | null; version: number } = { pic: null, version: -1 };
+  /** The picture the committed layer holds. */
+  #shown: Picture | null = null;
   #shownTransform = "";
   #overlayDirty = true;
   #cursorsDirty = true;
@@ -289,16 +312,19 @@ class LayerRenderer implements Renderer {
       const changed = { ...group.blocks[Math.floor((m - 2) / BLOCK)] };
       extend(changed, group.blocks[group.blocks.length - 1]);
       for (const pic of [this.#front, this.#back]) {
-        if (pic.key !== null && group.z < pic.cursor) this.#markDirty(pic, changed);
+        if (pic.key !== null && group.z < pic.cursor) this.#markDirty(pic, changed, group.z);
       }
     }
     this.#indexed = log.length;
   }
 
-  /** Marks the tiles of `pic` that board rectangle `b` reaches. */
-  #markDirty(pic: Picture, b: Bounds): void {
+  /** Marks the tiles of `pic` that board rectangle `b` of group `z` reaches. */
+  #markDirty(pic: Picture, b: Bounds, z: number): void {
     const reach = devicePixelsOf(b, pic.key!.camera, this.#dpr);
-    for (const t of tilesOf(pic.canvas.width, pic.canvas.height, reach)) pic.dirty.set(t.id, t);
+    for (const tile of tilesOf(pic.canvas.width, pic.canvas.height, reach)) {
+      const from = Math.min(z, pic.dirty.get(tile.id)?.from ?? z);
+      pic.dirty.set(tile.id, { tile, from });
+    }
   }
 
   #source: StrokeSource = {
@@ -311,12 +337,15 @@ class LayerRenderer implements Renderer {
     const groups = this.#index.groups;
     const cam = pic.key!.camera;
     let budget = unchunked ? Infinity : this.#chunk;
-    const startVersion = pic.version;
-    for (const [id, tile] of pic.dirty) {
-      if (budget <= 0 || (pic.version !== startVersion && outOfTime())) break;
+    const wasDone = pic.done;
+    let drew = false;
+    for (const [id, { tile, from }] of pic.dirty) {
+      if (budget <= 0 || (drew && outOfTime())) break;
       pic.dirty.delete(id);
-      budget -= drawTile(pic.ctx, tile, groups, 0, pic.cursor, this.#source, cam, this.#dpr, true);
-      pic.version = startVersion + 1;
+      const { ctx, cursor } = pic;
+      budget -= pic.bases.redraw(ctx, tile, from, groups, cursor, this.#source, cam, this.#dpr);
+      changed(pic, tile);
+      drew = true;
     }
     if (pic.dirty.size === 0 && pic.cursor < groups.length && budget > 0) {
       // New groups on top: as many as the budget allows, into every tile they reach.
@@ -327,20 +356,23 @@ class LayerRenderer implements Renderer {
         budget -= groups[to].members.length;
       }
       const px = devicePixelsOf(reach, cam, this.#dpr);
+      const { ctx, cursor } = pic;
       for (const tile of tilesOf(pic.canvas.width, pic.canvas.height, px)) {
-        drawTile(pic.ctx, tile, groups, pic.cursor, to, this.#source, cam, this.#dpr, false);
+        pic.bases.drawOnTop(ctx, tile, groups, cursor, to, this.#source, cam, this.#dpr, wasDone);
+        changed(pic, tile);
       }
       pic.cursor = to;
-      pic.version = startVersion + 1;
     }
     pic.done = pic.dirty.size === 0 && pic.cursor >= groups.length;
   }
 
   #startRender(pic: Picture, key: PictureKey): void {
     pic.key = key;
-    pic.version++;
+    pic.changed = { minX: 0, minY: 0, maxX: pic.canvas.width, maxY: pic.canvas.height };
     pic.cursor = this.#index.groups.length;
-    pic.dirty = new Map(tilesOf(pic.canvas.width, pic.canvas.height).map((t) => [t.id, t]));
+    const tiles = tilesOf(pic.canvas.width, pic.canvas.height);
+    pic.dirty = new Map(tiles.map((tile) => [tile.id, { tile, from: 0 }]));
+    pic.bases.clear();
     pic.done = false;
     pic.ctx.setTransform(1, 0, 0, 1, 0, 0);
     pic.ctx.clearRect(0, 0, pic.canvas.width, pic.canvas.height);
@@ -403,18 +435,24 @@ class LayerRenderer implements Renderer {
   };
 
   /**
-   * The front picture through the current camera: copied to the committed layer only when its
-   * pixels changed, and moved and scaled by a CSS transform, which costs the compositor alone,
-   * while a pan or zoom waits for its fresh picture.
+   * The front picture through the current camera: copied to the committed layer where its
+   * pixels changed (whole when it is another picture), and moved and scaled by a CSS
+   * transform, which costs the compositor alone, while a pan or zoom waits for its fresh picture.
    */
   #blit(): void {
     const front = this.#front;
-    if (this.#shown.pic !== front || this.#shown.version !== front.version) {
+    const { width, height } = this.committed;
+    const b = this.#shown !== front
+      ? { minX: 0, minY: 0, maxX: width, maxY: height }
+      : front.changed;
+    if (b) {
+      const [w, h] = [b.maxX - b.minX, b.maxY - b.minY];
       const ctx = this.#cctx;
       ctx.setTransform(1, 0, 0, 1, 0, 0);
-      ctx.clearRect(0, 0, this.committed.width, this.committed.height);
-      ctx.drawImage(front.canvas, 0, 0);
-      this.#shown = { pic: front, version: front.version };
+      ctx.clearRect(b.minX, b.minY, w, h);
+      ctx.drawImage(front.canvas, b.minX, b.minY, w, h, b.minX, b.minY, w, h);
+      this.#shown = front;
+      front.changed = null;
     }
     const from = front.key!.camera;
     const to = camera.peek();

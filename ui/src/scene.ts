@@ -8,7 +8,6 @@ import type { Stroke } from "../../protocol/mod.ts";
 import type { Bounds, Camera } from "./camera.ts";
 import { type Ctx2D, drawGroup } from "./draw.ts";
 import {
-  BLOCK,
   type Box,
   extend,
   type Group,
@@ -16,7 +15,9 @@ import {
   groupsOf,
   inkBounds,
   overlaps,
+  type StrokeSource,
   traceGroup,
+  wantedSegments,
 } from "./paths.ts";
 
 /** Sets `ctx` to map board coordinates through `camera` at `dpr` device pixels per CSS pixel. */
@@ -79,12 +80,6 @@ export function devicePixelsOf(b: Bounds, camera: Camera, dpr: number): Bounds {
   };
 }
 
-/** Where a picture's groups get their segments. */
-export interface StrokeSource {
-  strokeAt(pos: number): Stroke;
-  visible(pos: number): boolean;
-}
-
 /**
  * Draws groups `from..to` (stacking order) clipped to `tile`, each only in its blocks that
  * reach the tile; `clear` empties the tile first. Every picture of the board (the screen,
@@ -122,15 +117,10 @@ export function drawTile(
   for (let z = from; z < to; z++) {
     const g = groups[z];
     if (!overlaps(g, area)) continue;
-    const segments: Stroke[] = [];
-    const blocks: number[] = [];
-    g.members.forEach((pos, j) => {
-      if (!source.visible(pos)) return;
-      segments.push(source.strokeAt(pos));
-      blocks.push(Math.floor(j / BLOCK));
-    });
+    const wanted = (b: number) => overlaps(g.blocks[b], area);
+    const { segments, blocks } = wantedSegments(g, source, wanted);
     if (segments.length === 0) continue;
-    drawGroup(ctx, segments, (i) => blocks[i], (b) => overlaps(g.blocks[b], area));
+    drawGroup(ctx, segments, (i) => blocks[i], wanted);
     drawn += segments.length;
   }
   ctx.restore();
