@@ -44,13 +44,23 @@ export class WsClient {
     const tls = u.protocol === "wss:" || u.protocol === "https:";
     const port = Number(u.port || (tls ? 443 : 80));
     const hostname = u.hostname.replace(/^\[|\]$/g, "");
-    const timer = setTimeout(() => conn?.close(), timeoutMs);
+    // One deadline for the whole upgrade. Deno.connect takes no signal, and a
+    // SYN into a partition waits minutes for the kernel: the race lets go of it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no upgrade within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const within = <T>(p: Promise<T>): Promise<T> => {
+      p.catch(() => {}); // what loses the race may fail later, unwatched
+      return Promise.race([p, deadline]);
+    };
+    const connecting = Deno.connect({ hostname, port });
     let conn: Deno.Conn | undefined;
     try {
-      const tcp = await Deno.connect({ hostname, port });
+      const tcp = await within(connecting);
       conn = tcp;
       tcp.setNoDelay(true); // before TLS, which runs over this socket
-      if (tls) conn = await Deno.startTls(tcp, { hostname });
+      if (tls) conn = await within(Deno.startTls(tcp, { hostname }));
       const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
       const lines = [
         `GET ${u.pathname}${u.search} HTTP/1.1`,
@@ -61,8 +71,8 @@ export class WsClient {
         "Sec-WebSocket-Version: 13",
         ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
       ];
-      await writeAll(conn, new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n"));
-      const { head, rest } = await readHead(conn);
+      await within(writeAll(conn, new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n")));
+      const { head, rest } = await within(readHead(conn));
       const status = /^HTTP\/1\.1 (\d{3})/.exec(head)?.[1];
       if (status !== "101") throw new Error(`upgrade refused: HTTP ${status ?? "?"}`);
       const accept = /\r\nsec-websocket-accept:\s*(\S+)/i.exec(head)?.[1];
@@ -73,9 +83,11 @@ export class WsClient {
       return ws;
     } catch (e) {
       clearTimeout(timer);
-      try {
-        conn?.close();
-      } catch { /* closed by the timer */ }
+      if (conn) {
+        try {
+          conn.close();
+        } catch { /* closed already */ }
+      } else connecting.then((late) => late.close(), () => {});
       throw e;
     }
   }
@@ -84,11 +96,14 @@ export class WsClient {
     return this.#closed;
   }
 
-  /** Queues a text message; every message queued in one turn goes out in one write. */
+  /**
+   * Queues a text message. The messages of one turn of the event loop, and
+   * those queued while a write is under way, go out in one write.
+   */
   send(text: string): void {
     if (this.#closed) return;
     this.#queue.push(frame(OP_TEXT, new TextEncoder().encode(text)));
-    if (!this.#writing) this.#flush();
+    this.#schedule();
   }
 
   close(reason = "closed"): void {
@@ -100,8 +115,13 @@ export class WsClient {
     this.events.onClose(reason);
   }
 
-  async #flush(): Promise<void> {
+  #schedule(): void {
+    if (this.#writing) return;
     this.#writing = true;
+    queueMicrotask(() => this.#flush());
+  }
+
+  async #flush(): Promise<void> {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         const parts = this.#queue;
@@ -139,7 +159,7 @@ export class WsClient {
         if (h.op === OP_CLOSE) return this.close("close frame");
         if (h.op === OP_PING) {
           this.#queue.push(frame(OP_PONG, payload));
-          if (!this.#writing) this.#flush();
+          this.#schedule();
           continue;
         }
         if (h.op === OP_PONG) continue;
