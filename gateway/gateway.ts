@@ -1,5 +1,6 @@
 /** Wires cluster discovery, proposer, commit stream, sessions and routes into one server. */
 import { ReplicaClient } from "../replica/client.ts";
+import { PeerStreams } from "../replica/peer_stream.ts";
 import { createApp } from "./app.ts";
 import { AckTimes, ClusterEvents } from "./cluster_events.ts";
 import { Cluster, type ClusterOptions } from "./cluster.ts";
@@ -46,10 +47,19 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** How long a stream to a replica may take to open before proposals are POSTed meanwhile. */
+const STREAM_OPEN_TIMEOUT_MS = 1000;
+
 /** Starts a gateway; resolves once it listens. */
 export function startGateway(opts: GatewayOptions): Gateway {
   const { log } = opts;
-  const client = new ReplicaClient(opts.clusterToken);
+  // Proposals to the leader over its peer stream while it is open (one HTTP request per batch saved).
+  const streams = new PeerStreams(
+    opts.clusterToken ?? null,
+    STREAM_OPEN_TIMEOUT_MS,
+    (event, f) => log.debug(event, f),
+  );
+  const client = new ReplicaClient(opts.clusterToken, undefined, streams);
   // Read at scrape time, once everything below exists.
   const metrics = new GatewayMetrics({
     clients: () => hub.clientCount,
@@ -135,6 +145,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
       cluster.stop();
       stream.stop();
       proposer.stop();
+      streams.close();
       await server.shutdown();
     },
   };

@@ -28,7 +28,7 @@ Deno.test("peer stream: malformed messages are refused", () => {
       "7/append-entries\n{}",
       "-1 /append-entries\n{}",
       "1.5 /heartbeat\n{}",
-      "7 /propose\n{}", // not a peer RPC
+      "7 /status\n{}", // not carried by the stream
       "7 /nope\n{}",
       `${"9".repeat(16)} /heartbeat\n{}`,
       `7 ${"/x".repeat(40)}\n{}`,

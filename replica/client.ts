@@ -20,6 +20,8 @@ import {
   type StatusResponse,
   type Stroke,
 } from "../protocol/mod.ts";
+import { PROPOSE_PATH } from "../protocol/peer_stream.ts";
+import type { PeerStreams } from "./peer_stream.ts";
 
 /** A decoded 200 answer, or the status and error of any other (the body is kept for hints). */
 export type Reply<T> =
@@ -47,7 +49,16 @@ export const MAX_ENTRIES_PAGE = 10_000;
 export class ReplicaClient {
   readonly #headers: Record<string, string>;
 
-  constructor(token?: string | null, readonly defaultTimeoutMs = 1000) {
+  /**
+   * With `streams`, proposals go over the replica's peer stream while it is
+   * open (protocol/peer_stream.ts: no HTTP request per batch), else as POSTs;
+   * either way a lost answer throws as fetch would (TimeoutError, TypeError).
+   */
+  constructor(
+    token?: string | null,
+    readonly defaultTimeoutMs = 1000,
+    private readonly streams?: PeerStreams,
+  ) {
     this.#headers = token ? { authorization: `Bearer ${token}` } : {};
   }
 
@@ -62,25 +73,40 @@ export class ReplicaClient {
     decode: (body: unknown) => Result<T>,
     opts: CallOptions & { body?: unknown } = {},
   ): Promise<Reply<T>> {
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.defaultTimeoutMs);
-    const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const post = opts.body !== undefined;
-    const res = await fetch(url + path, {
-      method: post ? "POST" : "GET",
-      headers: post ? { ...this.#headers, "content-type": "application/json" } : this.#headers,
-      body: post ? JSON.stringify(opts.body) : undefined,
-      signal,
-    });
-    const text = await res.text();
+    const sent = post ? JSON.stringify(opts.body) : undefined;
+    const streamed = sent !== undefined && path === PROPOSE_PATH
+      ? this.streams?.request(url, path, sent, timeoutMs)
+      : null;
+    let status: number;
+    let text: string;
+    if (streamed) {
+      const r = await untilAborted(streamed, opts.signal);
+      if (r === "timeout") {
+        throw new DOMException(`${url}${path}: no answer in ${timeoutMs} ms`, "TimeoutError");
+      }
+      if (r === "closed") throw new TypeError(`${url}: the stream closed before the answer`);
+      ({ status, body: text } = r);
+    } else {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+      const res = await fetch(url + path, {
+        method: post ? "POST" : "GET",
+        headers: post ? { ...this.#headers, "content-type": "application/json" } : this.#headers,
+        body: sent,
+        signal,
+      });
+      status = res.status;
+      text = await res.text();
+    }
     let body: unknown = null;
     try {
       body = JSON.parse(text);
     } catch {
       // A proxy's HTML error page or a truncated body: no answer to decode.
     }
-    if (res.status !== 200) {
-      return { ok: false, status: res.status, error: errorOf(body, res.status), body };
-    }
+    if (status !== 200) return { ok: false, status, error: errorOf(body, status), body };
     const decoded = decode(body);
     return decoded.ok
       ? decoded
@@ -159,6 +185,17 @@ export class ReplicaClient {
   boards(url: string, opts: CallOptions = {}): Promise<Reply<BoardsResponse>> {
     return this.call(url, "/boards", decodeBoards, opts);
   }
+}
+
+/** `p`, or the signal's reason once it aborts first. */
+function untilAborted<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** The leader with the highest term among the answers (two claim it while an old one lags). */

@@ -92,3 +92,61 @@ Deno.test("findLeader prefers the highest term when two claim to lead", () => {
   assert.equal(findLeader([old, null, fresh])?.replicaId, "r2");
   assert.equal(findLeader([null, { ...old, state: "follower" }]), null);
 });
+
+Deno.test("propose over a peer stream: same answers as a POST, losses throw as fetch does", async () => {
+  const { PeerStreams } = await import("./peer_stream.ts");
+  const { peerStreamRoute } = await import("./peer_stream_route.ts");
+  const { PEER_STREAM_PATH } = await import("../protocol/peer_stream.ts");
+  let posts = 0;
+  let streamed = 0;
+  let hang = false;
+  const answer = (body: { strokes?: { id: string }[] }) => ({
+    results: (body.strokes ?? []).map((s, i) => ({ id: s.id, index: 10 + i })),
+    commitIndex: 10,
+  });
+  const route = peerStreamRoute({
+    serve: async (_path, body) => {
+      streamed++;
+      if (hang) await new Promise((r) => setTimeout(r, 1000));
+      return (body as { strokes: { id: string }[] }).strokes[0].id === "bad"
+        ? { status: 400, json: { error: "bad stroke" } }
+        : { status: 200, json: answer(body as { strokes: { id: string }[] }) };
+    },
+    maxBytes: 1 << 20,
+    onError: () => {},
+  });
+  const { Hono } = await import("hono");
+  const app = new Hono();
+  app.get(PEER_STREAM_PATH, route);
+  app.post("/propose", async (c) => {
+    posts++;
+    return c.json(answer(await c.req.json()));
+  });
+  await withServer((req) => app.fetch(req), async (base) => {
+    const streams = new PeerStreams(null, 1000);
+    const client = new ReplicaClient(null, 1000, streams);
+    try {
+      // The first goes as a POST while the stream opens; then over the stream.
+      assert.deepEqual(await client.propose(base, [stroke]), { ok: true, value: [10] });
+      assert.equal(posts, 1);
+      for (let i = 0; i < 100 && streamed === 0; i++) {
+        assert.deepEqual(await client.propose(base, [stroke]), { ok: true, value: [10] });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(streamed > 0, "proposals went over the stream");
+      const refused = await client.propose(base, [{ ...stroke, id: "bad" }]);
+      assert.deepEqual([refused.ok, !refused.ok && refused.status], [false, 400]);
+      hang = true;
+      await assert.rejects(
+        client.propose(base, [stroke], { timeoutMs: 50 }),
+        (e) => e instanceof DOMException && e.name === "TimeoutError",
+      );
+      const aborted = new AbortController();
+      const pending = client.propose(base, [stroke], { signal: aborted.signal });
+      aborted.abort();
+      await assert.rejects(pending);
+    } finally {
+      streams.close();
+    }
+  });
+});

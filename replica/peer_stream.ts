@@ -15,8 +15,8 @@ import {
   encodeStreamRequest,
   PEER_STREAM_PATH,
   type StreamAnswer,
+  type StreamPath,
 } from "../protocol/peer_stream.ts";
-import type { RpcPath } from "../protocol/rpc.ts";
 import { WsClient } from "./ws_client.ts";
 
 const MIN_RETRY_MS = 100;
@@ -24,8 +24,11 @@ const MIN_RETRY_MS = 100;
 const MAX_ANSWER_BYTES = 1024 * 1024;
 const MAX_RETRY_MS = 5000;
 
+/** A request's answer, or why there is none: no answer in time, or the stream went away. */
+export type StreamResult = StreamAnswer | "timeout" | "closed";
+
 interface Pending {
-  resolve: (a: StreamAnswer | null) => void;
+  resolve: (a: StreamResult) => void;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -71,12 +74,14 @@ class Stream {
     return !this.#closed && this.#ws !== null && !this.#ws.closed;
   }
 
-  request(path: RpcPath, body: string, timeoutMs: number): Promise<StreamAnswer | null> {
+  request(path: StreamPath, body: string, timeoutMs: number): Promise<StreamResult> {
     const seq = this.#seq++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#pending.delete(seq);
-        resolve(null);
+        resolve("timeout");
+        // The others waiting on this stream are as unanswered as this one, not cut off.
+        this.#shut("timeout");
         this.close();
       }, timeoutMs);
       this.#pending.set(seq, { resolve, timer });
@@ -90,11 +95,11 @@ class Stream {
   }
 
   /** Every request still waiting is lost. */
-  #shut(): void {
+  #shut(why: "timeout" | "closed" = "closed"): void {
     this.#closed = true;
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
-      p.resolve(null);
+      p.resolve(why);
     }
     this.#pending.clear();
   }
@@ -115,7 +120,12 @@ export class PeerStreams {
   ) {}
 
   /** The answer over the stream to `url`, or null right away when it is not open (post instead). */
-  request(url: string, path: RpcPath, body: string, timeoutMs: number) {
+  request(
+    url: string,
+    path: StreamPath,
+    body: string,
+    timeoutMs: number,
+  ): Promise<StreamResult> | null {
     const s = this.#streams.get(url);
     if (s?.open) return s.request(path, body, timeoutMs);
     if (!s) this.#connect(url);

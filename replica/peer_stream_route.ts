@@ -1,7 +1,8 @@
 /**
  * `GET /raft/stream`: the peer stream's receiving end (protocol/peer_stream.ts).
  * The app's middleware has checked the cluster token on the upgrade request;
- * each message is then served by the same function as its HTTP endpoint,
+ * each message is then served by the same function as its HTTP endpoint
+ * (the Raft RPCs; `/propose` from a gateway),
  * and answered on the socket when that function answers (out of order when
  * one request waits for an fsync and the next does not).
  */
@@ -12,16 +13,17 @@ import {
   encodeStreamAnswer,
   TOO_BIG_CLOSE,
 } from "../protocol/peer_stream.ts";
-import type { RpcPath } from "../protocol/rpc.ts";
+import type { StreamPath } from "../protocol/peer_stream.ts";
 import { parseJson } from "../protocol/validate.ts";
 
 export interface RpcAnswer {
-  status: 200 | 400;
+  status: 200 | 400 | 413 | 421 | 500 | 502 | 503 | 504;
   json: unknown;
 }
 
 export interface PeerStreamDeps {
-  serveRpc(path: RpcPath, body: unknown): Promise<RpcAnswer>;
+  /** What the path's HTTP endpoint answers for this body. */
+  serve(path: StreamPath, body: unknown): Promise<RpcAnswer>;
   /** Largest message taken (the HTTP endpoints' body limit); a bigger one closes the stream. */
   maxBytes: number;
   /** An exception while serving (the message is answered 500). */
@@ -51,7 +53,7 @@ export function peerStreamRoute(deps: PeerStreamDeps): (c: Context) => Response 
       const parsed = parseJson(body);
       if (!parsed.ok) return answer(seq, 400, { error: parsed.error });
       try {
-        const { status, json } = await deps.serveRpc(path, parsed.value);
+        const { status, json } = await deps.serve(path, parsed.value);
         answer(seq, status, json);
       } catch (err) {
         deps.onError(err);

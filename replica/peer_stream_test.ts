@@ -6,9 +6,10 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { PEER_STREAM_PATH } from "../protocol/peer_stream.ts";
-import type { RpcPath } from "../protocol/rpc.ts";
+import type { StreamPath } from "../protocol/peer_stream.ts";
 import { eventually } from "../tests/testing/supervisor.ts";
-import { PeerStreams } from "./peer_stream.ts";
+import { PeerStreams, type StreamResult } from "./peer_stream.ts";
+import type { StreamAnswer } from "../protocol/peer_stream.ts";
 import { peerStreamRoute, type RpcAnswer } from "./peer_stream_route.ts";
 
 const TOKEN = "t0ken";
@@ -16,7 +17,7 @@ const TOKEN = "t0ken";
 interface Peer {
   url: string;
   upgrades: number;
-  served: { path: RpcPath; body: unknown }[];
+  served: { path: StreamPath; body: unknown }[];
   close(): Promise<void>;
 }
 
@@ -27,7 +28,7 @@ function peer(withRoute = true): Peer {
     if (c.req.header("authorization") !== `Bearer ${TOKEN}`) return c.json({ error: "token" }, 401);
     await next();
   });
-  const serveRpc = async (path: RpcPath, body: unknown): Promise<RpcAnswer> => {
+  const serveRpc = async (path: StreamPath, body: unknown): Promise<RpcAnswer> => {
     p.served.push({ path, body });
     const b = body as { wait?: number; n?: number };
     if (b.wait) await new Promise((r) => setTimeout(r, b.wait));
@@ -39,12 +40,21 @@ function peer(withRoute = true): Peer {
       p.upgrades++;
       await next();
     });
-    app.get(PEER_STREAM_PATH, peerStreamRoute({ serveRpc, maxBytes: 1024, onError: () => {} }));
+    app.get(
+      PEER_STREAM_PATH,
+      peerStreamRoute({ serve: serveRpc, maxBytes: 1024, onError: () => {} }),
+    );
   }
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   p.url = `http://127.0.0.1:${server.addr.port}`;
   p.close = () => server.shutdown();
   return p;
+}
+
+/** An answer, not a loss. */
+function answer(r: StreamResult | null | undefined): StreamAnswer {
+  assert.ok(r && typeof r === "object", `no answer: ${r}`);
+  return r;
 }
 
 /** Asks until the stream is open and answers; returns the first answer. */
@@ -57,18 +67,18 @@ Deno.test("peer stream: null until open, then answers paired by seq even out of 
   const s = new PeerStreams(TOKEN, 1000);
   try {
     assert.equal(s.request(p.url, "/heartbeat", '{"n":0}', 1000), null, "not open yet: post it");
-    assert.equal((await openAndAsk(s, p.url, '{"n":1}'))?.body, '{"echo":1}');
+    assert.equal(answer(await openAndAsk(s, p.url, '{"n":1}')).body, '{"echo":1}');
     const slow = s.request(p.url, "/append-entries", '{"n":2,"wait":200}', 2000)!;
     const fast = s.request(p.url, "/heartbeat", '{"n":3}', 2000)!;
     const bad = s.request(p.url, "/heartbeat", "{}", 2000)!;
     const notJson = s.request(p.url, "/heartbeat", "{not json", 2000)!;
     const first = await Promise.race([slow.then(() => "slow"), fast.then(() => "fast")]);
     assert.equal(first, "fast");
-    const [a, b] = [(await slow)!, (await fast)!];
+    const [a, b] = [answer(await slow), answer(await fast)];
     assert.deepEqual([a.status, a.body, b.status, b.body], [200, '{"echo":2}', 200, '{"echo":3}']);
     assert.equal(b.seq, a.seq + 1);
-    assert.equal((await bad)?.status, 400);
-    assert.equal((await notJson)?.status, 400);
+    assert.equal(answer(await bad).status, 400);
+    assert.equal(answer(await notJson).status, 400);
     assert.equal(p.upgrades, 1, "one stream for all of it");
   } finally {
     s.close();
@@ -81,9 +91,9 @@ Deno.test("peer stream: a request unanswered in time is lost and the stream reop
   const s = new PeerStreams(TOKEN, 1000);
   try {
     await openAndAsk(s, p.url, '{"n":1}');
-    assert.equal(await s.request(p.url, "/heartbeat", '{"n":2,"wait":500}', 50), null);
+    assert.equal(await s.request(p.url, "/heartbeat", '{"n":2,"wait":500}', 50), "timeout");
     assert.equal(s.request(p.url, "/heartbeat", '{"n":3}', 1000), null, "closed: post it");
-    assert.equal((await openAndAsk(s, p.url, '{"n":4}'))?.body, '{"echo":4}');
+    assert.equal(answer(await openAndAsk(s, p.url, '{"n":4}')).body, '{"echo":4}');
     assert.equal(p.upgrades, 2);
   } finally {
     s.close();
@@ -129,7 +139,7 @@ Deno.test("peer stream route: bad messages close the socket; a plain GET is a 40
       return await closed;
     };
     assert.equal(await closeCodeAfter("garbage"), 1007);
-    assert.equal(await closeCodeAfter("1 /propose\n{}"), 1007);
+    assert.equal(await closeCodeAfter("1 /status\n{}"), 1007);
     assert.equal(await closeCodeAfter(new Uint8Array([1, 2, 3])), 1007);
     assert.equal(await closeCodeAfter(`1 /heartbeat\n${"x".repeat(2000)}`), 1009);
     assert.equal(p.served.length, 0, "nothing reached the handler");

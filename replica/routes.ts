@@ -25,7 +25,7 @@ import {
   RPC_PATHS,
   type RpcPath,
 } from "../protocol/rpc.ts";
-import { PEER_STREAM_PATH } from "../protocol/peer_stream.ts";
+import { PEER_STREAM_PATH, PROPOSE_PATH } from "../protocol/peer_stream.ts";
 import { peerStreamRoute, type RpcAnswer } from "./peer_stream_route.ts";
 import type { ReplicaConfig } from "./config.ts";
 import { type Driver, ProposalLostError } from "./driver.ts";
@@ -134,7 +134,16 @@ export function replicaApp(
       return c.json(json, status);
     });
   }
-  app.get(PEER_STREAM_PATH, peerStreamRoute({ serveRpc, maxBytes: MAX_BODY_BYTES, onError }));
+  // The peer stream carries the RPCs and, from a gateway, proposals (`serveProposal` is below).
+  app.get(
+    PEER_STREAM_PATH,
+    peerStreamRoute({
+      serve: (path, body) =>
+        path === PROPOSE_PATH ? serveProposal(body, { forwarded: false }) : serveRpc(path, body),
+      maxBytes: MAX_BODY_BYTES,
+      onError,
+    }),
+  );
 
   // A snapshot from the leader, chunk by chunk; the whole of it is stepped into the core.
   app.post(
@@ -224,12 +233,18 @@ export function replicaApp(
     return c.json({ boards: driver.store.boards(limit) } satisfies BoardsResponse);
   });
 
-  app.post("/propose", async (c) => {
-    const body = await readJson(c.req.raw, MAX_BODY_BYTES);
-    if (!body.ok) return c.json({ error: body.error }, body.status);
+  /**
+   * One proposal, from a POST or a peer stream (the gateway's): its status and
+   * JSON answer. `forwarded`: it came from a follower relaying it, which must
+   * not be relayed again; `signal`: the caller went away.
+   */
+  const serveProposal = async (
+    body: unknown,
+    { forwarded, signal }: { forwarded: boolean; signal?: AbortSignal },
+  ): Promise<RpcAnswer> => {
     // Full validation even from the gateway: what is committed is replayed to every page forever.
-    const proposal = decodeProposeRequest(body.value);
-    if (!proposal.ok) return c.json({ error: proposal.error }, 400);
+    const proposal = decodeProposeRequest(body);
+    if (!proposal.ok) return { status: 400, json: { error: proposal.error } };
     const { items } = proposal.value;
     metrics.proposalsReceived.inc({}, items.length);
     try {
@@ -237,37 +252,46 @@ export function replicaApp(
       const indexes = await driver.proposeItems(items, PROPOSE_TIMEOUT_MS);
       metrics.proposalsCommitted.inc({}, items.length);
       metrics.commitLatency.observe((performance.now() - proposedAt) / 1000, {}, items.length);
-      return c.json(
-        {
+      return {
+        status: 200,
+        json: {
           results: items.map((item, i) => ({ id: itemKey(item).id, index: indexes[i] })),
           commitIndex: driver.node.status().commitIndex,
         } satisfies ProposeResponse,
-      );
+      };
     } catch (e) {
       if (e instanceof NotLeaderError) {
         const leaderUrl = urlOf(e.leaderId);
-        if (
-          e.leaderId && leaderUrl && e.leaderId !== cfg.replicaId &&
-          !c.req.header(FORWARDED_BY_HEADER)
-        ) {
-          return forwardProposal(items, {
+        if (e.leaderId && leaderUrl && e.leaderId !== cfg.replicaId && !forwarded) {
+          const res = await forwardProposal(items, {
             leaderId: e.leaderId,
             leaderUrl,
             replicaId: cfg.replicaId,
             clusterToken: cfg.clusterToken,
             timeoutMs: PROPOSE_TIMEOUT_MS,
-            signal: c.req.raw.signal,
+            signal,
           });
+          return { status: res.status as RpcAnswer["status"], json: await res.json() };
         }
         const status = e.leaderId && e.leaderId !== cfg.replicaId ? 421 : 503;
-        return c.json(
-          { error: e.message, leaderId: e.leaderId, leaderUrl } satisfies NotLeaderResponse,
+        return {
           status,
-        );
+          json: { error: e.message, leaderId: e.leaderId, leaderUrl } satisfies NotLeaderResponse,
+        };
       }
-      if (e instanceof ProposalLostError) return c.json({ error: e.message }, 503);
+      if (e instanceof ProposalLostError) return { status: 503, json: { error: e.message } };
       throw e;
     }
+  };
+  app.post("/propose", async (c) => {
+    const body = await readJson(c.req.raw, MAX_BODY_BYTES);
+    if (!body.ok) return c.json({ error: body.error }, body.status);
+    const forwarded = c.req.header(FORWARDED_BY_HEADER) !== undefined;
+    const { status, json } = await serveProposal(body.value, {
+      forwarded,
+      signal: c.req.raw.signal,
+    });
+    return c.json(json, status);
   });
 
   // `/status` is open: a new member can be asked who it is without the token.

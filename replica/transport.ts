@@ -68,7 +68,7 @@ export class HttpTransport {
     try {
       if (streamed) {
         const a = await streamed;
-        if (!a || a.status !== 200) return null;
+        if (typeof a === "string" || a.status !== 200) return null;
         json = JSON.parse(a.body);
       } else {
         json = await this.fetchJson(url + path, text, timeout);
