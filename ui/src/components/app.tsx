@@ -9,7 +9,7 @@ import { readOnly, tool } from "../ui_state.ts";
 import { ActionBar, fitAll } from "./action_bar.tsx";
 import { BoardCanvas } from "./board_canvas.tsx";
 import { BoardMenu } from "./board_menu.tsx";
-import { HistoryPanel } from "./history_panel.tsx";
+import { HistoryPanel, HistoryPreview } from "./history_panel.tsx";
 import { PeopleList } from "./people_list.tsx";
 import { StatusBar } from "./status_bar.tsx";
 import { Toolbar } from "./toolbar.tsx";
@@ -50,12 +50,16 @@ export function App() {
   return (
     <>
       <BoardCanvas />
-      <HistoryPanel />
-      <Toolbar />
-      <BoardMenu />
-      <PeopleList />
-      <ActionBar />
-      <StatusBar />
+      <HistoryPreview />
+      {/* One grid over the board lays out every panel (app.css): none can cover another. */}
+      <div class="chrome">
+        <BoardMenu />
+        <Toolbar />
+        <PeopleList />
+        <ActionBar />
+        <HistoryPanel />
+        <StatusBar />
+      </div>
     </>
   );
 }

@@ -137,6 +137,7 @@ export function BoardMenu() {
           class="menu-button"
           aria-expanded={open.value}
           aria-controls="board-menu"
+          title={`Board ${name}`}
           data-testid="menu"
           onClick={() => {
             open.value = !open.value;

@@ -48,6 +48,11 @@ function describe(count: number): string {
   }${when}`;
 }
 
+/** The preview layer over the board while the panel is open (behind the chrome, app.tsx). */
+export function HistoryPreview() {
+  return historyOpen.value ? <Preview /> : null;
+}
+
 /** The preview layer: the picture as of `shown`, through the board's camera. */
 function Preview() {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -89,7 +94,7 @@ export function HistoryToggle() {
   );
 }
 
-/** The panel: slider, play, restore; shown while `historyOpen`. */
+/** The panel: slider, play, restore; shown while `historyOpen` (with `HistoryPreview`). */
 export function HistoryPanel() {
   useEffect(() => {
     if (!playing.value) return;
@@ -107,58 +112,55 @@ export function HistoryPanel() {
   const total = entries.value.length;
   const count = shown.value;
   return (
-    <>
-      <Preview />
-      <section class="history-panel" aria-label="History replay" data-testid="history-panel">
-        <button
-          type="button"
-          data-testid="history-play"
-          aria-label={playing.value ? "Pause" : "Play the board's history"}
-          onClick={() => (playing.value = !playing.value)}
-        >
-          {playing.value ? "Pause" : "Play"}
-        </button>
-        <input
-          type="range"
-          min={0}
-          max={total}
-          step={1}
-          value={count}
-          aria-label="Position in the board's history"
-          aria-valuetext={describe(count)}
-          data-testid="history-slider"
-          onInput={(e) => {
-            playing.value = false;
-            const v = Number((e.currentTarget as HTMLInputElement).value);
-            position.value = v >= total ? null : v;
-          }}
-        />
-        <output data-testid="history-label">{describe(count)}</output>
-        <button
-          type="button"
-          data-testid="history-restore"
-          disabled={readOnly.value || count >= total}
-          title="Append the edits that bring this picture back (undoable)"
-          onClick={() => {
-            restorePast(restorePlan(entries.peek(), count));
-            historyOpen.value = false;
-            position.value = null;
-          }}
-        >
-          Restore this state
-        </button>
-        <button
-          type="button"
-          aria-label="Close history"
-          data-testid="history-close"
-          onClick={() => {
-            historyOpen.value = false;
-            playing.value = false;
-          }}
-        >
-          ×
-        </button>
-      </section>
-    </>
+    <section class="history-panel" aria-label="History replay" data-testid="history-panel">
+      <button
+        type="button"
+        data-testid="history-play"
+        aria-label={playing.value ? "Pause" : "Play the board's history"}
+        onClick={() => (playing.value = !playing.value)}
+      >
+        {playing.value ? "Pause" : "Play"}
+      </button>
+      <input
+        type="range"
+        min={0}
+        max={total}
+        step={1}
+        value={count}
+        aria-label="Position in the board's history"
+        aria-valuetext={describe(count)}
+        data-testid="history-slider"
+        onInput={(e) => {
+          playing.value = false;
+          const v = Number((e.currentTarget as HTMLInputElement).value);
+          position.value = v >= total ? null : v;
+        }}
+      />
+      <output data-testid="history-label">{describe(count)}</output>
+      <button
+        type="button"
+        data-testid="history-restore"
+        disabled={readOnly.value || count >= total}
+        title="Append the edits that bring this picture back (undoable)"
+        onClick={() => {
+          restorePast(restorePlan(entries.peek(), count));
+          historyOpen.value = false;
+          position.value = null;
+        }}
+      >
+        Restore this state
+      </button>
+      <button
+        type="button"
+        aria-label="Close history"
+        data-testid="history-close"
+        onClick={() => {
+          historyOpen.value = false;
+          playing.value = false;
+        }}
+      >
+        ×
+      </button>
+    </section>
   );
 }

@@ -1,4 +1,7 @@
-/** The tool rail: pointer tool, brush colour and width. Hidden on a view-only link. */
+/**
+ * The tool rail: pointer tool, brush colour and width, in three groups (a narrow
+ * window wraps it by group, app.css). Hidden on a view-only link.
+ */
 import { currentColor, currentWidth, PALETTE, WIDTHS } from "../store.ts";
 import { readOnly, type Tool, tool } from "../ui_state.ts";
 import { PanIcon } from "./icons.tsx";
@@ -15,59 +18,65 @@ export function Toolbar() {
   if (readOnly.value) return null;
   return (
     <div class="toolbar" role="toolbar" aria-label="Tools and brush" data-testid="toolbar">
-      {TOOLS.map((t) => (
-        <button
-          key={t.id}
-          type="button"
-          class="tool"
-          title={`${t.label} (${t.key})`}
-          aria-label={t.label}
-          aria-pressed={tool.value === t.id}
-          data-testid={`tool-${t.id}`}
-          onClick={() => (tool.value = t.id)}
-        >
-          <span aria-hidden="true">{t.icon}</span>
-        </button>
-      ))}
+      <span class="tool-group tools">
+        {TOOLS.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            class="tool"
+            title={`${t.label} (${t.key})`}
+            aria-label={t.label}
+            aria-pressed={tool.value === t.id}
+            data-testid={`tool-${t.id}`}
+            onClick={() => (tool.value = t.id)}
+          >
+            <span aria-hidden="true">{t.icon}</span>
+          </button>
+        ))}
+      </span>
       <span class="separator" />
-      {PALETTE.map((c) => (
-        <button
-          key={c}
-          type="button"
-          class="swatch"
-          title={c}
-          aria-label={`color ${c}`}
-          aria-pressed={currentColor.value === c}
-          data-testid={`color-${c.slice(1)}`}
-          onClick={() => {
-            currentColor.value = c;
-            tool.value = "pen";
-          }}
-        >
-          <span class="swatch-dot" style={{ background: c }} />
-        </button>
-      ))}
+      <span class="tool-group colors">
+        {PALETTE.map((c) => (
+          <button
+            key={c}
+            type="button"
+            class="swatch"
+            title={c}
+            aria-label={`color ${c}`}
+            aria-pressed={currentColor.value === c}
+            data-testid={`color-${c.slice(1)}`}
+            onClick={() => {
+              currentColor.value = c;
+              tool.value = "pen";
+            }}
+          >
+            <span class="swatch-dot" style={{ background: c }} />
+          </button>
+        ))}
+      </span>
       <span class="separator" />
-      {WIDTHS.map((w) => (
-        <button
-          key={w}
-          type="button"
-          class="width"
-          title={`width ${w}`}
-          aria-label={`width ${w}`}
-          aria-pressed={currentWidth.value === w}
-          data-testid={`width-${w}`}
-          onClick={() => {
-            currentWidth.value = w;
-            tool.value = "pen";
-          }}
-        >
-          <span
-            class="width-dot"
-            style={{ width: `${w}px`, height: `${w}px`, background: currentColor.value }}
-          />
-        </button>
-      ))}
+      <span class="tool-group widths">
+        {WIDTHS.map((w) => (
+          <button
+            key={w}
+            type="button"
+            class="width"
+            title={`width ${w}`}
+            aria-label={`width ${w}`}
+            aria-pressed={currentWidth.value === w}
+            data-testid={`width-${w}`}
+            onClick={() => {
+              currentWidth.value = w;
+              tool.value = "pen";
+            }}
+          >
+            <span
+              class="width-dot"
+              style={{ width: `${w}px`, height: `${w}px`, background: currentColor.value }}
+            />
+          </button>
+        ))}
+      </span>
     </div>
   );
 }

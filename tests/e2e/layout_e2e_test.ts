@@ -1,0 +1,152 @@
+/**
+ * The board's chrome in real Chromium at phone, tablet and desktop sizes with
+ * three people on the board: every control of the tool rail, the action bar,
+ * the board menu's head and the people list is the element hit at its own
+ * centre (nothing covers it, nothing clips it), the panels' boxes do not
+ * intersect and stay inside the window, the history panel too when it is open,
+ * and where the people list is collapsed its button opens the full list (Escape
+ * or a press elsewhere closes it).
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { openBoard, startBoardStack, waitIn } from "../testing/board_page.ts";
+
+/** The sizes the brief names, and a few between them. */
+const SIZES: [number, number][] = [
+  [360, 640],
+  [390, 844],
+  [600, 900],
+  [768, 1024],
+  [900, 700],
+  [1024, 768],
+  [1100, 800],
+  [1280, 800],
+  [1440, 900],
+  [1920, 1080],
+];
+
+/** The chrome's panels, by class (the same before and after the layout change). */
+const PANELS = [".toolbar", ".action-bar", ".people", ".status-bar", ".menu-head"];
+
+/**
+ * What is wrong with the chrome at the page's current size, in words (empty if nothing).
+ * Runs in the page: getBoundingClientRect and elementFromPoint see the layout as drawn.
+ */
+function chromeProblems(panels: string[]): string[] {
+  const problems: string[] = [];
+  const w = innerWidth, h = innerHeight;
+  const boxes: { sel: string; r: DOMRect }[] = [];
+  for (const sel of panels) {
+    const el = document.querySelector(sel);
+    const r = el?.getBoundingClientRect();
+    if (!el || !r || r.width === 0 || r.height === 0) {
+      problems.push(`${sel} is not shown`);
+      continue;
+    }
+    if (r.left < 0 || r.top < 0 || r.right > w || r.bottom > h) {
+      problems.push(`${sel} leaves the window: ${[r.left, r.top, r.right, r.bottom]}`);
+    }
+    boxes.push({ sel, r });
+  }
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i].r, b = boxes[j].r;
+      const apart = a.right <= b.left || b.right <= a.left || a.bottom <= b.top ||
+        b.bottom <= a.top;
+      if (!apart) problems.push(`${boxes[i].sel} overlaps ${boxes[j].sel}`);
+    }
+  }
+  const buttons = document.querySelectorAll<HTMLElement>(
+    ".toolbar button, .action-bar button, .menu-head button, .people button",
+  );
+  for (const b of buttons) {
+    // Not rendered on purpose (display: none), like the people button where the list fits.
+    if (b.getClientRects().length === 0) continue;
+    const name = b.getAttribute("aria-label") ?? b.getAttribute("data-testid") ?? b.textContent;
+    const r = b.getBoundingClientRect();
+    if (r.width < 40 || r.height < 40) problems.push(`"${name}" is ${r.width}x${r.height}`);
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    const hit = document.elementFromPoint(x, y);
+    if (!hit || !b.contains(hit)) {
+      const what = hit ? `${hit.tagName.toLowerCase()}.${hit.className}` : "nothing";
+      problems.push(`"${name}" at (${Math.round(x)}, ${Math.round(y)}) is covered by ${what}`);
+    }
+  }
+  return problems;
+}
+
+async function problemsAt(page: Page, size: [number, number], panels = PANELS) {
+  await page.setViewportSize({ width: size[0], height: size[1] });
+  return (await page.evaluate(chromeProblems, panels)).map((p) => `${size.join("x")}: ${p}`);
+}
+
+Deno.test({
+  name: "layout e2e: the chrome never overlaps, from a 360 px phone to 1920 px",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async (t) => {
+  const stack = await startBoardStack("layout_e2e_");
+  try {
+    const board = `layout-${Date.now().toString(36)}`;
+    const open = (name: string) =>
+      openBoard(stack.browser, `${stack.uiUrl}/?board=${board}&name=${name}`);
+    const alice = (await open("Alice")).page;
+    const others = [(await open("Bob")).page, (await open("Carol Christensen-Whitfield")).page];
+    // Everyone moves a cursor, so every page knows the others (presence).
+    for (const p of [alice, ...others]) await p.evaluate(() => __boardActions.cursor(50, 50));
+    await waitIn(alice, () => __board.peers === 2, null);
+
+    await t.step("every control is hit at its centre and no panels overlap", async () => {
+      const problems: string[] = [];
+      for (const size of SIZES) problems.push(...await problemsAt(alice, size));
+      assert.deepEqual(problems, []);
+    });
+
+    await t.step("the same at every width from 360 to 1920 px (20 px steps)", async () => {
+      const problems: string[] = [];
+      for (let w = 360; w <= 1920; w += 20) {
+        for (const h of [640, 900]) problems.push(...await problemsAt(alice, [w, h]));
+      }
+      assert.deepEqual(problems, []);
+    });
+
+    await t.step("with the history panel open, it overlaps none of them", async () => {
+      await alice.getByTestId("history-toggle").click();
+      await alice.getByTestId("history-panel").waitFor();
+      const problems: string[] = [];
+      for (const size of SIZES) {
+        problems.push(...await problemsAt(alice, size, [...PANELS, ".history-panel"]));
+      }
+      await alice.getByTestId("history-close").click();
+      assert.deepEqual(problems, []);
+    });
+
+    await t.step("the people list names everyone, collapsed or not", async () => {
+      for (const size of SIZES) {
+        await alice.setViewportSize({ width: size[0], height: size[1] });
+        const toggle = alice.getByTestId("people-toggle");
+        const collapsed = await toggle.isVisible();
+        if (collapsed) {
+          assert.match(await toggle.getAttribute("aria-label") ?? "", /3 people/, `${size}`);
+          await toggle.click();
+        }
+        const list = alice.getByTestId("people-list");
+        await list.waitFor({ state: "visible" });
+        for (const name of ["Alice", "Bob", "Carol"]) {
+          await list.getByText(name).first().waitFor({ state: "visible" });
+        }
+        if (collapsed) {
+          await alice.keyboard.press("Escape");
+          await list.waitFor({ state: "hidden" });
+          // A press anywhere else closes it too.
+          await toggle.click();
+          await list.waitFor({ state: "visible" });
+          await alice.getByTestId("zoom-fit").click();
+          await list.waitFor({ state: "hidden" });
+        }
+      }
+    });
+  } finally {
+    await stack.stop();
+  }
+});
