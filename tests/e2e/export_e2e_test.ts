@@ -100,8 +100,7 @@ Deno.test({
 }, async (t) => {
   const stack = await startBoardStack("export_e2e_");
   try {
-    // Two device pixels per CSS pixel: the export's scale is zoom × dpr, not zoom. (Wide
-    // enough that the people list leaves the toolbar's last width button clickable.)
+    // Two device pixels per CSS pixel: the export's scale is zoom × dpr, not zoom.
     const ctx = await stack.browser.newContext({
       viewport: { width: 1200, height: 700 },
       deviceScaleFactor: 2,
