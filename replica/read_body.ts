@@ -3,6 +3,7 @@
  * JSON RPCs and proposals, the snapshot chunks): never more than `limit`
  * bytes are buffered, whatever the sender declares or streams.
  */
+import { concat } from "../common/bytes.ts";
 
 /** The bytes of a body, or the status and error to answer with. */
 export type BytesResult =
@@ -44,13 +45,7 @@ export async function readBytes(req: Request, limit: number): Promise<BytesResul
     // The sender went away mid-body; nobody reads this answer, but nothing of it may count.
     return { ok: false, status: 400, error: "body cut short" };
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.byteLength;
-  }
-  return { ok: true, bytes };
+  return { ok: true, bytes: concat(parts) };
 }
 
 /** Reads a JSON body (UTF-8, strictly) under the same limit. */

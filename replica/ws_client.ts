@@ -12,6 +12,8 @@
  * reassembled, pings answered.
  */
 
+import { concat, writeAll } from "../common/bytes.ts";
+
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const OP_CONT = 0, OP_TEXT = 1, OP_CLOSE = 8, OP_PING = 9, OP_PONG = 10;
 const HANDSHAKE_LIMIT = 16 * 1024;
@@ -222,7 +224,7 @@ function parseHeader(
 }
 
 async function readHead(conn: Deno.Conn): Promise<{ head: string; rest: Uint8Array }> {
-  let buf = new Uint8Array(0);
+  let buf: Uint8Array = new Uint8Array(0);
   const chunk = new Uint8Array(4096);
   for (;;) {
     const end = indexOfCrlfCrlf(buf);
@@ -249,19 +251,4 @@ function indexOfCrlfCrlf(b: Uint8Array): number {
 async function acceptFor(key: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key + GUID));
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) done += await conn.write(bytes.subarray(done));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

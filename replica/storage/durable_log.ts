@@ -19,6 +19,7 @@ import {
   type LogRecord,
   RecordContentError,
 } from "./record.ts";
+import { concat, writeAll } from "../../common/bytes.ts";
 import { judgeTail } from "./torn_tail.ts";
 import { exists, parentOf, syncDirectory } from "./fs.ts";
 
@@ -212,7 +213,7 @@ export class DurableLog {
       records.push({ entries: tail.slice(i, i + ENTRIES_PER_RECORD) });
     }
     const encoded = records.map(encodeRecord);
-    const bytes = concat(encoded, encoded.reduce((n, b) => n + b.length, 0));
+    const bytes = concat(encoded);
     const next = `${this.path}.rewrite`;
     try {
       // Writes still buffered belong to the old file: the caller's `tail` says what stays.
@@ -256,7 +257,7 @@ export class DurableLog {
     if (this.#failure) throw this.#failure;
     try {
       if (this.#buffer.length > 0) {
-        const bytes = concat(this.#buffer, this.#bufferedBytes);
+        const bytes = concat(this.#buffer);
         this.#buffer = [];
         this.#bufferedBytes = 0;
         await writeAll(this.#file, bytes);
@@ -318,7 +319,7 @@ async function recover(
   while (true) {
     const n = await file.read(chunk);
     if (n === null) break;
-    pending = concat([pending, chunk.subarray(0, n)], pending.length + n);
+    pending = concat([pending, chunk.subarray(0, n)]);
     let decoded;
     try {
       decoded = decodeRecords(pending);
@@ -403,20 +404,4 @@ function appendEntry(entries: LogEntry[], base: number, entry: LogEntry, at: Rec
     throw new CorruptLogError(at.path, at.offset, `entry ${entry.index} after ${last}`);
   }
   entries.push(entry);
-}
-
-function concat(parts: Uint8Array[], totalBytes: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(totalBytes);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
 }
