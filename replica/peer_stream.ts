@@ -1,8 +1,8 @@
 /**
  * The sending end of the peer streams (protocol/peer_stream.ts): one
- * WebSocket per peer URL (ws_client.ts), opened on first use. `request` answers null at
- * once while a peer's stream is not open, and the caller posts the message
- * instead: a stream is a faster path, never the only one (a peer of an
+ * WebSocket per peer URL (ws_client.ts), opened on first use. `request`
+ * answers null at once while a peer's stream is not open, and the caller
+ * posts the message instead: a stream is a faster path, never the only one (a peer of an
  * older version, a proxy that does not upgrade, a stream being reopened).
  *
  * A request that is not answered in time is lost, as a POST that times out
@@ -20,7 +20,10 @@ import {
 import { WsClient } from "./ws_client.ts";
 
 const MIN_RETRY_MS = 100;
-/** Answers are small (the largest, a probe's, names the members); a bigger one closes the stream. */
+/**
+ * Answers are small (a probe's names the members; a proposal's lists an index per stroke, ~20 KB
+ * for the gateway's largest batch); a bigger one closes the stream.
+ */
 const MAX_ANSWER_BYTES = 1024 * 1024;
 const MAX_RETRY_MS = 5000;
 

@@ -7,6 +7,7 @@
  * one request waits for an fsync and the next does not).
  */
 import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   BAD_FRAME_CLOSE,
   decodeStreamRequest,
@@ -17,7 +18,7 @@ import type { StreamPath } from "../protocol/peer_stream.ts";
 import { parseJson } from "../protocol/validate.ts";
 
 export interface RpcAnswer {
-  status: 200 | 400 | 413 | 421 | 500 | 502 | 503 | 504;
+  status: ContentfulStatusCode;
   json: unknown;
 }
 

@@ -5,12 +5,14 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type BoardsResponse,
   decodeProposeRequest,
   itemKey,
   MAX_BOARDS_LISTED,
   type NotLeaderResponse,
+  parseJson,
   type ProposeResponse,
   PROTOCOL_VERSION,
   type ReplicaState,
@@ -271,7 +273,10 @@ export function replicaApp(
             timeoutMs: PROPOSE_TIMEOUT_MS,
             signal,
           });
-          return { status: res.status as RpcAnswer["status"], json: await res.json() };
+          const answer = parseJson(await res.text());
+          return answer.ok
+            ? { status: res.status as ContentfulStatusCode, json: answer.value }
+            : { status: 502, json: { error: `leader ${e.leaderId} answered with no JSON` } };
         }
         const status = e.leaderId && e.leaderId !== cfg.replicaId ? 421 : 503;
         return {
