@@ -43,16 +43,23 @@ function synthesize(n: number, w: number, h: number, first = 1): CommittedStroke
 
 const nextFrame = () => new Promise<number>((r) => requestAnimationFrame(r));
 
-function summary(xs: number[]): { median: number; p95: number; max: number; n: number } {
+/** A frame interval this long missed at least one 60 Hz vsync. */
+const LATE_MS = 25;
+
+function summary(
+  xs: number[],
+): { median: number; p95: number; max: number; n: number; late: number } {
   const s = [...xs].sort((a, b) => a - b);
   const at = (q: number) => +(s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0).toFixed(2);
-  return { median: at(0.5), p95: at(0.95), max: at(1), n: s.length };
+  const late = xs.filter((x) => x > LATE_MS).length;
+  return { median: at(0.5), p95: at(0.95), max: at(1), n: s.length, late };
 }
 
 async function run(n: number) {
   const committed = document.getElementById("committed") as HTMLCanvasElement;
   const overlay = document.getElementById("overlay") as HTMLCanvasElement;
-  const renderer = startRenderer(committed, overlay);
+  const cursors = document.getElementById("cursors") as HTMLCanvasElement;
+  const renderer = startRenderer(committed, overlay, cursors);
   const board = synthesize(n, committed.clientWidth, committed.clientHeight);
 
   // 1. Replay as the gateway sends it: batches of 1000, drawn over frames within the budget.
@@ -116,6 +123,7 @@ async function run(n: number) {
       settledMs: +(performance.now() - settleStart).toFixed(1),
     };
   };
+  store.livePaths.value = []; // the pen is up before a pan starts
   const pan = await gesture(() => (camera.value = panBy(camera.peek(), { x: -4, y: -2 })));
   const centre = { x: committed.clientWidth / 2, y: committed.clientHeight / 2 };
   const zoom = await gesture(() => (camera.value = zoomAt(camera.peek(), centre, 1.01)));

@@ -21,8 +21,9 @@
  */
 import { effect } from "@preact/signals";
 import { type Bounds, type Camera, camera, viewport, worldToScreen } from "./camera.ts";
-import { drawOverlay } from "./draw.ts";
-import { BLOCK, type Box, extend, GroupIndex, type StrokeSource } from "./paths.ts";
+import type { Stroke } from "../../protocol/mod.ts";
+import { drawOverlay, type LivePath } from "./draw.ts";
+import { BLOCK, type Box, extend, GroupIndex, inkBounds, type StrokeSource } from "./paths.ts";
 import { applyCamera, devicePixelsOf, type Tile, tilesOf } from "./scene.ts";
 import * as store from "./store.ts";
 import { TileBases } from "./tile_bases.ts";
@@ -183,7 +184,14 @@ class LayerRenderer implements Renderer {
   #shown: Picture | null = null;
   #shownTransform = "";
   #overlayDirty = true;
+  /**
+   * Device pixels of the overlay holding ink, or null: a repaint clears only these, since the
+   * compositor redraws whatever a canvas touched (a full clear every frame was a whole-screen
+   * composite per frame).
+   */
+  #overlayInk: Bounds | null = null;
   #cursorsDirty = true;
+  #cursorsBlank = false;
   #chunk = 1000;
   /** Time of the last frame if it left rendering to do, else -1. */
   #busyFrameAt = -1;
@@ -264,6 +272,7 @@ class LayerRenderer implements Renderer {
     }
     this.#front.key = null;
     this.#back.key = null;
+    this.#overlayInk = null; // resizing cleared it
     viewport.value = { width: w, height: h };
     this.#overlayDirty = true;
     this.#cursorsDirty = true;
@@ -308,11 +317,12 @@ class LayerRenderer implements Renderer {
       const group = this.#index.add(log[i], i);
       const m = group.members.length;
       if (m === 1) continue; // a new group: it goes on top when its turn comes
-      // The new segment's block and the one before it (which ended with a line to its end).
-      const changed = { ...group.blocks[Math.floor((m - 2) / BLOCK)] };
-      extend(changed, group.blocks[group.blocks.length - 1]);
       for (const pic of [this.#front, this.#back]) {
-        if (pic.key !== null && group.z < pic.cursor) this.#markDirty(pic, changed, group.z);
+        if (pic.key === null || group.z >= pic.cursor) continue;
+        // The new segment's block and the one before it (which ended with a line to its end).
+        const changed = { ...group.blocks[Math.floor((m - 2) / BLOCK)] };
+        extend(changed, group.blocks[group.blocks.length - 1]);
+        this.#markDirty(pic, changed, group.z);
       }
     }
     this.#indexed = log.length;
@@ -469,16 +479,32 @@ class LayerRenderer implements Renderer {
   }
 
   #paintOverlay(): void {
+    const pending = store.pendingStrokes.peek();
+    const live = store.livePaths.peek();
+    const cam = camera.peek();
+    const board = overlayInk(pending, live);
+    const ink = board && devicePixelsOf(board, cam, this.#dpr);
+    const stale = this.#overlayInk;
+    if (!ink && !stale) return;
     const ctx = this.#octx;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
-    const cam = camera.peek();
+    if (stale) {
+      const [x, y] = [Math.floor(stale.minX), Math.floor(stale.minY)];
+      ctx.clearRect(x, y, Math.ceil(stale.maxX) - x, Math.ceil(stale.maxY) - y);
+    }
+    this.#overlayInk = ink;
+    if (!ink) return;
     applyCamera(ctx, cam, this.#dpr);
-    drawOverlay(ctx, store.pendingStrokes.peek(), store.livePaths.peek());
+    drawOverlay(ctx, pending, live);
   }
 
   /** Other users' cursors, on their own layer: they change often and are not ink. */
   #paintCursors(ctx: CanvasRenderingContext2D): void {
+    // Alone on the board, the layer is taken out: one full-screen layer less to composite.
+    const blank = peers.peek().size === 0;
+    ctx.canvas.hidden = blank;
+    if (blank && this.#cursorsBlank) return;
+    this.#cursorsBlank = blank;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
     ctx.setTransform(this.#dpr, 0, 0, this.#dpr, 0, 0);
@@ -488,6 +514,20 @@ class LayerRenderer implements Renderer {
       cursorPainted?.(p, now);
     }
   }
+}
+
+/** Board bounds of the overlay's ink (pending strokes and live paths), or null when none. */
+function overlayInk(pending: readonly Stroke[], live: readonly LivePath[]): Box | null {
+  let box: Box | null = null;
+  const add = (b: Box) => box ? extend(box, b) : (box = b);
+  for (const s of pending) add(inkBounds(s));
+  // A smoothed path stays within the hull of its points.
+  for (const { points, width } of live) {
+    for (const { x, y } of points) {
+      add({ minX: x - width / 2, minY: y - width / 2, maxX: x + width / 2, maxY: y + width / 2 });
+    }
+  }
+  return box;
 }
 
 /** Another user's cursor: an arrow and a name tag in their colour, faint when idle. */
