@@ -71,6 +71,29 @@ export interface ProcSpec {
 }
 
 /** One supervised child process; it can be started again after it stopped. */
+/**
+ * Every child running now. When this process exits while some still run (a
+ * test that failed before its cleanup, a script that threw), they are
+ * SIGKILLed rather than left serving ports for the next run. (A SIGKILL of
+ * this process itself cannot be caught; the orphans then need `pkill`.)
+ */
+const running = new Set<Deno.ChildProcess>();
+let reaping = false;
+
+function reapAtExit(child: Deno.ChildProcess): void {
+  running.add(child);
+  if (reaping) return;
+  reaping = true;
+  globalThis.addEventListener("unload", () => {
+    for (const c of running) {
+      try {
+        c.kill("SIGCONT");
+        c.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+  });
+}
+
 export class Proc {
   #child: Deno.ChildProcess | null = null;
   #exited: Promise<Deno.CommandStatus> | null = null;
@@ -114,8 +137,10 @@ export class Proc {
       stderr: "piped",
     }).spawn();
     this.#child = child;
+    reapAtExit(child);
     this.#piped = Promise.all([pipeLines(child.stdout, onLine), pipeLines(child.stderr, onLine)]);
     this.#exited = child.status.then(async (s) => {
+      running.delete(child);
       if (this.#child === child) this.#child = null;
       await this.#piped.catch(() => {});
       return s;
