@@ -5,7 +5,8 @@
  * centre (nothing covers it, nothing clips it), the panels' boxes do not
  * intersect and stay inside the window, the history panel too when it is open,
  * and where the people list is collapsed its button opens the full list (Escape
- * or a press elsewhere closes it).
+ * or a press elsewhere closes it). An open dropdown (the board menu's panel, the
+ * collapsed people list) may cover the board but no control and no other panel.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
@@ -118,6 +119,26 @@ Deno.test({
         problems.push(...await problemsAt(alice, size, [...PANELS, ".history-panel"]));
       }
       await alice.getByTestId("history-close").click();
+      assert.deepEqual(problems, []);
+    });
+
+    await t.step("an open dropdown covers no control and no panel", async () => {
+      const problems: string[] = [];
+      for (const size of SIZES) {
+        await alice.setViewportSize({ width: size[0], height: size[1] });
+        await alice.getByTestId("menu").click();
+        // Measured once the board list is in: it sets the panel's height.
+        await alice.getByTestId("board-list").getByRole("link").first().waitFor();
+        problems.push(...await problemsAt(alice, size, [...PANELS, "#board-menu"]));
+        await alice.keyboard.press("Escape");
+        await alice.locator("#board-menu").waitFor({ state: "hidden" });
+        const toggle = alice.getByTestId("people-toggle");
+        if (!await toggle.isVisible()) continue;
+        await toggle.click();
+        problems.push(...await problemsAt(alice, size, [...PANELS, "#people-list"]));
+        await alice.keyboard.press("Escape");
+        await alice.locator("#people-list").waitFor({ state: "hidden" });
+      }
       assert.deepEqual(problems, []);
     });
 
