@@ -2,7 +2,8 @@
  * The board's chrome in real Chromium at phone, tablet and desktop sizes with
  * three people on the board: every control of the tool rail, the action bar,
  * the board menu's head and the people list is the element hit at its own
- * centre (nothing covers it, nothing clips it), the panels' boxes do not
+ * centre (nothing covers it, nothing clips it), the action bar never has to
+ * scroll (a phone held sideways included), the panels' boxes do not
  * intersect and stay inside the window, the history panel too when it is open,
  * and where the people list is collapsed its button opens the full list (Escape
  * or a press elsewhere closes it). An open dropdown (the board menu's panel, the
@@ -12,10 +13,13 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { openBoard, startBoardStack, waitIn } from "../testing/board_page.ts";
 
-/** The sizes the brief names, and a few between them. */
+/** The sizes the brief names, a few between them, and phones held sideways. */
 const SIZES: [number, number][] = [
   [360, 640],
   [390, 844],
+  [640, 360],
+  [740, 360],
+  [844, 390],
   [600, 900],
   [768, 1024],
   [900, 700],
@@ -48,6 +52,12 @@ function chromeProblems(panels: string[]): string[] {
       problems.push(`${sel} leaves the window: ${[r.left, r.top, r.right, r.bottom]}`);
     }
     boxes.push({ sel, r });
+  }
+  // Every action reachable without scrolling the bar (its overflow would scroll, not show).
+  const bar = document.querySelector(".action-bar");
+  if (bar && (bar.scrollHeight > bar.clientHeight || bar.scrollWidth > bar.clientWidth)) {
+    const [sw, sh, cw, ch] = [bar.scrollWidth, bar.scrollHeight, bar.clientWidth, bar.clientHeight];
+    problems.push(`.action-bar scrolls: ${sw}x${sh} in ${cw}x${ch}`);
   }
   for (let i = 0; i < boxes.length; i++) {
     for (let j = i + 1; j < boxes.length; j++) {
@@ -107,6 +117,8 @@ Deno.test({
       const problems: string[] = [];
       for (let w = 360; w <= 1920; w += 20) {
         for (const h of [640, 900]) problems.push(...await problemsAt(alice, [w, h]));
+        // Sideways: a phone's widths (no phone is narrower than 560 px held so).
+        if (w >= 560 && w < 900) problems.push(...await problemsAt(alice, [w, 360]));
       }
       assert.deepEqual(problems, []);
     });
