@@ -8,6 +8,9 @@
  * and where the people list is collapsed its button opens the full list (Escape
  * or a press elsewhere closes it). An open dropdown (the board menu's panel, the
  * collapsed people list) may cover the board but no control and no other panel.
+ * Tab from the page's start visits the chrome in one order at every size (menu,
+ * tools, widths, colours, people, actions, history), each control with its
+ * focus ring.
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
@@ -84,6 +87,38 @@ function chromeProblems(panels: string[]): string[] {
     }
   }
   return problems;
+}
+
+/** The focused control's panel (in the tool rail, with its group), name and focus ring; null at the end. */
+function focused(): { place: string; name: string; ring: boolean } | null {
+  const el = document.activeElement as HTMLElement | null;
+  // Past the last control focus leaves the page, or wraps to the first.
+  const seen = (globalThis as { tabbed?: WeakSet<Element> }).tabbed ??= new WeakSet();
+  if (!el || el === document.body || seen.has(el)) return null;
+  seen.add(el);
+  const panel = el.closest(".menu, .toolbar, .people, .action-bar, .history-panel, .status-bar");
+  const group = el.closest(".tool-group")?.classList[1];
+  const place = panel ? [panel.classList[0], group].filter(Boolean).join(" ") : `outside: ${el}`;
+  const style = getComputedStyle(el);
+  return {
+    place,
+    name: el.getAttribute("aria-label") ?? el.dataset.testid ?? el.textContent ?? "",
+    ring: el.matches(":focus-visible") && style.outlineStyle !== "none" &&
+      parseFloat(style.outlineWidth) > 0,
+  };
+}
+
+/** Presses Tab until focus leaves the page: the panels visited in order, and controls with no ring. */
+async function tabThrough(page: Page): Promise<{ places: string[]; noRing: string[] }> {
+  const places: string[] = [], noRing: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    await page.keyboard.press("Tab");
+    const f = await page.evaluate(focused);
+    if (!f) break;
+    if (!f.ring) noRing.push(f.name);
+    if (places.at(-1) !== f.place) places.push(f.place);
+  }
+  return { places, noRing };
 }
 
 async function problemsAt(page: Page, size: [number, number], panels = PANELS) {
@@ -178,6 +213,28 @@ Deno.test({
           await list.waitFor({ state: "hidden" });
         }
       }
+    });
+
+    await t.step("Tab visits the chrome in reading order, with a focus ring on each", async () => {
+      const rail = ["menu", "toolbar tools", "toolbar widths", "toolbar colors"];
+      for (const size of [[1280, 800], [1024, 768], [390, 844], [640, 360]]) {
+        await alice.setViewportSize({ width: size[0], height: size[1] });
+        // From the page's start: a fresh load, nothing focused yet.
+        await alice.reload();
+        await waitIn(alice, () => __board?.connected, null);
+        const collapsed = await alice.getByTestId("people-toggle").isVisible();
+        const walk = await tabThrough(alice);
+        assert.deepEqual(walk, {
+          places: [...rail, ...(collapsed ? ["people"] : []), "action-bar"],
+          noRing: [],
+        }, `${size}`);
+      }
+      // The history panel, when open, comes after the action bar that opens it.
+      await alice.getByTestId("history-toggle").focus();
+      await alice.keyboard.press("Enter");
+      await alice.getByTestId("history-panel").waitFor();
+      assert.deepEqual(await tabThrough(alice), { places: ["history-panel"], noRing: [] });
+      await alice.getByTestId("history-close").click();
     });
   } finally {
     await stack.stop();
