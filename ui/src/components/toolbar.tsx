@@ -1,6 +1,7 @@
 /**
- * The tool rail: pointer tool, brush colour and width, in three groups (a narrow
- * window wraps it by group, app.css). Hidden on a view-only link.
+ * The tool rail: pointer tool, brush width and colour, in three groups (a narrow
+ * window wraps it by group, app.css), in the order Tab visits them and a phone
+ * shows them (the colours on a row of their own). Hidden on a view-only link.
  */
 import { currentColor, currentWidth, PALETTE, WIDTHS } from "../store.ts";
 import { readOnly, type Tool, tool } from "../ui_state.ts";
@@ -35,26 +36,6 @@ export function Toolbar() {
         ))}
       </span>
       <span class="separator" />
-      <span class="tool-group colors">
-        {PALETTE.map((c) => (
-          <button
-            key={c}
-            type="button"
-            class="swatch"
-            title={c}
-            aria-label={`color ${c}`}
-            aria-pressed={currentColor.value === c}
-            data-testid={`color-${c.slice(1)}`}
-            onClick={() => {
-              currentColor.value = c;
-              tool.value = "pen";
-            }}
-          >
-            <span class="swatch-dot" style={{ background: c }} />
-          </button>
-        ))}
-      </span>
-      <span class="separator" />
       <span class="tool-group widths">
         {WIDTHS.map((w) => (
           <button
@@ -74,6 +55,26 @@ export function Toolbar() {
               class="width-dot"
               style={{ width: `${w}px`, height: `${w}px`, background: currentColor.value }}
             />
+          </button>
+        ))}
+      </span>
+      <span class="separator" />
+      <span class="tool-group colors">
+        {PALETTE.map((c) => (
+          <button
+            key={c}
+            type="button"
+            class="swatch"
+            title={c}
+            aria-label={`color ${c}`}
+            aria-pressed={currentColor.value === c}
+            data-testid={`color-${c.slice(1)}`}
+            onClick={() => {
+              currentColor.value = c;
+              tool.value = "pen";
+            }}
+          >
+            <span class="swatch-dot" style={{ background: c }} />
           </button>
         ))}
       </span>
