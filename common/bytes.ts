@@ -1,7 +1,12 @@
 /** Byte helpers the replica's files, sockets and bodies share. */
 
-/** The parts as one array (the part itself when there is one: no copy). */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
+/**
+ * The parts as one array (the part itself when there is one: no copy). Typed by the parts'
+ * buffer, so that parts on plain ArrayBuffers give a request body `fetch` takes.
+ */
+export function concat<B extends ArrayBufferLike>(
+  parts: readonly Uint8Array<B>[],
+): Uint8Array<B | ArrayBuffer> {
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;

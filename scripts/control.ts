@@ -16,6 +16,7 @@
  */
 import type { LocalCluster } from "../tests/testing/local_cluster.ts";
 import { type Proc, waitForHttp } from "../tests/testing/supervisor.ts";
+import { callLeader } from "../tests/testing/leader_call.ts";
 import { randomToken } from "./cluster_token.ts";
 
 /** What the endpoint acts on. */
@@ -120,39 +121,23 @@ export function controlHandler(deps: ControlDeps): (req: Request) => Promise<Res
  * a leader seen by a majority of every process it ever started, which a dashboard that killed
  * one replica and is adding another never has.
  */
-async function onLeader(
+function onLeader(
   cluster: LocalCluster,
   method: "POST" | "DELETE",
   path: string,
   body?: unknown,
   timeoutMs = 150_000,
 ): Promise<unknown> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no leader";
-  while (Date.now() < deadline) {
+  const findLeader = async () => {
     const live = cluster.replicas.filter((r) => r.proc.running);
     const sts = await Promise.all(
       live.map((r) => cluster.client.status(r.url, { timeoutMs: 1000 })),
     );
     const leaders = live.filter((_, i) => sts[i]?.state === "leader")
       .sort((a, b) => sts[live.indexOf(b)]!.term - sts[live.indexOf(a)]!.term);
-    if (leaders.length > 0) {
-      const res = await fetch(leaders[0].url + path, {
-        method,
-        headers: cluster.headers(),
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
-      }).catch((e) => e as Error);
-      if (res instanceof Response) {
-        const text = await res.text();
-        if (res.ok) return JSON.parse(text);
-        last = `${res.status} ${text}`;
-        if (res.status !== 421 && res.status !== 503) throw new Error(`${method} ${path}: ${last}`);
-      } else last = String(res);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${method} ${path} did not succeed: ${last}`);
+    return leaders[0]?.url ?? null;
+  };
+  return callLeader({ method, path, body, headers: cluster.headers(), timeoutMs, findLeader });
 }
 
 /** A membership change's answer, or 502 with what the cluster said. */

@@ -181,7 +181,7 @@ const users = [
 await cluster.waitForLeader(30_000);
 const boards: BoardPage[] = [];
 for (const u of users) boards.push(await openUser(browser, ui.url, u.color, u.width, say));
-const drawers = boards.map((b, i) => new Drawer(b, users[i].path, users[i].name));
+const drawers = boards.map((b, i) => new Drawer(b, users[i].path));
 
 const dash: Page = await (await browser.newContext({ viewport: { width: 1200, height: 750 } }))
   .newPage();

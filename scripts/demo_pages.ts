@@ -3,15 +3,16 @@
  * change here only: it opens pages with the e2e tests' helpers (tests/testing/board_page.ts:
  * one browser context per user, the socket's stroke and ack frames watched from outside),
  * picks a colour and width by the toolbar's test ids when they exist, draws with mouse drags
- * on the page, and reads state only through `window.__board` and the committed layer's digest.
+ * on the page (tests/testing/page_drawer.ts, as the failover e2e test does), and reads state only through `window.__board` and the committed layer's digest.
  */
 import type { Browser } from "playwright-core";
-import { type BoardPage, layers, openBoard, probe, type Pt } from "../tests/testing/board_page.ts";
+import { type BoardPage, layers, openBoard, probe } from "../tests/testing/board_page.ts";
+import type { PathFn } from "../tests/testing/page_drawer.ts";
 
 export type { BoardPage };
+export { Drawer } from "../tests/testing/page_drawer.ts";
 
-/** A path generator: path `i` of one user, in CSS pixels of a 900x600 page. */
-export type PathFn = (i: number) => Pt[];
+// The users' paths, in CSS pixels of a 900x600 page.
 
 /** Wavy rows across the upper half. */
 export const waves: PathFn = (i) => {
@@ -55,42 +56,6 @@ export async function openUser(
     );
   }
   return board;
-}
-
-/** A page drawing one path after another until stopped. */
-export class Drawer {
-  paths = 0;
-  penDown = false;
-  #stopped = false;
-  #done: Promise<void> = Promise.resolve();
-
-  constructor(readonly board: BoardPage, readonly path: PathFn, readonly name: string) {}
-
-  /** Starts (or resumes) drawing. */
-  start(): void {
-    this.#stopped = false;
-    this.#done = this.#run();
-  }
-
-  async #run(): Promise<void> {
-    const mouse = this.board.page.mouse;
-    while (!this.#stopped) {
-      const pts = this.path(this.paths);
-      await mouse.move(pts[0].x, pts[0].y);
-      await mouse.down();
-      this.penDown = true;
-      for (const p of pts.slice(1)) await mouse.move(p.x, p.y, { steps: 2 });
-      this.penDown = false;
-      await mouse.up();
-      this.paths++;
-    }
-  }
-
-  /** Lets the current path finish, then resolves. */
-  stop(): Promise<void> {
-    this.#stopped = true;
-    return this.#done;
-  }
 }
 
 /** What a page shows: `window.__board` and the committed layer's digest. */

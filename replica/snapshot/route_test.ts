@@ -10,6 +10,7 @@ import {
 } from "../../protocol/snapshot.ts";
 import { frameHeader } from "./frames.ts";
 import { crc32 } from "../storage/crc32.ts";
+import { concat } from "../../common/bytes.ts";
 import { INCOMING_FILE_NAME } from "./receiver.ts";
 import { follower, MiB } from "./testdata/follower.ts";
 
@@ -125,14 +126,14 @@ Deno.test("install-snapshot route: a stream stops at its first bad frame, keepin
       }),
       "content-type": SNAPSHOT_FRAMES_TYPE,
     };
-    const body = concat(
+    const body = concat([
       frameHeader(good.length, crc32(good)),
       good,
       frameHeader(bad.length, crc32(bad) ^ 1),
       bad,
       frameHeader(good.length, crc32(good)),
       good,
-    );
+    ]);
     const res = await fetch(f.url + SNAPSHOT_PATH, {
       method: "POST",
       headers: streamHeaders,
@@ -154,7 +155,7 @@ Deno.test("install-snapshot route: a stream stops at its first bad frame, keepin
     const cut = await fetch(f.url + SNAPSHOT_PATH, {
       method: "POST",
       headers: { ...streamHeaders, [SNAPSHOT_HEADERS.offset]: "1000" },
-      body: concat(frameHeader(good.length, crc32(good)), good.subarray(0, 10)),
+      body: concat([frameHeader(good.length, crc32(good)), good.subarray(0, 10)]),
     });
     assert.equal(cut.status, 400);
     assert.match((await cut.json()).error, /cut short/);
@@ -163,13 +164,3 @@ Deno.test("install-snapshot route: a stream stops at its first bad frame, keepin
     await f.close();
   }
 });
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

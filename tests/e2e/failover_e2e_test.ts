@@ -10,16 +10,9 @@
  * asserted. Screenshot of the third page: /tmp/e2e_final.png.
  */
 import assert from "node:assert/strict";
-import type { Browser } from "playwright-core";
 import type { LogEntry, Stroke } from "../../protocol/mod.ts";
 import { isStrokeEntry } from "../../protocol/mod.ts";
-import {
-  freePorts,
-  LocalCluster,
-  type ReplicaProc,
-  startGateway,
-  waitForHttp,
-} from "../testing/local_cluster.ts";
+import type { LocalCluster, ReplicaProc } from "../testing/local_cluster.ts";
 import {
   type BoardPage,
   drawPath,
@@ -28,9 +21,10 @@ import {
   openBoard,
   probe,
   type Pt,
+  startBoardStack,
   type StrokeTrace,
 } from "../testing/board_page.ts";
-import { buildUi, launchChromium, startUiServer } from "../testing/ui_processes.ts";
+import { Drawer } from "../testing/page_drawer.ts";
 
 /** Path `i` of page A: a horizontal zigzag, one segment per corner. */
 function rowZigzag(i: number): Pt[] {
@@ -42,41 +36,6 @@ function rowZigzag(i: number): Pt[] {
 function columnZigzag(i: number): Pt[] {
   const x = 90 + (i % 14) * 55;
   return Array.from({ length: 21 }, (_, k) => ({ x: x + (k % 2 ? 14 : -14), y: 130 + k * 21 }));
-}
-
-/** A page drawing one path after another until stopped. */
-class Drawer {
-  paths = 0;
-  penDown = false;
-  #stopped = false;
-  readonly done: Promise<void>;
-
-  constructor(readonly board: BoardPage, readonly path: (i: number) => Pt[]) {
-    this.done = this.#run();
-  }
-
-  async #run(): Promise<void> {
-    const mouse = this.board.page.mouse;
-    while (!this.#stopped) {
-      const pts = this.path(this.paths);
-      await mouse.move(pts[0].x, pts[0].y);
-      await mouse.down();
-      this.penDown = true;
-      for (const p of pts.slice(1)) await mouse.move(p.x, p.y, { steps: 2 });
-      this.penDown = false;
-      await mouse.up();
-      this.paths++;
-    }
-  }
-
-  get stopped(): boolean {
-    return this.#stopped;
-  }
-
-  stop(): Promise<void> {
-    this.#stopped = true;
-    return this.done;
-  }
 }
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs: number) {
@@ -185,48 +144,13 @@ function failoverFigures(traces: StrokeTrace[], at: Failover, log: LogEntry[]) {
   };
 }
 
-/** Replicas, gateway, UI server and Chromium, all started; `stop` ends them and removes data. */
-interface System {
-  cluster: LocalCluster;
-  uiUrl: string;
-  browser: Browser;
-  stop(): Promise<void>;
-}
-
-async function startSystem(): Promise<System> {
-  const dir = await Deno.makeTempDir({ prefix: "failover_e2e_" });
-  const cluster = new LocalCluster({ dir });
-  // Undo steps, run in reverse, also when a later part fails to start.
-  const undo: (() => Promise<unknown>)[] = [() => Deno.remove(dir, { recursive: true })];
-  const stop = async () => {
-    for (const f of undo.reverse()) await f().catch((e) => console.error("cleanup:", e));
-  };
-  try {
-    undo.push(() => cluster.stop());
-    await cluster.start();
-    const [gwPort] = freePorts(1);
-    const gateway = startGateway(gwPort, cluster.urls());
-    undo.push(() => gateway.kill());
-    await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
-    const ui = await startUiServer({ GATEWAY_URL: `ws://127.0.0.1:${gwPort}/ws` });
-    undo.push(() => ui.stop());
-    const browser = await launchChromium();
-    undo.push(() => browser.close());
-    return { cluster, uiUrl: ui.url, browser, stop };
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-}
-
 Deno.test({
   name: "e2e: two pages draw through a leader SIGKILL; pages and replica logs agree exactly",
   sanitizeOps: false,
   sanitizeResources: false,
 }, async (t) => {
   const startedMs = performance.now();
-  await buildUi();
-  const system = await startSystem();
+  const system = await startBoardStack("failover_e2e_");
   const { cluster, browser } = system;
   try {
     const leader = await cluster.waitForLeader(15_000);
@@ -236,6 +160,7 @@ Deno.test({
     await b.page.getByTestId("width-8").click();
 
     const drawers = [new Drawer(a, rowZigzag), new Drawer(b, columnZigzag)];
+    for (const d of drawers) d.start();
     let at: Failover | undefined;
     await t.step("the leader is SIGKILLed while both pages draw", async () => {
       const acked = () => a.trace.acks.size >= 20 && b.trace.acks.size >= 20;

@@ -5,13 +5,8 @@
  * never reach the log.
  */
 import assert from "node:assert/strict";
-import {
-  freePorts,
-  LocalCluster,
-  startGateway,
-  testStroke,
-  waitForHttp,
-} from "../testing/local_cluster.ts";
+import { testStroke } from "../testing/local_cluster.ts";
+import { startClusterWithGateways } from "../testing/cluster_with_gateways.ts";
 import { GatewayClient } from "../../gateway/client.ts";
 import { type BoardEntry, entryId, type LogEntry } from "../../protocol/mod.ts";
 
@@ -39,15 +34,9 @@ const edits = (entries: LogEntry[]) => entries.filter((e) => !("noop" in e) && !
 Deno.test(
   { name: "board ops, presence and view links over a real cluster", ...opts },
   async (t) => {
-    const dir = await Deno.makeTempDir({ prefix: "wb-ops-" });
-    const cluster = await new LocalCluster({ dir, token: TOKEN }).start();
-    const [portA, portB] = freePorts(2);
-    const gateways = [
-      startGateway(portA, cluster.urls(), TOKEN),
-      startGateway(portB, cluster.urls(), TOKEN),
-    ];
-    const wsA = `ws://127.0.0.1:${portA}/ws`;
-    const wsB = `ws://127.0.0.1:${portB}/ws`;
+    const stack = await startClusterWithGateways({ prefix: "wb-ops-", token: TOKEN, gateways: 2 });
+    const { cluster } = stack;
+    const [{ port: portA, ws: wsA }, { port: portB, ws: wsB }] = stack.gateways;
     const clients: GatewayClient[] = [];
     const connect = async (url: string, o: Parameters<typeof GatewayClient.connect>[1]) => {
       const c = await GatewayClient.connect(url, o);
@@ -57,9 +46,7 @@ Deno.test(
     };
     const leaderEntries = async () => (await cluster.entries((await cluster.waitForLeader()).id));
     try {
-      await cluster.waitForLeader();
-      await waitForHttp(`http://127.0.0.1:${portA}/healthz`);
-      await waitForHttp(`http://127.0.0.1:${portB}/healthz`);
+      await stack.ready();
       const a = await connect(wsA, { board: "ops", name: "Ada" });
       const b = await connect(wsB, { board: "ops" });
       const acked = new Map<string, number>();
@@ -260,9 +247,7 @@ Deno.test(
       for (const [i, c] of clients.entries()) assert.deepEqual(c.violations, [], `client ${i}`);
     } finally {
       for (const c of clients) await c.close().catch(() => {});
-      for (const g of gateways) await g.kill();
-      await cluster.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await stack.stop();
     }
   },
 );

@@ -9,14 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { GatewayClient } from "../../gateway/client.ts";
-import {
-  eventually,
-  freePorts,
-  LocalCluster,
-  startGateway,
-  testStroke,
-  waitForHttp,
-} from "../testing/local_cluster.ts";
+import { eventually, testStroke, waitForHttp } from "../testing/local_cluster.ts";
+import { startClusterWithGateways } from "../testing/cluster_with_gateways.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -27,25 +21,24 @@ Deno.test({
   name: "plain-URL peers on any port, data dirs anywhere: a leader, an acked stroke, a late peer",
   ...opts,
 }, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wb-contract-" });
   const lines: string[] = [];
   // LocalCluster sets exactly the contract's variables: REPLICA_ID, PORT, PEERS as plain URLs on
   // random ports, DATA_DIR in the temp dir.
-  const cluster = new LocalCluster({ dir: `${dir}/data`, onLine: (_, l) => lines.push(l) });
-  const replicas = cluster.replicas.map((r) => r.proc);
-  const urls = cluster.urls();
-  const [gwPort] = freePorts(1);
+  const stack = await startClusterWithGateways({
+    prefix: "wb-contract-",
+    subdir: "data",
+    onLine: (_, l) => lines.push(l),
+  });
+  const replicas = stack.cluster.replicas.map((r) => r.proc);
+  const urls = stack.cluster.urls();
+  const [gateway] = stack.gateways;
   let client: GatewayClient | null = null;
-  let stopGateway = () => Promise.resolve();
   try {
-    await cluster.start();
-    const gateway = startGateway(gwPort, urls);
-    stopGateway = () => gateway.kill();
     const leaderOf = async (group: string[]) =>
       (await Promise.all(group.map(status))).some((s) => s.state === "leader");
     await eventually(() => leaderOf(urls), 15_000, "a leader of three");
-    await waitForHttp(`http://127.0.0.1:${gwPort}/healthz`);
-    client = await GatewayClient.connect(`ws://127.0.0.1:${gwPort}/ws?board=contract`);
+    await waitForHttp(`${gateway.http}/healthz`);
+    client = await GatewayClient.connect(`${gateway.ws}?board=contract`);
     client.sendStroke(testStroke("contract-1"));
     await client.waitForAcks(["contract-1"], 15_000);
 
@@ -79,7 +72,6 @@ Deno.test({
     assert.ok(!lines.some((l) => noise.test(l)), lines.join("\n"));
   } finally {
     await client?.close();
-    await Promise.all([cluster.stop(), stopGateway()]);
-    await Deno.remove(dir, { recursive: true });
+    await stack.stop();
   }
 });

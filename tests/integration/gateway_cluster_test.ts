@@ -5,13 +5,8 @@
  * stream must equal the replicas' committed log.
  */
 import assert from "node:assert/strict";
-import {
-  freePorts,
-  LocalCluster,
-  startGateway,
-  testStroke,
-  waitForHttp,
-} from "../testing/local_cluster.ts";
+import { type LocalCluster, testStroke } from "../testing/local_cluster.ts";
+import { startClusterWithGateways } from "../testing/cluster_with_gateways.ts";
 import { GatewayClient } from "../../gateway/client.ts";
 import type { CommittedStroke } from "../../protocol/mod.ts";
 
@@ -45,15 +40,12 @@ Deno.test({
     "clients keep drawing through a leader SIGKILL and its restart; every stream equals the log",
   ...opts,
 }, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wb-gw-" });
-  const cluster = await new LocalCluster({ dir }).start();
-  const [port] = freePorts(1);
-  const gateway = startGateway(port, cluster.urls());
+  const stack = await startClusterWithGateways({ prefix: "wb-gw-" });
+  const { cluster } = stack;
   const clients: GatewayClient[] = [];
   try {
-    await cluster.waitForLeader();
-    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
-    const url = `ws://127.0.0.1:${port}/ws?board=failover`;
+    await stack.ready();
+    const url = `${stack.gateways[0].ws}?board=failover`;
     for (let i = 0; i < 3; i++) clients.push(await GatewayClient.connect(url));
     const sent: string[] = [];
     const drawing = clients.map((c, i) => draw(c, `c${i}`, 300, sent));
@@ -102,9 +94,7 @@ Deno.test({
     console.log(`  ${sent.length} strokes from 3 clients, all acked once, 4 identical streams`);
   } finally {
     for (const c of clients) await c.close().catch(() => {});
-    await gateway.kill();
-    await cluster.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await stack.stop();
   }
 });
 

@@ -6,14 +6,8 @@
  * `/status` does. With Debian's Prometheus installed, a second test has it scrape all four.
  */
 import assert from "node:assert/strict";
-import {
-  eventually,
-  freePorts,
-  LocalCluster,
-  startGateway,
-  testStroke,
-  waitForHttp,
-} from "../testing/local_cluster.ts";
+import { eventually, testStroke, waitForHttp } from "../testing/local_cluster.ts";
+import { startClusterWithGateways } from "../testing/cluster_with_gateways.ts";
 import { GatewayClient } from "../../gateway/client.ts";
 import { type Family, parseMetrics, sumOf, valueOf } from "../testing/prom_text.ts";
 import { Prometheus, prometheusInstalled } from "../testing/prometheus.ts";
@@ -80,17 +74,14 @@ async function draw(client: GatewayClient, prefix: string, n: number): Promise<v
 Deno.test(
   { name: "metrics: strict format, values move with strokes and a leader kill", ...opts },
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "wb-metrics-" });
     // A small threshold, so that the strokes below compact the log and a wiped replica needs a
     // snapshot.
     const env = { SNAPSHOT_THRESHOLD: "32" };
-    const cluster = await new LocalCluster({ dir, token: TOKEN, env }).start();
-    const [port] = freePorts(1);
-    const gw = `http://127.0.0.1:${port}`;
-    const gateway = startGateway(port, cluster.urls(), TOKEN);
+    const stack = await startClusterWithGateways({ prefix: "wb-metrics-", token: TOKEN, env });
+    const { cluster } = stack;
+    const [{ http: gw, ws }] = stack.gateways;
     try {
-      const leader = await cluster.waitForLeader(20_000);
-      await waitForHttp(`${gw}/healthz`, 20_000);
+      const leader = await stack.ready(20_000);
 
       // Open without the token (like /status), while everything else still needs it.
       const before = await scrape(leader.url);
@@ -109,7 +100,7 @@ Deno.test(
 
       const gw0 = await scrape(gw);
       assertFamilies("gateway", gw0, GATEWAY_FAMILIES);
-      const client = await GatewayClient.connect(`ws://127.0.0.1:${port}/ws?board=metrics`);
+      const client = await GatewayClient.connect(`${ws}?board=metrics`);
       await draw(client, "m", 40);
       client.send({ type: "stroke", stroke: { id: "bad", x0: "no" } });
       await eventually(() => client.errors().length > 0, 10_000, "an error for a bad stroke");
@@ -201,9 +192,7 @@ Deno.test(
         "client gone",
       );
     } finally {
-      await gateway.kill();
-      await cluster.stop();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      await stack.stop();
     }
   },
 );
@@ -213,15 +202,13 @@ Deno.test({
   ignore: !prometheusInstalled(),
   ...opts,
 }, async () => {
-  const dir = await Deno.makeTempDir({ prefix: "wb-metrics-prom-" });
-  const cluster = await new LocalCluster({ dir }).start();
-  const [port] = freePorts(1);
-  const gateway = startGateway(port, cluster.urls());
+  const stack = await startClusterWithGateways({ prefix: "wb-metrics-prom-" });
+  const { cluster } = stack;
+  const [{ port, ws }] = stack.gateways;
   let prom: Prometheus | null = null;
   try {
-    await cluster.waitForLeader(20_000);
-    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 20_000);
-    const client = await GatewayClient.connect(`ws://127.0.0.1:${port}/ws?board=prom`);
+    await stack.ready(20_000);
+    const client = await GatewayClient.connect(`${ws}?board=prom`);
     await draw(client, "p", 20);
     prom = await Prometheus.start([
       { job: "replica", targets: cluster.replicas.map((r) => `127.0.0.1:${r.port}`) },
@@ -255,8 +242,6 @@ Deno.test({
     await client.close();
   } finally {
     await prom?.stop();
-    await gateway.kill();
-    await cluster.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await stack.stop();
   }
 });

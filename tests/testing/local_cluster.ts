@@ -7,6 +7,7 @@
 import type { LogEntry, StatusResponse, Stroke } from "../../protocol/mod.ts";
 import { ReplicaClient } from "../../replica/client.ts";
 import { eventually, freePorts, Proc } from "./supervisor.ts";
+import { callLeader } from "./leader_call.ts";
 
 export { eventually, freePorts, waitForHttp } from "./supervisor.ts";
 
@@ -208,34 +209,26 @@ export class LocalCluster {
   /**
    * Calls the membership API (`POST /members`, `DELETE /members/{id}`) on
    * the leader, asking the next one on 421/503 (leadership moved); any other
-   * refusal throws with its status. Resolves with the `{members, configIndex}` answer.
+   * refusal throws with its status. Resolves with the `{members, configIndex}` answer. The
+   * leader is the one `waitForLeader` accepts (a majority of every replica started here agrees),
+   * which throws when there is none within 20 s.
    */
-  async changeMembers(
+  changeMembers(
     method: "POST" | "DELETE",
     path: string,
     body?: unknown,
     timeoutMs = 60_000,
   ): Promise<{ members: { id: string; url: string; voter: boolean }[]; configIndex: number }> {
-    const deadline = Date.now() + timeoutMs;
-    let last = "";
-    while (Date.now() < deadline) {
-      const leader = await this.waitForLeader(20_000);
-      const res = await fetch(leader.url + path, {
-        method,
-        headers: this.headers(),
-        body: body === undefined ? undefined : JSON.stringify(body),
-        // POST /members answers once the new member is a voter: up to 120 s of catch-up.
-        signal: AbortSignal.timeout(150_000),
-      }).catch((e) => e as Error);
-      if (res instanceof Response) {
-        const text = await res.text();
-        if (res.ok) return JSON.parse(text);
-        last = `${res.status} ${text}`;
-        if (res.status !== 421 && res.status !== 503) throw new Error(`${method} ${path}: ${last}`);
-      } else last = String(res);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`${method} ${path} did not succeed: ${last}`);
+    return callLeader({
+      method,
+      path,
+      body,
+      headers: this.headers(),
+      timeoutMs,
+      findLeader: async () => (await this.waitForLeader(20_000)).url,
+      // POST /members answers once the new member is a voter: up to 120 s of catch-up.
+      requestTimeoutMs: 150_000,
+    });
   }
 
   /** What a replica printed so far (its log file in the cluster's folder). */
