@@ -182,6 +182,14 @@ Deno.test({
         assert.match(seen.color, /^#[0-9a-f]{6}$/i);
         assert.equal((await probe(a.page)).selfName, "Alice");
         assert.equal((await probe(b.page)).lastIndex, lastIndex, "cursors are not log entries");
+        // The cursor layer is taken out while a page is alone: here it must show, and be inked.
+        await waitIn(b.page, () => {
+          const layer = document.querySelector(
+            '[data-testid="board-cursors"]',
+          ) as HTMLCanvasElement;
+          const px = layer.getContext("2d")!.getImageData(0, 0, layer.width, layer.height).data;
+          return !layer.hidden && px.some((v, i) => i % 4 === 3 && v !== 0);
+        }, null);
         const c = await openTab(await newUser(stack.browser), url("board=undo&name=Carol"));
         await waitIn(c.page, () => __board.peerNames.includes("Alice"), null);
         await c.page.evaluate(() => __boardActions.cursor(5, 5));

@@ -70,7 +70,6 @@ export interface ProcSpec {
   wrap?: string[];
 }
 
-/** One supervised child process; it can be started again after it stopped. */
 /**
  * Every child running now. When this process exits while some still run (a
  * test that failed before its cleanup, a script that threw), they are
@@ -94,6 +93,7 @@ function reapAtExit(child: Deno.ChildProcess): void {
   });
 }
 
+/** One supervised child process; it can be started again after it stopped. */
 export class Proc {
   #child: Deno.ChildProcess | null = null;
   #exited: Promise<Deno.CommandStatus> | null = null;

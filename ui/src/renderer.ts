@@ -191,7 +191,6 @@ class LayerRenderer implements Renderer {
    */
   #overlayInk: Bounds | null = null;
   #cursorsDirty = true;
-  #cursorsBlank = false;
   #chunk = 1000;
   /** Time of the last frame if it left rendering to do, else -1. */
   #busyFrameAt = -1;
@@ -500,11 +499,11 @@ class LayerRenderer implements Renderer {
 
   /** Other users' cursors, on their own layer: they change often and are not ink. */
   #paintCursors(ctx: CanvasRenderingContext2D): void {
-    // Alone on the board, the layer is taken out: one full-screen layer less to composite.
+    // Alone on the board, the layer is cleared once and taken out: one full-screen layer less
+    // to composite.
     const blank = peers.peek().size === 0;
+    if (blank && ctx.canvas.hidden) return;
     ctx.canvas.hidden = blank;
-    if (blank && this.#cursorsBlank) return;
-    this.#cursorsBlank = blank;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, ctx.canvas.width, ctx.canvas.height);
     ctx.setTransform(this.#dpr, 0, 0, this.#dpr, 0, 0);
