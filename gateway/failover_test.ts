@@ -143,3 +143,26 @@ Deno.test("rolling crashes under steady load: acked strokes appear exactly once"
     await h.close();
   }
 });
+
+Deno.test("a retry backing off goes at once to a leader found meanwhile", async () => {
+  // Backoff 20 ms doubling, uncapped here: after nine timed-out attempts the gateway sleeps 2.56 s.
+  const h = setup({ gateway: { proposer: { attemptTimeoutMs: 100, retryMaxMs: 60_000 } } });
+  try {
+    const a = await h.connect("f");
+    h.fake.pauseCommits();
+    const stroke = makeStroke("slow");
+    const acked = a.draw(stroke);
+    await waitUntil(() => h.fake.stats.proposeCalls >= 9, 20_000);
+    await sleep(200); // the ninth attempt has timed out: the long pause has begun
+    const t0 = performance.now();
+    h.fake.resumeCommits();
+    h.fake.setLeader(1);
+    await acked;
+    const ms = performance.now() - t0;
+    // Without the wake-up the ack waits out the rest of the pause, over 2.3 s.
+    assert.ok(ms < 1500, `acked ${ms.toFixed(0)} ms after the new leader, not after the pause`);
+    await assertExactlyOnce(h, [a], [a], [stroke]);
+  } finally {
+    await h.close();
+  }
+});

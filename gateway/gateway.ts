@@ -49,6 +49,8 @@ export interface Gateway {
 
 /** How long a stream to a replica may take to open before proposals are POSTed meanwhile. */
 const STREAM_OPEN_TIMEOUT_MS = 1000;
+/** How often streams to replicas that have none (new members, restarted ones) are opened. */
+const STREAM_WARM_MS = 500;
 
 /** Starts a gateway; resolves once it listens. */
 export function startGateway(opts: GatewayOptions): Gateway {
@@ -131,6 +133,9 @@ export function startGateway(opts: GatewayOptions): Gateway {
   }, app.fetch);
   cluster.start();
   stream.start();
+  // A stream to every replica, not only the leader's: the first proposal to a new leader then
+  // needs no fresh connection.
+  const warming = setInterval(() => streams.warm(cluster.urls), STREAM_WARM_MS);
   return {
     port: server.addr.port,
     hub,
@@ -145,6 +150,7 @@ export function startGateway(opts: GatewayOptions): Gateway {
       cluster.stop();
       stream.stop();
       proposer.stop();
+      clearInterval(warming);
       streams.close();
       await server.shutdown();
     },

@@ -16,7 +16,6 @@ import type { Cluster, LeaderInfo } from "./cluster.ts";
 import type { Logger } from "../common/log.ts";
 import { backoffMs, sleep } from "./retry.ts";
 
-/** Why a submitted stroke will not be acked. */
 /**
  * Longest pause between retries. An election takes 500-800 ms, and followers
  * point at the dead leader until it is over: a retry that backs off further
@@ -24,6 +23,7 @@ import { backoffMs, sleep } from "./retry.ts";
  */
 const RETRY_MAX_MS = 50;
 
+/** Why a submitted stroke will not be acked. */
 export class ProposeRefused extends Error {
   constructor(readonly code: "bad_stroke" | "bad_message" | "unavailable", message: string) {
     super(message);
@@ -46,6 +46,8 @@ export interface ProposerOptions {
   attemptTimeoutMs?: number;
   /** Strokes accepted but not yet committed, beyond which new ones are refused. */
   maxPending?: number;
+  /** Longest pause between retries (RETRY_MAX_MS); a new leader ends any pause. */
+  retryMaxMs?: number;
 }
 
 interface Pending {
@@ -87,6 +89,7 @@ export class Proposer {
       batchDelayMs: 2,
       attemptTimeoutMs: 800,
       maxPending: 100_000,
+      retryMaxMs: RETRY_MAX_MS,
       ...opts,
     };
     // An attempt on a replica that no longer leads can only end in a timeout or
@@ -199,10 +202,27 @@ export class Proposer {
       if (outcome.verdict === "down") this.#o.cluster.reportFailure(outcome.url);
       if (outcome.verdict === "stale") this.#o.cluster.forgetLeader(outcome.url);
       if (outcome.verdict === "slow") void this.#o.cluster.refresh();
-      // The first retry goes at once (a fresh leader or hint is usually known by then).
+      // The first retry goes at once (a fresh leader or hint is usually known by then); later
+      // ones back off, but only until another leader is found (a hand-over's new leader).
       if (attempt > 0 && outcome.verdict !== "moved") {
-        await sleep(backoffMs(attempt - 1, RETRY_MAX_MS), this.#stop.signal);
+        await this.#backOff(backoffMs(attempt - 1, this.#o.retryMaxMs), leader);
       }
+    }
+  }
+
+  /** Sleeps `ms`, or less when the cluster names a leader other than `tried`. */
+  async #backOff(ms: number, tried: LeaderInfo): Promise<void> {
+    const other = (l: LeaderInfo | null) =>
+      l !== null && (l.url !== tried.url || l.term !== tried.term);
+    if (other(this.#o.cluster.leader)) return;
+    const found = new AbortController();
+    const unwatch = this.#o.cluster.watchLeader((l) => {
+      if (other(l)) found.abort();
+    });
+    try {
+      await sleep(ms, AbortSignal.any([this.#stop.signal, found.signal]));
+    } finally {
+      unwatch();
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { SimClock } from "../tests/testing/sim_clock.ts";
-import { Driver, type Storage } from "./driver.ts";
+import { type Clock, Driver, type Storage } from "./driver.ts";
 import { RaftNode } from "./raft/node.ts";
 import { seeded } from "../tests/testing/raft_network.ts";
 import type { Message, RequestMessage, ResponseMessage } from "./raft/types.ts";
@@ -216,4 +216,33 @@ Deno.test("driver: a slow fsync holds back neither heartbeat answers nor a leade
   const heartbeats = sent.filter((m) => m.type === "heartbeat").length - before;
   assert.ok(heartbeats >= 2, `heartbeats while the fsync hangs: ${heartbeats}`);
   assert.equal(disk.pending.length, 1, "still the same fsync");
+});
+
+Deno.test("driver: one tick per tickMs of clock time, late ones made up, 3 at most at once", () => {
+  for (const [lateBy, forMs, expected] of [[1.5, 600, 60], [10, 1000, 30]]) {
+    const { node, clock } = setup();
+    let ticks = 0;
+    const tick = node.tick.bind(node);
+    node.tick = () => (ticks++, tick());
+    // A timer that fires `lateBy` times slower than asked, as a busy event loop's does.
+    const late: Clock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+      setInterval: (fn, ms) => clock.setInterval(fn, ms * lateBy),
+      clear: (id) => clock.clear(id),
+    };
+    const driver = new Driver(node, {
+      storage: new ManualDisk(),
+      transport: { send: () => {} },
+      stateMachine: new StateDb(":memory:"),
+      clock: late,
+      onEvent: () => {},
+      onFatal: (e) => {
+        throw e;
+      },
+    });
+    driver.start(10);
+    clock.advance(forMs);
+    assert.equal(ticks, expected, `${lateBy}x late`);
+  }
 });

@@ -177,9 +177,14 @@ async function run(cfg: ReplicaConfig): Promise<void> {
   );
   driver.start(cfg.tickMs);
   if (cfg.debug) startMemoryLog((sample) => say("memory", sample));
-  // Followers send nothing to their peers, so they ask who is down-and-unnamed now and then.
-  peers.learn();
-  const naming = setInterval(() => peers.learn(), cfg.electionTimeoutMinMs);
+  // Followers send nothing to their peers, so they ask who is down-and-unnamed now and then,
+  // and keep a stream open to each, ready for their votes should they campaign.
+  const meetPeers = () => {
+    peers.learn();
+    streams.warm(peers.peerUrls());
+  };
+  meetPeers();
+  const naming = setInterval(meetPeers, cfg.electionTimeoutMinMs);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

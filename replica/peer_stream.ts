@@ -135,6 +135,15 @@ export class PeerStreams {
     return null;
   }
 
+  /**
+   * Opens a stream to each URL that has none (a failed one after its backoff), so that the
+   * first message after a change of leader (a vote, a proposal to the new leader) finds it
+   * open: a first POST on a fresh connection cost ~15-30 ms of a leader hand-over.
+   */
+  warm(urls: Iterable<string>): void {
+    for (const url of urls) if (!this.#streams.has(url)) this.#connect(url);
+  }
+
   /** Closes every stream and opens no more. */
   close(): void {
     this.#stopped = true;

@@ -147,3 +147,20 @@ Deno.test("peer stream route: bad messages close the socket; a plain GET is a 40
     await p.close();
   }
 });
+
+Deno.test("peer stream: warm opens a stream before any request, once per URL", async () => {
+  const [p, down] = [peer(), peer()];
+  await down.close();
+  const s = new PeerStreams(TOKEN, 1000);
+  try {
+    s.warm([p.url, down.url]);
+    s.warm([p.url]);
+    await eventually(() => p.upgrades === 1 || undefined, 5000, "upgraded");
+    await eventually(() => s.request(p.url, "/heartbeat", '{"n":1}', 1000), 5000, "open");
+    assert.equal(p.upgrades, 1, "warming an open stream opens no other");
+    assert.deepEqual(p.served.map((x) => x.body), [{ n: 1 }], "the first request went on it");
+  } finally {
+    s.close();
+    await p.close();
+  }
+});

@@ -64,6 +64,16 @@ export class PeerDirectory {
       this.#remembered.get(key);
   }
 
+  /** URLs of every peer: those PEERS gives and those of the configuration's other members. */
+  peerUrls(): Set<string> {
+    const urls = new Set(this.#urlByKey.values());
+    for (const m of this.#members()) {
+      if (m.id !== this.self.id && !this.#urlByKey.has(m.id)) urls.add(this.urlOf(m.id)!);
+    }
+    urls.delete(this.self.url);
+    return urls;
+  }
+
   /** True for a peer whose id and URL are known. */
   isPeer(id: string): boolean {
     return !this.#pending.has(id) && id !== this.self.id && this.urlOf(id) !== undefined;

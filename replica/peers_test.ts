@@ -57,3 +57,17 @@ Deno.test("a URL that answers as this replica, or as a peer already named, is a 
   await twice.dir.learn();
   assert.match(twice.errors[0]?.message ?? "", /both c/);
 });
+
+Deno.test("peerUrls: every PEERS URL and each other member's, never this replica's", () => {
+  const { dir } = directory({});
+  dir.followMembers(() => [
+    { id: "me", url: "http://self:1", voter: true },
+    { id: "c", url: "http://c-by-config:1", voter: true },
+    { id: "d", url: "http://d:1", voter: false },
+  ]);
+  assert.deepEqual(
+    [...dir.peerUrls()].sort(),
+    ["http://a:1", "http://b:1", "http://c:1", "http://d:1"],
+    "c is reached at its PEERS URL; d, added later, at the configuration's",
+  );
+});
