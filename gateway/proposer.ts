@@ -210,10 +210,14 @@ export class Proposer {
     }
   }
 
-  /** Sleeps `ms`, or less when the cluster names a leader other than `tried`. */
+  /**
+   * Sleeps `ms`, or less once a status round finds a leader other than `tried`. Not for a
+   * mere hint (no term): two stale followers naming each other would be retried back and forth
+   * without a pause.
+   */
   async #backOff(ms: number, tried: LeaderInfo): Promise<void> {
     const other = (l: LeaderInfo | null) =>
-      l !== null && (l.url !== tried.url || l.term !== tried.term);
+      l !== null && l.term !== null && (l.url !== tried.url || l.term !== tried.term);
     if (other(this.#o.cluster.leader)) return;
     const found = new AbortController();
     const unwatch = this.#o.cluster.watchLeader((l) => {
