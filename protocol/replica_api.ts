@@ -36,6 +36,30 @@ export interface StatusResponse {
   rssBytes?: number;
 }
 
+/** Where `/entries` should start, how much to return, how long to wait for a first entry. */
+export interface EntriesQuery {
+  from: number;
+  limit?: number;
+  /** Long poll: the replica holds the answer up to this long until entry `from` is applied. */
+  waitMs?: number;
+}
+
+/**
+ * `/entries`'s query as a JSON object (how the peer stream carries it): each field a
+ * non-negative integer, `from` required.
+ */
+export function decodeEntriesQuery(body: unknown): Result<EntriesQuery> {
+  if (!isObject(body)) return fail("an entries query is a JSON object");
+  const { from, limit, waitMs } = body;
+  if (!isIndex(from) || (limit !== undefined && !isIndex(limit))) {
+    return fail("from and limit must be non-negative integers");
+  }
+  if (waitMs !== undefined && !isIndex(waitMs)) {
+    return fail("waitMs must be a non-negative integer");
+  }
+  return ok({ from, limit, waitMs });
+}
+
 /** `GET /entries?from=N&limit=M[&waitMs=W]`: committed entries from index N. */
 export interface EntriesResponse {
   entries: LogEntry[];

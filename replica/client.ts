@@ -10,6 +10,7 @@ import {
   decodeEntries,
   decodeProposeResponse,
   decodeStatus,
+  type EntriesQuery,
   type EntriesResponse,
   errorOf,
   itemKey,
@@ -20,7 +21,7 @@ import {
   type StatusResponse,
   type Stroke,
 } from "../protocol/mod.ts";
-import { PROPOSE_PATH } from "../protocol/peer_stream.ts";
+import { ENTRIES_PATH, PROPOSE_PATH, type StreamPath } from "../protocol/peer_stream.ts";
 import type { PeerStreams } from "./peer_stream.ts";
 
 /** A decoded 200 answer, or the status and error of any other (the body is kept for hints). */
@@ -34,14 +35,6 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** Where `/entries` should start, how much to return, how long to wait for a first entry. */
-export interface EntriesQuery {
-  from: number;
-  limit?: number;
-  /** Long poll: the replica holds the answer up to this long until entry `from` is applied. */
-  waitMs?: number;
-}
-
 /** Largest page the replica serves. */
 export const MAX_ENTRIES_PAGE = 10_000;
 
@@ -50,8 +43,8 @@ export class ReplicaClient {
   readonly #headers: Record<string, string>;
 
   /**
-   * With `streams`, proposals go over the replica's peer stream while it is
-   * open (protocol/peer_stream.ts: no HTTP request per batch), else as POSTs;
+   * With `streams`, proposals and `/entries` go over the replica's peer stream while it is
+   * open (protocol/peer_stream.ts: no HTTP request per call), else as HTTP requests;
    * either way a lost answer throws as fetch would (TimeoutError, TypeError).
    */
   constructor(
@@ -65,20 +58,22 @@ export class ReplicaClient {
   /**
    * One call to `url + path`. Throws on network failure, timeout or abort,
    * never because of an HTTP status; a 200 whose body fails `decode` is
-   * reported with status 200 and the decoder's error.
+   * reported with status 200 and the decoder's error. With `streamed`, the
+   * call goes as that request over the replica's stream while it is open (its body, or the
+   * POST's when it has none).
    */
   async call<T>(
     url: string,
     path: string,
     decode: (body: unknown) => Result<T>,
-    opts: CallOptions & { body?: unknown } = {},
+    opts: CallOptions & { body?: unknown; streamed?: { path: StreamPath; body?: string } } = {},
   ): Promise<Reply<T>> {
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const post = opts.body !== undefined;
     const sent = post ? JSON.stringify(opts.body) : undefined;
-    const streamed = sent !== undefined && path === PROPOSE_PATH
-      ? this.streams?.request(url, path, sent, timeoutMs)
-      : null;
+    const streamBody = opts.streamed?.body ?? sent;
+    const streamed = opts.streamed && streamBody !== undefined &&
+      this.streams?.request(url, opts.streamed.path, streamBody, timeoutMs);
     let status: number;
     let text: string;
     if (streamed) {
@@ -138,6 +133,7 @@ export class ReplicaClient {
     return this.call(url, `/entries?${params}`, (b) => decodeEntries(b, q.from), {
       ...opts,
       timeoutMs,
+      streamed: { path: ENTRIES_PATH, body: JSON.stringify(q) },
     });
   }
 
@@ -175,9 +171,10 @@ export class ReplicaClient {
     opts: CallOptions = {},
   ): Promise<Reply<number[]>> {
     const ids = items.map((i) => itemKey(i).id);
-    return this.call(url, "/propose", (b) => decodeProposeResponse(b, ids), {
+    return this.call(url, PROPOSE_PATH, (b) => decodeProposeResponse(b, ids), {
       ...opts,
       body: proposeBody(items),
+      streamed: { path: PROPOSE_PATH },
     });
   }
 

@@ -13,6 +13,7 @@
 import {
   decodeStreamAnswer,
   encodeStreamRequest,
+  MAX_STREAM_ANSWER_BYTES,
   PEER_STREAM_PATH,
   type StreamAnswer,
   type StreamPath,
@@ -20,11 +21,6 @@ import {
 import { WsClient } from "./ws_client.ts";
 
 const MIN_RETRY_MS = 100;
-/**
- * Answers are small (a probe's names the members; a proposal's lists an index per stroke, ~20 KB
- * for the gateway's largest batch); a bigger one closes the stream.
- */
-const MAX_ANSWER_BYTES = 1024 * 1024;
 const MAX_RETRY_MS = 5000;
 
 /** A request's answer, or why there is none: no answer in time, or the stream went away. */
@@ -155,7 +151,7 @@ export class PeerStreams {
     const retry = this.#retry.get(url);
     if (this.#stopped || (retry && Date.now() < retry.at)) return;
     let served = false;
-    const s = new Stream(url, this.token, this.openTimeoutMs, MAX_ANSWER_BYTES, {
+    const s = new Stream(url, this.token, this.openTimeoutMs, MAX_STREAM_ANSWER_BYTES, {
       onOpen: () => {
         served = true;
         this.#retry.delete(url);

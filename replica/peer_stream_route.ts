@@ -2,7 +2,7 @@
  * `GET /raft/stream`: the peer stream's receiving end (protocol/peer_stream.ts).
  * The app's middleware has checked the cluster token on the upgrade request;
  * each message is then served by the same function as its HTTP endpoint
- * (the Raft RPCs; `/propose` from a gateway),
+ * (the Raft RPCs; `/propose` and `/entries` from a gateway),
  * and answered on the socket when that function answers (out of order when
  * one request waits for an fsync and the next does not).
  */
@@ -17,14 +17,17 @@ import {
 import type { StreamPath } from "../protocol/peer_stream.ts";
 import { parseJson } from "../protocol/validate.ts";
 
-export interface RpcAnswer {
+/** A status and the value its JSON answer encodes. */
+export interface JsonAnswer {
   status: ContentfulStatusCode;
   json: unknown;
 }
+/** What a stream request is answered: a value to encode, or JSON already written (an entries page). */
+export type RpcAnswer = JsonAnswer | { status: ContentfulStatusCode; text: string };
 
 export interface PeerStreamDeps {
-  /** What the path's HTTP endpoint answers for this body. */
-  serve(path: StreamPath, body: unknown): Promise<RpcAnswer>;
+  /** What the path's HTTP endpoint answers for this body; `signal` aborts when the stream closes. */
+  serve(path: StreamPath, body: unknown, signal: AbortSignal): Promise<RpcAnswer>;
   /** Largest message taken (the HTTP endpoints' body limit); a bigger one closes the stream. */
   maxBytes: number;
   /** An exception while serving (the message is answered 500). */
@@ -37,9 +40,13 @@ export function peerStreamRoute(deps: PeerStreamDeps): (c: Context) => Response 
       return c.json({ error: "expected a WebSocket upgrade" }, 400);
     }
     const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
-    const answer = (seq: number, status: number, json: unknown) => {
+    // A long poll waiting on a stream that closed stops waiting.
+    const closed = new AbortController();
+    socket.addEventListener("close", () => closed.abort());
+    const answer = (seq: number, a: RpcAnswer) => {
       if (socket.readyState === WebSocket.OPEN) {
-        socket.send(encodeStreamAnswer(seq, status, JSON.stringify(json)));
+        const body = "text" in a ? a.text : JSON.stringify(a.json);
+        socket.send(encodeStreamAnswer(seq, a.status, body));
       }
     };
     socket.onmessage = async (e: MessageEvent) => {
@@ -52,13 +59,12 @@ export function peerStreamRoute(deps: PeerStreamDeps): (c: Context) => Response 
       if (!req.ok) return socket.close(BAD_FRAME_CLOSE, req.error.slice(0, 100));
       const { seq, path, body } = req.value;
       const parsed = parseJson(body);
-      if (!parsed.ok) return answer(seq, 400, { error: parsed.error });
+      if (!parsed.ok) return answer(seq, { status: 400, json: { error: parsed.error } });
       try {
-        const { status, json } = await deps.serve(path, parsed.value);
-        answer(seq, status, json);
+        answer(seq, await deps.serve(path, parsed.value, closed.signal));
       } catch (err) {
         deps.onError(err);
-        answer(seq, 500, { error: "internal error" });
+        answer(seq, { status: 500, json: { error: "internal error" } });
       }
     };
     return response;

@@ -8,7 +8,9 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   type BoardsResponse,
+  decodeEntriesQuery,
   decodeProposeRequest,
+  type EntriesQuery,
   itemKey,
   MAX_BOARDS_LISTED,
   type NotLeaderResponse,
@@ -27,8 +29,14 @@ import {
   RPC_PATHS,
   type RpcPath,
 } from "../protocol/rpc.ts";
-import { PEER_STREAM_PATH, PROPOSE_PATH } from "../protocol/peer_stream.ts";
-import { peerStreamRoute, type RpcAnswer } from "./peer_stream_route.ts";
+import {
+  ENTRIES_PATH,
+  PEER_STREAM_PATH,
+  PROPOSE_PATH,
+  STREAM_PAGE_BYTES,
+  type StreamPath,
+} from "../protocol/peer_stream.ts";
+import { type JsonAnswer, peerStreamRoute, type RpcAnswer } from "./peer_stream_route.ts";
 import type { ReplicaConfig } from "./config.ts";
 import { type Driver, ProposalLostError } from "./driver.ts";
 import { NotLeaderError, RaftInvariantError, type Role } from "./raft/types.ts";
@@ -48,6 +56,7 @@ import { ReplicaMetrics } from "./metrics.ts";
 /** Largest accepted request body (a bulk sync-log chunk stays well below). */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_ENTRIES_LIMIT = 10_000;
+const DEFAULT_ENTRIES_LIMIT = 1000;
 const MAX_WAIT_MS = 30_000;
 const PROPOSE_TIMEOUT_MS = 10_000;
 
@@ -116,7 +125,7 @@ export function replicaApp(
   // loopback may call, and every stroke is validated fully.
   const trust = cfg.clusterToken ? "shape" : "full";
   /** One RPC, from a POST or the peer stream: its status and JSON answer. */
-  const serveRpc = async (path: RpcPath, body: unknown): Promise<RpcAnswer> => {
+  const serveRpc = async (path: RpcPath, body: unknown): Promise<JsonAnswer> => {
     const req = decodeRequest(path, body, cfg.replicaId, trust);
     if (!req.ok) return { status: 400, json: { error: req.error } };
     // A sender we cannot name yet is likely a peer that was down when we
@@ -136,15 +145,22 @@ export function replicaApp(
       return c.json(json, status);
     });
   }
-  // The peer stream carries the RPCs and, from a gateway, proposals (`serveProposal` is below).
+  // The peer stream carries the RPCs and, from a gateway, proposals and long polls of entries
+  // (`serveProposal` and `serveEntries` are below).
+  const serveStreamed = (
+    path: StreamPath,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<RpcAnswer> => {
+    if (path === PROPOSE_PATH) return serveProposal(body, { forwarded: false, signal });
+    if (path !== ENTRIES_PATH) return serveRpc(path, body);
+    const q = decodeEntriesQuery(body);
+    if (!q.ok) return Promise.resolve({ status: 400, json: { error: q.error } });
+    return serveEntries(q.value, STREAM_PAGE_BYTES, signal).then((text) => ({ status: 200, text }));
+  };
   app.get(
     PEER_STREAM_PATH,
-    peerStreamRoute({
-      serve: (path, body) =>
-        path === PROPOSE_PATH ? serveProposal(body, { forwarded: false }) : serveRpc(path, body),
-      maxBytes: MAX_BODY_BYTES,
-      onError,
-    }),
+    peerStreamRoute({ serve: serveStreamed, maxBytes: MAX_BODY_BYTES, onError }),
   );
 
   // A snapshot from the leader, chunk by chunk; the whole of it is stepped into the core.
@@ -212,20 +228,31 @@ export function replicaApp(
 
   app.get("/metrics", () => metrics.registry.response());
 
+  /**
+   * An `/entries` answer (`EntriesResponse`'s JSON) of at most `maxBytes` but one entry, once
+   * entry `from` is applied or the wait is over.
+   */
+  const serveEntries = async (
+    q: EntriesQuery,
+    maxBytes: number,
+    signal: AbortSignal,
+  ): Promise<string> => {
+    const from = Math.max(q.from, 1);
+    await driver.store.waitFor(from, Math.min(q.waitMs ?? 0, MAX_WAIT_MS), signal);
+    // Written from the stored JSON (`StateDb.entriesJson`).
+    const limit = Math.min(q.limit ?? DEFAULT_ENTRIES_LIMIT, MAX_ENTRIES_LIMIT);
+    const entries = driver.store.entriesJson(from, limit, maxBytes);
+    return `{"entries":${entries},"commitIndex":${driver.node.status().commitIndex}}`;
+  };
   app.get("/entries", async (c) => {
     const from = queryIndex(c, "from", 1, Number.MAX_SAFE_INTEGER);
-    const limit = queryIndex(c, "limit", 1000, MAX_ENTRIES_LIMIT);
+    const limit = queryIndex(c, "limit", DEFAULT_ENTRIES_LIMIT, MAX_ENTRIES_LIMIT);
     const waitMs = queryIndex(c, "waitMs", 0, MAX_WAIT_MS);
     if (from === null || limit === null || waitMs === null) {
       return c.json({ error: "from, limit and waitMs must be non-negative integers" }, 400);
     }
-    await driver.store.waitFor(Math.max(from, 1), waitMs, c.req.raw.signal);
-    // `EntriesResponse`, written from the stored JSON (`StateDb.entriesJson`).
-    const entries = driver.store.entriesJson(from, limit);
-    const { commitIndex } = driver.node.status();
-    return c.body(`{"entries":${entries},"commitIndex":${commitIndex}}`, 200, {
-      "content-type": "application/json",
-    });
+    const page = await serveEntries({ from, limit, waitMs }, Infinity, c.req.raw.signal);
+    return c.body(page, 200, { "content-type": "application/json" });
   });
 
   // Boards with committed strokes or ops, from the counts the apply keeps (no history scan).
@@ -243,7 +270,7 @@ export function replicaApp(
   const serveProposal = async (
     body: unknown,
     { forwarded, signal }: { forwarded: boolean; signal?: AbortSignal },
-  ): Promise<RpcAnswer> => {
+  ): Promise<JsonAnswer> => {
     // Full validation even from the gateway: what is committed is replayed to every page forever.
     const proposal = decodeProposeRequest(body);
     if (!proposal.ok) return { status: 400, json: { error: proposal.error } };

@@ -254,13 +254,19 @@ export class StateDb {
    * without decoding them: `/entries` is the busiest read (every gateway's long poll and
    * replays), and decoding each page only to encode it again made twice its size in garbage.
    * A body is the payload's JSON object without index and term, which go first as `entries`
-   * puts them.
+   * puts them. The page ends with the entry that takes its text to `maxBytes` (UTF-16 units,
+   * at most its UTF-8 bytes and at least a third of them).
    */
-  entriesJson(from: number, limit: number): string {
-    const parts = this.#rows(from, limit).map((r) => {
+  entriesJson(from: number, limit: number, maxBytes = Infinity): string {
+    const parts: string[] = [];
+    let length = 0;
+    for (const r of this.#rows(from, limit)) {
       const body = withId(r.body, r.stroke_id);
-      return `{"index":${r.idx},"term":${r.term}${body === "{}" ? "}" : `,${body.slice(1)}`}`;
-    });
+      const part = `{"index":${r.idx},"term":${r.term}${body === "{}" ? "}" : `,${body.slice(1)}`}`;
+      parts.push(part);
+      length += part.length;
+      if (length >= maxBytes) break;
+    }
     return `[${parts.join(",")}]`;
   }
 

@@ -5,7 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { eventually, LocalCluster, testStroke } from "../testing/local_cluster.ts";
-import type { LogEntry } from "../../protocol/mod.ts";
+import { type LogEntry, MAX_ID_LENGTH } from "../../protocol/mod.ts";
+import { ENTRIES_PATH, STREAM_PAGE_BYTES } from "../../protocol/peer_stream.ts";
+import { ReplicaClient } from "../../replica/client.ts";
+import { PeerStreams } from "../../replica/peer_stream.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -299,6 +302,56 @@ Deno.test({ name: "bad input gets a 4xx with {error} and changes nothing", ...op
     const leaderLog = await c.logText(leader.id);
     for (const r of c.replicas.filter((r) => r.id !== leader.id)) {
       assert.ok(leaderLog.includes(`event=peer_stream_opened url=${r.url}`), r.id);
+    }
+  }, { token });
+});
+
+Deno.test({
+  name: "the peer stream serves /entries as the GET does: same page, long poll, bounded size",
+  ...opts,
+}, async () => {
+  const token = "stream-entries-token";
+  await withCluster(async (c) => {
+    const leader = await c.waitForLeader(5000);
+    const streams = new PeerStreams(token, 1000);
+    const streamed = new ReplicaClient(token, 2000, streams);
+    try {
+      streams.warm([leader.url]);
+      const ask = (body: string) => streams.request(leader.url, ENTRIES_PATH, body, 2000);
+      await eventually(() => ask('{"from":1}') !== null, 5000, "stream open");
+      // Strokes of ~300 bytes each: 5000 of them are past one streamed page.
+      const pad = "p".repeat(MAX_ID_LENGTH - 8);
+      for (let b = 0; b < 5; b++) {
+        const batch = Array.from(
+          { length: 1000 },
+          (_, i) => testStroke(`${pad}${b * 1000 + i}`, i),
+        );
+        assert.ok((await c.client.propose(leader.url, batch)).ok);
+      }
+      const viaGet = await c.client.entries(leader.url, { from: 1, limit: 10_000 });
+      const viaStream = await streamed.entries(leader.url, { from: 1, limit: 10_000 });
+      assert.ok(viaGet.ok && viaStream.ok);
+      const [all, page] = [viaGet.value.entries, viaStream.value.entries];
+      assert.ok(all.length >= 5000, `${all.length} entries by GET`);
+      assert.ok(page.length < all.length, `a streamed page is bounded (${page.length})`);
+      assert.ok(JSON.stringify(page).length >= STREAM_PAGE_BYTES);
+      assert.deepEqual(page, all.slice(0, page.length), "the same entries, in order");
+
+      const next = viaGet.value.commitIndex + 1;
+      const poll = streamed.entries(leader.url, { from: next, waitMs: 5000 });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok((await c.client.propose(leader.url, [testStroke("after-poll")])).ok);
+      const woke = await poll;
+      assert.ok(woke.ok, "the long poll is answered");
+      assert.deepEqual(strokeIds(woke.value.entries), ["after-poll"]);
+
+      for (const bad of ['{"from":-1}', "[]", '{"limit":3}', '{"from":1,"waitMs":"x"}', "nope"]) {
+        const r = await ask(bad);
+        assert.ok(r !== null && r !== "timeout" && r !== "closed", bad);
+        assert.equal(r.status, 400, bad);
+      }
+    } finally {
+      streams.close();
     }
   }, { token });
 });
