@@ -25,23 +25,26 @@ import { diskIdentity } from "./storage/disk_identity.ts";
 import { startMemoryLog } from "../common/memory_log.ts";
 import { ReplicaMetrics } from "./metrics.ts";
 
-/** Commit lines are frequent under load: print at most one per interval (the latest). */
+/**
+ * Commit lines are frequent under load: print at most one per interval (the latest), and
+ * format only the lines printed (formatting every commit showed in the leader's profile).
+ */
 function commitThrottle(print: (line: string) => void, intervalMs: number) {
   let last = 0;
-  let pending: string | null = null;
+  let pending: (() => string) | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  return (line: string) => {
+  return (line: () => string) => {
     const now = Date.now();
     if (now - last >= intervalMs) {
       last = now;
-      print(line);
+      print(line());
       return;
     }
     pending = line;
     timer ??= setTimeout(() => {
       timer = undefined;
       last = Date.now();
-      if (pending) print(pending);
+      if (pending) print(pending());
       pending = null;
     }, intervalMs);
   };
@@ -162,9 +165,9 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     clock: realClock,
     onEvent: (role, term, e) => {
       metrics.onEvent(e);
-      const line = formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
+      const line = () => formatEvent(cfg.replicaId, role, term, e, cfg.tickMs);
       if (e.event === "entry_committed") printCommit(line);
-      else console.log(line);
+      else console.log(line());
       // A leader keeps a copy of its state ready for a follower behind its compacted log.
       if (e.event === "log_compacted" && role === "leader") shipper.prepare(Number(e.index));
     },
