@@ -61,7 +61,10 @@ export interface Transport {
  * replica), to be installed or discarded.
  */
 export interface StateMachine<Staged = unknown> {
-  /** Applies committed entries in order; returns them as applied. */
+  /**
+   * Applies committed entries in order; returns them as applied: one whose id (on its board)
+   * was committed before comes back as a no-op at its index.
+   */
   apply(entries: LogEntry[]): LogEntry[];
   /** Index where the stroke or op (its id on its board) was first committed, if it was. */
   indexOf(stroke: Pick<Stroke, "id" | "board">): number | undefined;
@@ -417,7 +420,8 @@ export class Driver<S extends StateMachine = StateDb> {
       const w = this.waiters.get(e.index);
       if (!w) continue;
       this.waiters.delete(e.index);
-      if (e.term === w.term) w.resolve(this.store.indexOf(w.key)!);
+      // Filed here, or a no-op here because the id was committed before: then that index.
+      if (e.term === w.term) w.resolve("noop" in e ? this.store.indexOf(w.key)! : e.index);
       else w.reject(new ProposalLostError(`entry ${e.index} was replaced by term ${e.term}`));
     }
   }

@@ -155,6 +155,28 @@ Deno.test("driver: a stroke is one per (board, id): the same id on another board
   assert.equal(again, a, "a retry on board a is acked with the first index");
 });
 
+Deno.test("driver: a second copy of an id in the log is acked with the first copy's index", async () => {
+  const { disk, node, driver, clock } = setup([]);
+  driver.start(10);
+  for (let ms = 10; ms < 500 && node.status().role !== "leader"; ms += 10) {
+    clock.advance(ms);
+    while (disk.pending.length) disk.pending.shift()!();
+    await turn();
+  }
+  const stroke = { id: "twice", x0: 0, y0: 0, x1: 1, y1: 1, color: "#000000", width: 1 };
+  // The first copy is in the log but not yet applied (as one a deposed leader appended, which
+  // this one commits): the driver's id check cannot see it, so the proposal appends another.
+  const [first] = node.propose([{ stroke }]);
+  const proposed = driver.propose([stroke], 60_000);
+  for (let i = 0; i < 20; i++) {
+    while (disk.pending.length) disk.pending.shift()!();
+    await turn();
+  }
+  const [acked] = await proposed;
+  assert.equal(node.status().commitIndex, first.index + 1, "both copies committed");
+  assert.equal(acked, first.index, "the copy that counts is the first");
+});
+
 Deno.test("driver: a slow fsync holds back neither heartbeat answers nor a leader's heartbeats", async () => {
   // A follower whose disk hangs on an fsync still answers its leader's heartbeats.
   const follower = setup();

@@ -158,8 +158,9 @@ export class StateDb {
     this.#setApplied = this.#db.prepare("UPDATE applied SET idx = ?, term = ? WHERE one = 1");
     this.#insertMember = this.#db.prepare("INSERT INTO members (id, url, voter) VALUES (?, ?, ?)");
     this.#countBoard = this.#db.prepare(
-      "INSERT INTO boards (name, entries, last_idx) VALUES (?, 1, ?) " +
-        "ON CONFLICT (name) DO UPDATE SET entries = entries + 1, last_idx = excluded.last_idx",
+      "INSERT INTO boards (name, entries, last_idx) VALUES (?, ?, ?) " +
+        "ON CONFLICT (name) DO UPDATE SET entries = entries + excluded.entries, " +
+        "last_idx = excluded.last_idx",
     );
     this.#listBoards = this.#db.prepare(
       "SELECT name, entries, last_idx FROM boards ORDER BY last_idx DESC LIMIT ?",
@@ -193,15 +194,18 @@ export class StateDb {
     if (entries.length === 0) return [];
     const out: LogEntry[] = [];
     let last = this.#applied;
+    // Per board: entries filed and the last one's index, written once per batch.
+    const filed = new Map<string, { entries: number; last: number }>();
     this.#begin.run();
     try {
       for (const e of entries) {
         if (e.index !== last + 1) {
           throw new Error(`apply of ${e.index} after ${last}: entries out of order`);
         }
-        out.push(this.#applyOne(e));
+        out.push(this.#applyOne(e, filed));
         last = e.index;
       }
+      for (const [board, f] of filed) this.#countBoard.run(board, f.entries, f.last);
       const end = entries[entries.length - 1];
       this.#setApplied.run(end.index, end.term);
       this.#commit.run();
@@ -386,7 +390,7 @@ export class StateDb {
     this.#db.close();
   }
 
-  #applyOne(e: LogEntry): LogEntry {
+  #applyOne(e: LogEntry, filed: Map<string, { entries: number; last: number }>): LogEntry {
     const { index, term, ...payload } = e;
     if ("config" in e) {
       this.#db.exec("DELETE FROM members");
@@ -400,7 +404,11 @@ export class StateDb {
     const board = key.board ?? DEFAULT_BOARD;
     const body = JSON.stringify(storedPayload(payload));
     if (this.#insertStroke.run(index, term, board, key.id, body).changes === 1) {
-      this.#countBoard.run(board, index);
+      const f = filed.get(board);
+      if (f) {
+        f.entries++;
+        f.last = index;
+      } else filed.set(board, { entries: 1, last: index });
       return e;
     }
     // A (board, id) committed before: a no-op at this index, on every replica alike.

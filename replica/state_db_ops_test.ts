@@ -74,7 +74,12 @@ Deno.test("state db: boards count their strokes and ops, duplicates not, most re
     { name: "one", entries: 3, lastIndex: 6 },
     { name: "two", entries: 1, lastIndex: 4 },
   ]);
-  assert.deepEqual(db.boards(1).map((b) => b.name), ["default"], "bounded");
+  db.apply([stroke(8, "q", "two"), stroke(9, "a", "two"), stroke(10, "r", "two")]);
+  assert.deepEqual(db.boards(2), [
+    { name: "two", entries: 3, lastIndex: 10 },
+    { name: "default", entries: 1, lastIndex: 7 },
+  ], "counted on across batches");
+  assert.deepEqual(db.boards(1).map((b) => b.name), ["two"], "bounded");
   assert.equal(db.reconcile(() => undefined), true);
   assert.deepEqual(db.boards(10), [], "emptied with the rest");
   db.close();
