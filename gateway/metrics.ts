@@ -117,7 +117,8 @@ export class GatewayMetrics {
 
   /** A client was sent the board's strokes up to `through` (live, from the recent cache). */
   sent(through: number): void {
-    const page = this.#seen.find((p) => p.after < through && through <= p.through);
+    // From the newest: an in-step client was just sent the page taken in last.
+    const page = this.#seen.findLast((p) => p.after < through && through <= p.through);
     if (page) this.fanOutLag.observe((performance.now() - page.atMs) / 1000);
   }
 
