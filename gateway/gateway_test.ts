@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { ServerMessage } from "../protocol/mod.ts";
 import { setup } from "../tests/testing/gateway_harness.ts";
-import { makeStroke } from "./client.ts";
+import { GatewayClient, makeStroke } from "./client.ts";
 
 /** Waits until the gateway has taken in the fake cluster's whole committed log. */
 async function caughtUp(h: ReturnType<typeof setup>): Promise<void> {
@@ -285,6 +285,29 @@ Deno.test("the same stroke id on two boards is two strokes, each acked and shown
     assert.equal(a.acks().get(stroke.id), ackA.get(stroke.id));
     assert.equal(a.strokes().length, 1);
   } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a client that does not decode strokes counts them and still gets its acks", async () => {
+  const h = setup();
+  const counter = await GatewayClient.connect(`ws://127.0.0.1:${h.gateway.port}/ws`, {
+    board: "room",
+    decodeStrokes: false,
+  });
+  try {
+    const decoder = await h.connect("room");
+    const mine = makeStroke("count", { board: "room" });
+    const index = await counter.draw(mine);
+    const other = makeStroke("other", { board: "room" });
+    decoder.sendStroke(other);
+    const seen = await decoder.waitForStrokes([mine.id, other.id]);
+    assert.equal(index, seen.find((e) => e.stroke.id === mine.id)?.index, "acked at its index");
+    await waitUntil(() => counter.strokesMessages >= 1 && counter.messages.length >= 2);
+    assert.equal(counter.strokes().length, 0, "nothing decoded");
+    assert.ok(counter.messages.every((m) => m.type !== "strokes"));
+  } finally {
+    await counter.close();
     await h.close();
   }
 });

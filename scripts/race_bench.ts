@@ -73,7 +73,13 @@ async function gatewayWriter(wsUrl: string, clients: number, tag: string) {
   const sockets = await Promise.all(
     Array.from(
       { length: clients },
-      () => GatewayClient.connect(wsUrl, { board, record: false, validate: false }),
+      () =>
+        GatewayClient.connect(wsUrl, {
+          board,
+          record: false,
+          validate: false,
+          decodeStrokes: false,
+        }),
     ),
   );
   await Promise.all(sockets.map((s) => s.hello()));
@@ -81,6 +87,8 @@ async function gatewayWriter(wsUrl: string, clients: number, tag: string) {
     write: async (client: number, n: number) => {
       await sockets[client].draw(testStroke(`${tag}-${client}-${n}`, n));
     },
+    /** `strokes` messages the sockets received (the fan-out, counted, not decoded). */
+    fanOut: () => sockets.reduce((n, s) => n + s.strokesMessages, 0),
     close: () => Promise.all(sockets.map((s) => s.close())),
   };
 }
@@ -124,13 +132,15 @@ export async function raceSection(
         proposeWriter(c, leader.url, `race-p${clients}`),
       );
       const gw = await gatewayWriter(wsUrl, clients, `race-g${clients}`);
+      const fannedOut = gw.fanOut();
       const full = await closedLoop(clients, seconds, gw.write);
+      const fanOut = (gw.fanOut() - fannedOut) / seconds;
       await gw.close();
       const errors = [etcdRun, propose, full].reduce((n, r) => n + (r?.errors ?? 0), 0);
       console.log(
         `  ${String(clients).padStart(2)} clients: etcd ${cell(etcdRun)} | ` +
           `/propose ${cell(propose)}${ratio(propose, etcdRun)} | ` +
-          `full path ${cell(full)}${ratio(full, etcdRun)}` +
+          `full path ${cell(full)}${ratio(full, etcdRun)}, ${fmt(fanOut)} fan-out messages/s` +
           (errors ? ` (${errors} errors)` : ""),
       );
     }
