@@ -72,8 +72,9 @@ export class GatewayClient {
   readonly #record: boolean;
   readonly #validate: boolean;
   readonly #decodeStrokes: boolean;
-  /** `strokes` messages received and not decoded (`decodeStrokes: false`). */
+  /** `strokes` messages received and not decoded (`decodeStrokes: false`), and their entries. */
   strokesMessages = 0;
+  strokesEntries = 0;
   readonly #seen = new Map<string, number>();
   readonly #acks = new Map<string, number>();
   readonly #pending = new Map<string, (outcome: Outcome) => void>();
@@ -269,6 +270,7 @@ export class GatewayClient {
   #receive(text: string): void {
     if (!this.#decodeStrokes && text.startsWith(STROKES_PREFIX)) {
       this.strokesMessages++;
+      this.strokesEntries += countEntries(text);
       return;
     }
     const msg = this.#decode(text);
@@ -320,6 +322,17 @@ export class GatewayClient {
     this.#listeners.forEach((l) => l());
   }
 }
+
+/**
+ * Entries in a `strokes` message's text: each is an object that begins with its index
+ * (`Hub.encodedBatch`), and inside a string the same characters would be escaped.
+ */
+function countEntries(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf(ENTRY_START); at >= 0; at = text.indexOf(ENTRY_START, at + 1)) n++;
+  return n;
+}
+const ENTRY_START = '{"index":';
 
 let counter = 0;
 

@@ -305,6 +305,7 @@ Deno.test("a client that does not decode strokes counts them and still gets its 
     assert.equal(index, seen.find((e) => e.stroke.id === mine.id)?.index, "acked at its index");
     await waitUntil(() => counter.strokesMessages >= 1 && counter.messages.length >= 2);
     assert.equal(counter.strokes().length, 0, "nothing decoded");
+    await waitUntil(() => counter.strokesEntries === 2);
     assert.ok(counter.messages.every((m) => m.type !== "strokes"));
   } finally {
     await counter.close();
