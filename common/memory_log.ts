@@ -7,10 +7,12 @@
  * into anonymous and file pages is in /proc, which Deno opens only to --allow-all: read it
  * from outside (`/proc/PID/status`, `smaps_rollup`). Figures in KiB.
  */
-import v8 from "node:v8";
+
+/** node:v8, imported when the log starts: a node: module at start costs ~30 ms (Node compatibility). */
+type V8 = typeof import("node:v8");
 
 /** One sample of the process's memory, in KiB. */
-export function memorySample(): Record<string, number> {
+export function memorySample(v8: V8): Record<string, number> {
   const kib = (n: number) => Math.round(n / 1024);
   const spaces = new Map(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s]));
   const space = (name: string) => spaces.get(name)?.space_size ?? 0;
@@ -25,12 +27,13 @@ export function memorySample(): Record<string, number> {
   };
 }
 
-/** Hands `write` a sample every `intervalMs` (a debug line); returns the stop function. */
-export function startMemoryLog(
+/** Hands `write` a sample every `intervalMs` (a debug line); resolves with the stop function. */
+export async function startMemoryLog(
   write: (sample: Record<string, number>) => void,
   intervalMs = 2000,
-): () => void {
-  const timer = setInterval(() => write(memorySample()), intervalMs);
+): Promise<() => void> {
+  const v8 = await import("node:v8");
+  const timer = setInterval(() => write(memorySample(v8)), intervalMs);
   Deno.unrefTimer(timer);
   return () => clearInterval(timer);
 }

@@ -15,7 +15,7 @@ await startOrExit("gateway", () => {
     tls: config.tls,
     log,
   });
-  if (config.logLevel === "debug") startMemoryLog((sample) => log.debug("memory", sample));
+  if (config.logLevel === "debug") void startMemoryLog((sample) => log.debug("memory", sample));
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
       // A client that never reads can hold a graceful close open; do not wait for it forever.

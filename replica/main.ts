@@ -179,7 +179,7 @@ async function run(cfg: ReplicaConfig): Promise<void> {
     replicaApp(cfg, driver, peers, receiver, { say, fatal, metrics }).fetch,
   );
   driver.start(cfg.tickMs);
-  if (cfg.debug) startMemoryLog((sample) => say("memory", sample));
+  if (cfg.debug) void startMemoryLog((sample) => say("memory", sample));
   // Followers send nothing to their peers, so they ask who is down-and-unnamed now and then,
   // and keep a stream open to each, ready for their votes should they campaign.
   const meetPeers = () => {
