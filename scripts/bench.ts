@@ -77,18 +77,27 @@ function rssMiB(pid: number): number {
 /** Load clients keep nothing and skip full decoding: their CPU is the system's CPU here. */
 const LOAD = { record: false, validate: false } as const;
 
-async function connect(url: string, n: number): Promise<GatewayClient[]> {
+async function connect(
+  url: string,
+  n: number,
+  opts: { board?: string; decodeStrokes?: boolean } = {},
+): Promise<GatewayClient[]> {
   const clients = await Promise.all(
-    Array.from({ length: n }, () => GatewayClient.connect(url, LOAD)),
+    Array.from({ length: n }, () => GatewayClient.connect(url, { ...LOAD, ...opts })),
   );
   await Promise.all(clients.map((c) => c.hello()));
   return clients;
 }
 
-/** `clients` writers with `window` strokes in flight each, for SECONDS; an observer measures draw latency. */
+/**
+ * `clients` writers with `window` strokes in flight each, for SECONDS; an observer measures draw
+ * latency. On a board of its own (no replay of the runs before), the writers counting their
+ * fan-out without decoding it (as the race's do: see race_bench.ts).
+ */
 async function load(wsUrl: string, clients: number, window: number, tag: string) {
-  const writers = await connect(wsUrl, clients);
-  const [observer] = await connect(wsUrl, 1);
+  const board = `${tag}-${Date.now()}`;
+  const writers = await connect(wsUrl, clients, { board, decodeStrokes: false });
+  const [observer] = await connect(wsUrl, 1, { board });
   const sentAt = new Map<string, number>();
   const ackMs: number[] = [];
   const drawMs: number[] = [];
