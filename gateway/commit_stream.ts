@@ -133,8 +133,12 @@ export class CommitStream {
         { from, limit: this.#o.batchLimit, waitMs: this.#o.pollWaitMs },
         { timeoutMs: 5000, signal: AbortSignal.any([this.#stop.signal, this.#poll.signal]) },
       );
-    } catch {
-      return this.#poll.signal.aborted ? "switch" : "network";
+    } catch (e) {
+      if (this.#poll.signal.aborted) return "switch";
+      // No answer in time is no proof the replica is gone: on its peer stream, a proposal that
+      // timed out ends the poll beside it too. Another source is tried; only a broken
+      // connection marks the replica down for the whole gateway.
+      return e instanceof DOMException && e.name === "TimeoutError" ? "timeout" : "network";
     }
     if (!reply.ok) return reply.status === 200 ? "malformed_answer" : `http_${reply.status}`;
     this.#take(reply.value, from);
