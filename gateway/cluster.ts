@@ -410,7 +410,7 @@ function newView(url: string): ReplicaView {
  * (a 50 ms pause added ~25 ms to a failover on average), then 100 ms, for a cluster without a
  * quorum.
  */
-export function leaderPollMs(attempt: number): number {
+function leaderPollMs(attempt: number): number {
   return attempt < FAST_LEADER_POLLS ? 20 : 100;
 }
 const FAST_LEADER_POLLS = 50;

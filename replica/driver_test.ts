@@ -122,7 +122,8 @@ Deno.test("driver: a failure of the core is fatal, not swallowed", async () => {
   assert.match(String(fatal[0]), /message for z stepped into a/);
 });
 
-Deno.test("driver: a stroke is one per (board, id): the same id on another board is another stroke", async () => {
+/** A one-node cluster whose driver runs and has made it leader. */
+async function soleLeader() {
   const { disk, node, driver, clock } = setup([]);
   driver.start(10);
   for (let ms = 10; ms < 500 && node.status().role !== "leader"; ms += 10) {
@@ -131,6 +132,18 @@ Deno.test("driver: a stroke is one per (board, id): the same id on another board
     await turn();
   }
   assert.equal(node.status().role, "leader");
+  /** Completes every fsync for a few turns, so that what was proposed commits. */
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) {
+      while (disk.pending.length) disk.pending.shift()!();
+      await turn();
+    }
+  };
+  return { node, driver, settle };
+}
+
+Deno.test("driver: a stroke is one per (board, id): the same id on another board is another stroke", async () => {
+  const { driver, settle } = await soleLeader();
   const stroke = (board: string) => ({
     id: "same",
     board,
@@ -142,10 +155,7 @@ Deno.test("driver: a stroke is one per (board, id): the same id on another board
     width: 1,
   });
   const commit = async (p: Promise<number[]>) => {
-    for (let i = 0; i < 20; i++) {
-      while (disk.pending.length) disk.pending.shift()!();
-      await turn();
-    }
+    await settle();
     return await p;
   };
   const [a] = await commit(driver.propose([stroke("a")], 60_000));
@@ -156,22 +166,13 @@ Deno.test("driver: a stroke is one per (board, id): the same id on another board
 });
 
 Deno.test("driver: a second copy of an id in the log is acked with the first copy's index", async () => {
-  const { disk, node, driver, clock } = setup([]);
-  driver.start(10);
-  for (let ms = 10; ms < 500 && node.status().role !== "leader"; ms += 10) {
-    clock.advance(ms);
-    while (disk.pending.length) disk.pending.shift()!();
-    await turn();
-  }
+  const { node, driver, settle } = await soleLeader();
   const stroke = { id: "twice", x0: 0, y0: 0, x1: 1, y1: 1, color: "#000000", width: 1 };
   // The first copy is in the log but not yet applied (as one a deposed leader appended, which
   // this one commits): the driver's id check cannot see it, so the proposal appends another.
   const [first] = node.propose([{ stroke }]);
   const proposed = driver.propose([stroke], 60_000);
-  for (let i = 0; i < 20; i++) {
-    while (disk.pending.length) disk.pending.shift()!();
-    await turn();
-  }
+  await settle();
   const [acked] = await proposed;
   assert.equal(node.status().commitIndex, first.index + 1, "both copies committed");
   assert.equal(acked, first.index, "the copy that counts is the first");
